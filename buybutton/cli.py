@@ -1,0 +1,138 @@
+"""The ``buybutton`` command.
+
+::
+
+    buybutton demo                      seed a demo shop and serve it with a demo blog
+    buybutton serve                     run the server (migrates the database first)
+    buybutton db upgrade                bring the database schema up to date
+    buybutton link SKU [options]        print a signed checkout link
+    buybutton snippet SKU [options]     print paste-ready embed HTML
+    buybutton catalog import FILE       create or update products from CSV or JSON
+
+Settings come from ``BUYBUTTON_*`` environment variables (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from buybutton.client import BuyButton
+from buybutton.errors import ConfigurationError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="buybutton", description="Buy buttons and one-step checkout links."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    demo = commands.add_parser("demo", help="seed a demo shop and serve it with a demo blog")
+    demo.add_argument("--port", type=int, default=8000, help="shop port (default 8000)")
+    demo.add_argument("--blog-port", type=int, default=8001, help="blog port (default 8001)")
+    demo.add_argument("--database", default="buybutton-demo.sqlite3", help="SQLite file")
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+
+    for name, help_text in (("link", "print a signed checkout link"),
+                            ("snippet", "print paste-ready embed HTML")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("sku")
+        sub.add_argument("--quantity", type=int, default=1)
+        sub.add_argument("--source", help="where the link is published, e.g. instagram")
+        sub.add_argument("--campaign")
+        sub.add_argument("--content", help="the post, video or email it appears in")
+        if name == "link":
+            sub.add_argument("--email", help="pre-fill (only in links sent to that person)")
+            sub.add_argument("--name", help="pre-fill (only in links sent to that person)")
+            sub.add_argument("--expires-in", type=int, metavar="SECONDS")
+        else:
+            sub.add_argument("--label", default="Buy now")
+
+    catalog = commands.add_parser("catalog", help="products")
+    catalog_commands = catalog.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = catalog_commands.add_parser("import", help="create or update products by sku")
+    load.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigurationError as exc:
+        print(f"buybutton: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"buybutton: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    # The server is imported only by the commands that need it.
+    from buybutton_server.settings import Settings
+
+    if args.command == "demo":
+        from buybutton_server.runner import serve_demo
+
+        env = dict(os.environ)
+        env.setdefault("BUYBUTTON_DATABASE_URL", f"sqlite:///{args.database}")
+        env.setdefault("BUYBUTTON_BASE_URL", f"http://127.0.0.1:{args.port}")
+        settings = Settings.from_env(env, port=args.port)
+        serve_demo(settings, blog_port=args.blog_port, say=print)
+        return 0
+
+    overrides = {k: v for k, v in (("host", getattr(args, "host", None)),
+                                   ("port", getattr(args, "port", None))) if v is not None}
+    settings = Settings.from_env(**overrides) if args.command == "serve" else Settings.from_env()
+
+    if args.command == "serve":
+        from buybutton_server.runner import serve
+
+        serve(settings)
+        return 0
+    if args.command == "db":
+        from buybutton_server.db import migrate
+
+        migrate(settings.database_url)
+        print("database schema is up to date")
+        return 0
+    if args.command == "catalog":
+        from buybutton_server.catalog import CatalogImportError
+        from buybutton_server.runner import import_catalog
+
+        try:
+            print(import_catalog(settings, args.file))
+        except CatalogImportError as exc:
+            print(f"buybutton: {args.file}: nothing imported:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"buybutton: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 1
+        return 0
+
+    bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
+    common = {"quantity": args.quantity, "source": args.source, "campaign": args.campaign,
+              "content": args.content}
+    if args.command == "link":
+        print(bb.checkout_link(args.sku, email=args.email, name=args.name,
+                               expires_in=args.expires_in, **common))
+    else:
+        print(bb.embed_snippet(args.sku, label=args.label, **common))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

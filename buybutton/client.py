@@ -1,0 +1,109 @@
+"""The ``BuyButton`` object: one place that holds keys and the shop's base URL."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from buybutton.errors import ConfigurationError
+from buybutton.snippets import button_snippet
+from buybutton.tokens import CheckoutLink, LinkSigner
+
+WIDGET_PATH = "/widgets/buybutton.js"
+
+
+class BuyButton:
+    """Signs pre-filled checkout links and builds embed snippets, offline.
+
+    >>> bb = BuyButton(secret_keys=["…"], base_url="https://shop.example")
+    >>> bb.checkout_link("MUG-01", source="instagram")   # doctest: +SKIP
+    'https://shop.example/c/eyJzIjoiTVVHLTAxIi...'
+
+    ``secret_keys`` must be the server's ``BUYBUTTON_SECRET_KEYS``, newest last.
+    """
+
+    def __init__(self, *, secret_keys: Sequence[str], base_url: str) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self._signer = LinkSigner(secret_keys)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BuyButton:
+        """Build from ``BUYBUTTON_SECRET_KEYS`` (comma-separated, newest last) and
+        ``BUYBUTTON_BASE_URL``, the same variables the server reads."""
+        env = os.environ if environ is None else environ
+        keys = [k.strip() for k in env.get("BUYBUTTON_SECRET_KEYS", "").split(",") if k.strip()]
+        if not keys:
+            raise ConfigurationError("BUYBUTTON_SECRET_KEYS is not set")
+        return cls(secret_keys=keys, base_url=env.get("BUYBUTTON_BASE_URL", "http://127.0.0.1:8000"))
+
+    def checkout_link(
+        self,
+        sku: str,
+        *,
+        quantity: int = 1,
+        email: str | None = None,
+        name: str | None = None,
+        source: str | None = None,
+        campaign: str | None = None,
+        content: str | None = None,
+        expires_in: timedelta | int | None = None,
+    ) -> str:
+        """A signed URL that opens a pre-filled one-step checkout for ``sku``.
+
+        The price is not in the link: the server charges its current price. Pre-filled
+        ``email`` and ``name`` are readable by anyone holding the link, so only pre-fill them
+        in links sent to that person. ``expires_in`` (seconds or a timedelta) makes the link
+        expire; an expired link offers the same product at today's price.
+        """
+        link = CheckoutLink(
+            sku=sku,
+            quantity=quantity,
+            email=email,
+            name=name,
+            source=source,
+            campaign=campaign,
+            content=content,
+            expires_at=_expiry(expires_in),
+        )
+        return self.url_for(link)
+
+    def url_for(self, link: CheckoutLink) -> str:
+        return f"{self.base_url}/c/{self._signer.sign(link)}"
+
+    def embed_snippet(
+        self,
+        sku: str,
+        *,
+        label: str = "Buy now",
+        quantity: int = 1,
+        source: str | None = None,
+        campaign: str | None = None,
+        content: str | None = None,
+    ) -> str:
+        """Paste-ready HTML: a plain link to checkout that the widget script enhances with
+        live price and stock. It carries no personal data, so it is safe to publish."""
+        href = self.checkout_link(
+            sku, quantity=quantity, source=source, campaign=campaign, content=content
+        )
+        return button_snippet(
+            href=href,
+            sku=sku,
+            label=label,
+            api_base=self.base_url,
+            script_src=self.base_url + WIDGET_PATH,
+        )
+
+
+def _expiry(expires_in: timedelta | int | None) -> int | None:
+    if expires_in is None:
+        return None
+    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+    if seconds <= 0:
+        raise ValueError("expires_in must be positive")
+    return int(time.time() + seconds)

@@ -1,0 +1,152 @@
+"""The checkout-link token: one definition, used by the SDK to sign and the server to verify.
+
+A token is an itsdangerous ``URLSafeSerializer`` payload signed with HMAC-SHA256 under a salt
+that names its purpose, so a token minted for another purpose never validates as a checkout
+link. Keys are a list, newest last: the newest signs, every key verifies, which is how keys
+rotate.
+
+The payload is signed, not encrypted: anyone holding a link can read what it pre-fills.
+Put personal data (email, name) only in links sent to that person.
+
+Prices are never part of a link; the server always charges what its database says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from buybutton.errors import ExpiredLink, InvalidLink
+
+CHECKOUT_LINK_SALT = "buybutton.checkout-link.v1"
+MAX_QUANTITY = 99
+
+_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
+
+# Compact wire names keep links short; the mapping is part of the token format.
+_WIRE = {
+    "sku": "s",
+    "quantity": "q",
+    "email": "e",
+    "name": "n",
+    "source": "src",
+    "campaign": "cmp",
+    "content": "cnt",
+    "expires_at": "x",
+}
+_FROM_WIRE = {wire: field for field, wire in _WIRE.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckoutLink:
+    """What a checkout link asks for: a product, a quantity, optional pre-fill and attribution.
+
+    ``expires_at`` is a Unix timestamp in seconds, or ``None`` for a link that does not expire.
+    """
+
+    sku: str
+    quantity: int = 1
+    email: str | None = None
+    name: str | None = None
+    source: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+    expires_at: int | None = None
+
+    def __post_init__(self) -> None:
+        problem = _problem(self)
+        if problem:
+            raise ValueError(problem)
+
+    def is_expired(self, now: float | None = None) -> bool:
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at
+
+    def without_personal_data(self) -> CheckoutLink:
+        """The same product and attribution with no pre-filled email or name and no expiry."""
+        return CheckoutLink(
+            sku=self.sku,
+            quantity=self.quantity,
+            source=self.source,
+            campaign=self.campaign,
+            content=self.content,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {_WIRE[k]: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_wire(cls, data: object) -> CheckoutLink:
+        if not isinstance(data, Mapping) or not set(data) <= set(_FROM_WIRE):
+            raise InvalidLink("payload is not a checkout link")
+        try:
+            return cls(**{_FROM_WIRE[k]: v for k, v in data.items()})
+        except (TypeError, ValueError) as exc:
+            raise InvalidLink(str(exc)) from None
+
+
+def _problem(link: CheckoutLink) -> str | None:
+    if not isinstance(link.sku, str) or not _SKU.match(link.sku):
+        return "sku must be 1-64 letters, digits, '.', '_' or '-'"
+    if type(link.quantity) is not int or not 1 <= link.quantity <= MAX_QUANTITY:
+        return f"quantity must be a whole number from 1 to {MAX_QUANTITY}"
+    if link.email is not None and (not isinstance(link.email, str) or not _EMAIL.match(link.email)):
+        return "email is not an email address"
+    if link.name is not None and (
+        not isinstance(link.name, str) or not 0 < len(link.name) <= 200 or not link.name.isprintable()
+    ):
+        return "name must be 1-200 printable characters"
+    for label in ("source", "campaign", "content"):
+        value = getattr(link, label)
+        if value is not None and (not isinstance(value, str) or not _LABEL.match(value)):
+            return f"{label} must be 1-64 letters, digits or . _ : / + -"
+    if link.expires_at is not None and type(link.expires_at) is not int:
+        return "expires_at must be a whole number of seconds"
+    return None
+
+
+class LinkSigner:
+    """Signs and verifies checkout-link tokens.
+
+    ``secret_keys`` is a list of keys, newest last. The newest signs; all of them verify.
+    """
+
+    def __init__(self, secret_keys: Sequence[str | bytes]) -> None:
+        keys = list(secret_keys)
+        if not keys or any(not k for k in keys):
+            raise ValueError("at least one non-empty secret key is required")
+        self._serializer = URLSafeSerializer(
+            keys, salt=CHECKOUT_LINK_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+        )
+
+    def sign(self, link: CheckoutLink) -> str:
+        token = self._serializer.dumps(link.to_wire())
+        return token if isinstance(token, str) else token.decode()
+
+    def verify(self, token: str, *, now: float | None = None) -> CheckoutLink:
+        """Return the link a token carries.
+
+        Raises :class:`InvalidLink` for anything not signed by one of our keys and
+        :class:`ExpiredLink` (carrying the verified link) for a genuine but expired one.
+        """
+        if not isinstance(token, str) or len(token) > 2048:
+            raise InvalidLink("token is not a string of reasonable length")
+        try:
+            data = self._serializer.loads(token)
+        except BadSignature:
+            raise InvalidLink("signature does not match") from None
+        except Exception:  # itsdangerous may raise decoding errors for mangled tokens
+            raise InvalidLink("token does not decode") from None
+        link = CheckoutLink.from_wire(data)
+        if link.is_expired(now):
+            raise ExpiredLink(link)
+        return link

@@ -1,0 +1,100 @@
+"""The built-in ``test`` provider: takes no money and needs no keys.
+
+Test cards behave like Stripe's: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
+4000 0000 0000 9995 has insufficient funds, 4000 0000 0000 0069 is expired. Any future expiry
+date and any CVC work. The simulated wallet stands in for Apple Pay and Google Pay: one tap,
+and it shares the shopper's contact and shipping details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import date
+
+from buybutton_server.payments.base import ChargeRequest, ChargeResult
+
+DECLINES = {
+    "4000000000000002": ("card_declined", "Your card was declined. Try another card."),
+    "4000000000009995": (
+        "insufficient_funds",
+        "Your card has insufficient funds. Try another card.",
+    ),
+    "4000000000000069": ("expired_card", "Your card has expired. Try another card."),
+}
+SUCCESS_CARDS = frozenset({"4242424242424242", "5555555555554444"})
+
+WALLET_CONTACT = {
+    "email": "wallet.shopper@example.com",
+    "name": "Wallet Shopper",
+    "line1": "1 Wallet Way",
+    "city": "Testville",
+    "postal_code": "10001",
+    "country": "United States",
+}
+
+
+def luhn_ok(number: str) -> bool:
+    total = 0
+    for i, char in enumerate(reversed(number)):
+        digit = int(char)
+        if i % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _expiry_problem(text: str, today: date) -> ChargeResult | None:
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "")
+    if not match or not 1 <= int(match[1]) <= 12:
+        return ChargeResult(
+            succeeded=False, code="invalid_expiry", message="Enter the expiry date as MM / YY."
+        )
+    month, year = int(match[1]), int(match[2])
+    year += 2000 if year < 100 else 0
+    if (year, month) < (today.year, today.month):
+        return ChargeResult(
+            succeeded=False, code="expired_card", message="Your card has expired. Try another card."
+        )
+    return None
+
+
+class TestPaymentProvider:
+    """Deterministic and stateless: the reference is derived from the idempotency key, so a
+    retried charge yields the same reference, as a real provider's idempotency would."""
+
+    __test__ = False  # not a pytest test class
+    name = "test"
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        reference = "test_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        if request.method == "wallet":
+            return ChargeResult(succeeded=True, reference=reference)
+        number = re.sub(r"[\s-]", "", request.details.get("card_number", ""))
+        if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_ok(number):
+            return ChargeResult(
+                succeeded=False,
+                code="invalid_number",
+                message="That card number is not valid. Check it and try again.",
+            )
+        expiry = _expiry_problem(request.details.get("card_expiry", ""), date.today())
+        if expiry:
+            return expiry
+        if not re.fullmatch(r"\d{3,4}", request.details.get("card_cvc", "").strip()):
+            return ChargeResult(
+                succeeded=False, code="invalid_cvc", message="Enter the 3 or 4 digit security code."
+            )
+        if number in DECLINES:
+            code, message = DECLINES[number]
+            return ChargeResult(succeeded=False, code=code, message=message)
+        if number in SUCCESS_CARDS:
+            return ChargeResult(succeeded=True, reference=reference)
+        return ChargeResult(
+            succeeded=False,
+            code="test_mode",
+            message="This shop is in test mode: pay with the test card 4242 4242 4242 4242.",
+        )
+
+    def wallet_contact(self) -> Mapping[str, str]:
+        return WALLET_CONTACT

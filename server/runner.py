@@ -1,0 +1,118 @@
+"""Starting the server: ``buybutton serve`` and ``buybutton demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Generator
+from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from buybutton import BuyButton
+from buybutton_server.app import create_app
+from buybutton_server.catalog import read_catalog_file, upsert_products, validate_rows
+from buybutton_server.db import make_engine, migrate, session_factory, write_session
+from buybutton_server.settings import Settings
+
+log = logging.getLogger("buybutton")
+
+
+class _FollowerServer(uvicorn.Server):
+    """A second server in the same process: the first one owns Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def serve(settings: Settings) -> None:
+    migrate(settings.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        server_header=False,
+        log_level="info",
+    )
+
+
+def import_catalog(settings: Settings, path: Path) -> str:
+    rows = validate_rows(read_catalog_file(path))
+    engine = make_engine(settings.database_url)
+    try:
+        with write_session(session_factory(engine)) as session:
+            result = upsert_products(session, rows)
+    finally:
+        engine.dispose()
+    return f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+
+
+def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
+    """Load the demo catalog shipped with the demo site; images are served by the blog."""
+    from buybutton_demo_site import catalog_path
+
+    rows = [
+        (where, {**row, "image_url": image_base + row["image_url"]})
+        for where, row in read_catalog_file(catalog_path())
+    ]
+    engine = make_engine(settings.database_url)
+    try:
+        with write_session(session_factory(engine)) as session:
+            upsert_products(session, validate_rows(rows))
+    finally:
+        engine.dispose()
+
+
+def demo_urls(bb: BuyButton, blog_base: str) -> list[tuple[str, str]]:
+    return [
+        ("Publisher's blog post", f"{blog_base}/blog/pour-over-at-home"),
+        ("Checkout link", bb.checkout_link("DRIPPER-01", source="demo", campaign="cli")),
+        ("Product JSON", f"{bb.base_url}/api/public/products/DRIPPER-01"),
+    ]
+
+
+def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, BuyButton, str]:
+    from buybutton_demo_site.app import create_demo_site
+
+    blog_base = f"http://{settings.host}:{blog_port}"
+    migrate(settings.database_url)
+    seed_demo_catalog(settings, image_base=blog_base)
+    bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
+    return create_app(settings), create_demo_site(bb), bb, blog_base
+
+
+def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]) -> None:
+    shop_app, blog_app, bb, blog_base = build_demo(settings, blog_port)
+    shop = uvicorn.Server(
+        uvicorn.Config(shop_app, host=settings.host, port=settings.port, log_level="warning")
+    )
+    blog = _FollowerServer(
+        uvicorn.Config(blog_app, host=settings.host, port=blog_port, log_level="warning")
+    )
+
+    async def run() -> None:
+        async def announce() -> None:
+            while not (shop.started and blog.started):
+                if shop.should_exit or blog.should_exit:
+                    return
+                await asyncio.sleep(0.05)
+            say("buybutton demo is running (Ctrl-C stops it):")
+            for label, url in demo_urls(bb, blog_base):
+                say(f"  {label + ':':24} {url}")
+            say("  Pay with test card 4242 4242 4242 4242 (any future date, any CVC),")
+            say("  or tap 'Pay with Test Wallet'. Card 4000 0000 0000 0002 is declined.")
+
+        blog_task = asyncio.create_task(blog.serve())
+        announce_task = asyncio.create_task(announce())
+        try:
+            await shop.serve()
+        finally:
+            blog.should_exit = True
+            await blog_task
+            announce_task.cancel()
+
+    asyncio.run(run())

@@ -1,0 +1,269 @@
+"""The hosted checkout: ``/c/{token}`` shows one page and takes one POST; ``/orders/{id}``
+shows the result."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from buybutton.errors import ExpiredLink, InvalidLink
+from buybutton.tokens import MAX_QUANTITY, CheckoutLink
+from buybutton_server.catalog import product_by_sku
+from buybutton_server.db import read_session
+from buybutton_server.errors import (
+    LinkNotValid,
+    NotEnoughStock,
+    NotFound,
+    PaymentUnavailable,
+    ProductUnavailable,
+    ShopError,
+)
+from buybutton_server.models import Order, Product
+from buybutton_server.orders import (
+    Shopper,
+    order_by_public_id,
+    place_order,
+    settle_order,
+)
+from buybutton_server.payments import ChargeRequest, ChargeResult
+from buybutton_server.payments import PaymentUnavailable as ProviderDown
+from buybutton_server.views.errors import render_error
+
+_ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
+QUANTITY_CHOICES = 10
+NO_STORE = {"Cache-Control": "no-store"}
+
+_FIELDS = {
+    # name: (label, max length, needed only when the product ships)
+    "email": ("Email", 254, False),
+    "name": ("Full name", 200, False),
+    "line1": ("Address", 200, True),
+    "line2": ("Apartment, suite (optional)", 200, True),
+    "city": ("City", 100, True),
+    "postal_code": ("Postal code", 20, True),
+    "country": ("Country", 64, True),
+}
+_OPTIONAL = {"line2"}
+
+
+class LinkExpiredPage(ShopError):
+    status = 410
+    code = "link_expired"
+    title = "This link has expired"
+    message = "The offer in this link has ended, but the product may still be available."
+
+
+def _verify(request: Request, token: str) -> CheckoutLink:
+    try:
+        link: CheckoutLink = request.app.state.link_signer.verify(token)
+        return link
+    except ExpiredLink as expired:
+        error = LinkExpiredPage()
+        error.context = {"expired_link": expired.link}  # type: ignore[attr-defined]
+        raise error from None
+    except InvalidLink:
+        raise LinkNotValid() from None
+
+
+def _load_product(request: Request, sku: str) -> Product | None:
+    with read_session(request.app.state.sessions) as session:
+        return product_by_sku(session, sku)
+
+
+def _page(
+    request: Request,
+    *,
+    token: str,
+    link: CheckoutLink,
+    product: Product,
+    quantity: int,
+    values: Mapping[str, str],
+    errors: Mapping[str, str] | None = None,
+    alert: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    available = product.available
+    choices = max(1, min(available, QUANTITY_CHOICES, MAX_QUANTITY))
+    context: dict[str, Any] = {
+        "token": token,
+        "link": link,
+        "product": product,
+        "quantity": min(quantity, choices),
+        "quantity_choices": range(1, choices + 1),
+        "sold_out": available <= 0,
+        "low_stock": 0 < available <= 5,
+        "values": values,
+        "errors": errors or {},
+        "alert": alert,
+        "fields": _FIELDS,
+        "attempt_key": secrets.token_urlsafe(18),
+        "provider": request.app.state.payments.name,
+        "image_url": _absolute_image(request, product),
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "checkout.html", context, status_code=status_code, headers=NO_STORE
+    )
+
+
+def _absolute_image(request: Request, product: Product) -> str:
+    url = product.image_url
+    if url.startswith("/"):
+        return request.app.state.settings.base_url + url
+    return url
+
+
+async def checkout_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    try:
+        link = _verify(request, token)
+    except LinkExpiredPage as error:
+        return await _expired_page(request, error)
+    product = await run_in_threadpool(_load_product, request, link.sku)
+    if product is None or not product.active:
+        raise ProductUnavailable()
+    values = {"email": link.email or "", "name": link.name or ""}
+    return _page(request, token=token, link=link, product=product, quantity=link.quantity,
+                 values=values)
+
+
+async def _expired_page(request: Request, error: LinkExpiredPage) -> Response:
+    expired: CheckoutLink = error.context["expired_link"]  # type: ignore[attr-defined]
+    product = await run_in_threadpool(_load_product, request, expired.sku)
+    context: dict[str, Any] = {}
+    if product is not None and product.active:
+        fresh = request.app.state.link_signer.sign(expired.without_personal_data())
+        context = {"product": product, "fresh_url": f"/c/{fresh}",
+                   "image_url": _absolute_image(request, product)}
+    return render_error(request, error, **context)
+
+
+def _read_quantity(form: FormData, default: int) -> int:
+    raw = str(form.get("quantity", default))
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_QUANTITY else default
+
+
+def _read_details(form: FormData, product: Product, wallet: Mapping[str, str] | None,
+                  link: CheckoutLink) -> tuple[dict[str, str], dict[str, str]]:
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, (label, limit, shipping_only) in _FIELDS.items():
+        if shipping_only and not product.requires_shipping:
+            continue
+        value = " ".join(str(form.get(name, "")).split())
+        if not value and wallet is not None:
+            value = wallet.get(name, "")
+        if not value and name in ("email", "name"):
+            value = getattr(link, name) or ""
+        values[name] = value
+        if len(value) > limit:
+            errors[name] = f"{label} is too long (at most {limit} characters)."
+        elif not value and name not in _OPTIONAL:
+            errors[name] = f"{label} is required."
+    if "email" not in errors and not _EMAIL.match(values["email"]):
+        errors["email"] = "Enter an email address like name@example.com."
+    return values, errors
+
+
+async def pay(request: Request) -> Response:
+    token = request.path_params["token"]
+    link = _verify(request, token)
+    state = request.app.state
+    async with request.form(max_files=0, max_fields=40) as form:
+        product = await run_in_threadpool(_load_product, request, link.sku)
+        if product is None or not product.active:
+            raise ProductUnavailable()
+        quantity = _read_quantity(form, link.quantity)
+        attempt_key = str(form.get("attempt", ""))
+        method = "wallet" if form.get("method") == "wallet" else "card"
+        wallet = state.payments.wallet_contact() if method == "wallet" else None
+        values, errors = _read_details(form, product, wallet, link)
+        card = {k: str(form.get(k, "")) for k in ("card_number", "card_expiry", "card_cvc")}
+
+    if not _ATTEMPT_KEY.match(attempt_key):
+        return _page(request, token=token, link=link, product=product, quantity=quantity,
+                     values=values, alert="Your checkout form was incomplete. Please try again.",
+                     status_code=400)
+    if errors:
+        return _page(request, token=token, link=link, product=product, quantity=quantity,
+                     values=values, errors=errors, alert="Please check the highlighted fields.",
+                     status_code=422)
+
+    shopper = Shopper(
+        email=values["email"],
+        name=values["name"],
+        line1=values.get("line1"),
+        line2=values.get("line2") or None,
+        city=values.get("city"),
+        postal_code=values.get("postal_code"),
+        country=values.get("country"),
+    )
+    try:
+        order, created = await run_in_threadpool(
+            place_order,
+            state.sessions,
+            link=link,
+            quantity=quantity,
+            shopper=shopper,
+            attempt_key=attempt_key,
+            provider=state.payments.name,
+            method=method,
+            hold_for=timedelta(seconds=state.settings.reservation_seconds),
+        )
+    except NotEnoughStock as short:
+        product = await run_in_threadpool(_load_product, request, link.sku)
+        assert product is not None
+        return _page(request, token=token, link=link, product=product, quantity=quantity,
+                     values=values, alert=short.message, status_code=short.status)
+
+    if created:
+        try:
+            result = await run_in_threadpool(
+                state.payments.charge,
+                ChargeRequest(
+                    amount=order.total_amount,
+                    currency=order.currency,
+                    idempotency_key=order.attempt_key,
+                    method=method,
+                    details=card,
+                    metadata={"order": order.number, "source": link.source or ""},
+                ),
+            )
+        except ProviderDown:
+            failed = ChargeResult(succeeded=False, code="provider_unavailable",
+                                  message=PaymentUnavailable.message)
+            await run_in_threadpool(settle_order, state.sessions, order.id, failed)
+            raise PaymentUnavailable() from None
+        order = await run_in_threadpool(settle_order, state.sessions, order.id, result)
+
+    if order.status == "failed":
+        return _page(request, token=token, link=link, product=product, quantity=quantity,
+                     values=values, alert=order.failure_message or "Your payment failed.",
+                     status_code=402)
+    return RedirectResponse(f"/orders/{order.public_id}", status_code=303)
+
+
+def _load_order(request: Request, public_id: str) -> Order | None:
+    with read_session(request.app.state.sessions) as session:
+        return order_by_public_id(session, public_id)
+
+
+async def order_page(request: Request) -> Response:
+    public_id = request.path_params["public_id"]
+    order = None
+    if re.fullmatch(r"[A-Za-z0-9_-]{16,32}", public_id):
+        order = await run_in_threadpool(_load_order, request, public_id)
+    if order is None:
+        raise NotFound("We could not find that order. Check the link in your confirmation.")
+    return request.app.state.templates.TemplateResponse(
+        request, "order.html", {"order": order},
+        headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
+    )

@@ -1,0 +1,84 @@
+"""Public, read-only endpoints that embeds call from any site: product JSON and widget files.
+
+Both answer with ``Access-Control-Allow-Origin: *``: they expose nothing a product page would
+not, and carry no credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from buybutton.money import format_amount
+from buybutton_server.catalog import product_by_sku
+from buybutton_server.db import read_session
+from buybutton_server.errors import NotFound, ProductUnavailable
+
+CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
+LOW_STOCK = 5
+
+
+def _product_json(request: Request, sku: str) -> dict[str, object] | None:
+    with read_session(request.app.state.sessions) as session:
+        product = product_by_sku(session, sku)
+        if product is None or not product.active:
+            return None
+        image = product.image_url
+        if image.startswith("/"):
+            image = request.app.state.settings.base_url + image
+        available = product.available
+        return {
+            "sku": product.sku,
+            "title": product.title,
+            "image_url": image or None,
+            "price": {
+                "amount": product.price_amount,
+                "currency": product.currency,
+                "formatted": format_amount(product.price_amount, product.currency),
+            },
+            "in_stock": available > 0,
+            # Exact counts only when they help a shopper decide ("only 3 left").
+            "low_stock": available if 0 < available <= LOW_STOCK else None,
+        }
+
+
+async def product(request: Request) -> Response:
+    sku = request.path_params["sku"]
+    data = await run_in_threadpool(_product_json, request, sku)
+    if data is None:
+        error = ProductUnavailable("No product with that sku is for sale.")
+        return JSONResponse(
+            {"error": {"code": error.code, "message": error.message}},
+            status_code=error.status,
+            headers=CORS,
+        )
+    return JSONResponse(data, headers={**CORS, "Cache-Control": "public, max-age=15"})
+
+
+class WidgetFiles:
+    """The browser widget files, read once from the installed package."""
+
+    MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str, str]] = {}
+        for entry in files("buybutton_widgets").iterdir():
+            suffix = "." + entry.name.rsplit(".", 1)[-1]
+            if entry.is_file() and suffix in self.MEDIA_TYPES:
+                body = entry.read_bytes()
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                self.files[entry.name] = (body, self.MEDIA_TYPES[suffix], etag)
+
+    async def serve(self, request: Request) -> Response:
+        found = self.files.get(request.path_params["name"])
+        if found is None:
+            raise NotFound()
+        body, media_type, etag = found
+        headers = {**CORS, "ETag": etag, "Cache-Control": "public, max-age=300"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
