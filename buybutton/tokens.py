@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from buybutton.errors import ExpiredLink, InvalidLink
 
@@ -140,6 +141,8 @@ class LinkSigner:
         """
         if not isinstance(token, str) or len(token) > 2048:
             raise InvalidLink("token is not a string of reasonable length")
+        if not _canonical(token):
+            raise InvalidLink("token is not in canonical form")
         try:
             data = self._serializer.loads(token)
         except BadSignature:
@@ -150,3 +153,18 @@ class LinkSigner:
         if link.is_expired(now):
             raise ExpiredLink(link)
         return link
+
+
+def _canonical(token: str) -> bool:
+    """True when every segment is base64 spelled the one way we write it.
+
+    The last character of a base64 string can carry unused bits; without this check two
+    spellings of one token would both verify.
+    """
+    segments = token.removeprefix(".").split(".")
+    try:
+        return all(
+            seg and base64_encode(base64_decode(seg)).decode() == seg for seg in segments
+        )
+    except Exception:
+        return False

@@ -20,7 +20,7 @@ PAYMENT_PROVIDERS = ("test",)
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     environment: str = "development"
-    secret_keys: tuple[str, ...] = (DEV_SECRET_KEY,)
+    secret_keys: tuple[str, ...] = field(default=(DEV_SECRET_KEY,), repr=False)
     database_url: str = "sqlite:///buybutton.sqlite3"
     base_url: str = "http://127.0.0.1:8000"
     payment_provider: str = "test"
@@ -28,7 +28,6 @@ class Settings:
     port: int = 8000
     # Seconds a checkout holds stock while its payment is under way.
     reservation_seconds: int = 900
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -105,7 +104,6 @@ class Settings:
         if "base_url" in values:
             values["base_url"] = str(values["base_url"]).rstrip("/")
         values.update(overrides)
-        values["extra"] = {k: v for k, v in env.items() if k.startswith("BUYBUTTON_")}
         return cls(**values)  # type: ignore[arg-type]
 
 

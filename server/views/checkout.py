@@ -159,10 +159,11 @@ def _read_details(form: FormData, product: Product, wallet: Mapping[str, str] | 
         if shipping_only and not product.requires_shipping:
             continue
         value = " ".join(str(form.get(name, "")).split())
-        if not value and wallet is not None:
-            value = wallet.get(name, "")
+        # What the shopper typed wins, then what the link pre-filled, then the wallet.
         if not value and name in ("email", "name"):
             value = getattr(link, name) or ""
+        if not value and wallet is not None:
+            value = wallet.get(name, "")
         values[name] = value
         if len(value) > limit:
             errors[name] = f"{label} is too long (at most {limit} characters)."

@@ -1,0 +1,105 @@
+"""Shared fixtures: a fresh migrated database per test, the app, a TestClient, an SDK."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from buybutton import BuyButton
+from buybutton_server import Settings, create_app
+from buybutton_server.catalog import upsert_products, validate_rows
+from buybutton_server.db import make_engine, migrate, session_factory, write_session
+from buybutton_server.models import Order, Product
+
+SECRET = "test-secret-key-0123456789abcdef-0123"
+BASE_URL = "http://shop.test"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test copies the file, which is much faster than migrating again."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, migrated_template: Path) -> str:
+    path = tmp_path / "shop.sqlite3"
+    shutil.copy(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(secret_keys=(SECRET,), database_url=database_url, base_url=BASE_URL)
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def bb(settings: Settings) -> BuyButton:
+    return BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+def add_product(sessions: sessionmaker[Session], **fields: Any) -> None:
+    row = {"sku": "MUG-01", "title": "Stoneware Mug", "price": "24.00", "currency": "USD",
+           "stock": 5, **fields}
+    with write_session(sessions) as session:
+        upsert_products(session, validate_rows([("test", row)]))
+
+
+def product(sessions: sessionmaker[Session], sku: str = "MUG-01") -> Product:
+    with sessions() as session:
+        found = session.scalar(select(Product).where(Product.sku == sku))
+        assert found is not None
+        return found
+
+
+def orders(sessions: sessionmaker[Session], status: str | None = None) -> list[Order]:
+    with sessions() as session:
+        query = select(Order)
+        if status:
+            query = query.where(Order.status == status)
+        return list(session.scalars(query))
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix(BASE_URL)
+
+
+def attempt_key(html: str) -> str:
+    match = re.search(r'name="attempt" value="([^"]+)"', html)
+    assert match, "checkout page has no attempt key"
+    return match[1]
+
+
+SHOPPER = {
+    "email": "ana@example.com",
+    "name": "Ana Lima",
+    "line1": "12 Harbour Street",
+    "city": "Porto",
+    "postal_code": "4000-123",
+    "country": "Portugal",
+}
+GOOD_CARD = {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123"}
+DECLINED_CARD = {**GOOD_CARD, "card_number": "4000 0000 0000 0002"}

@@ -1,0 +1,44 @@
+"""Settings: defaults for development, refusals for production."""
+
+from __future__ import annotations
+
+import pytest
+
+from buybutton.errors import ConfigurationError
+from buybutton_server.settings import DEV_SECRET_KEY, Settings
+
+STRONG = "s" * 48
+
+
+def test_development_defaults_need_nothing() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.payment_provider == "test"
+    assert settings.secret_keys == (DEV_SECRET_KEY,)
+
+
+def test_keys_are_a_comma_separated_list_newest_last() -> None:
+    settings = Settings.from_env({"BUYBUTTON_SECRET_KEYS": " old , new "})
+    assert settings.secret_keys == ("old", "new")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "holds the development key"),
+        ({"BUYBUTTON_SECRET_KEYS": "short"}, "at least 32 characters"),
+        ({"BUYBUTTON_SECRET_KEYS": f"{STRONG},{DEV_SECRET_KEY}"}, "holds the development key"),
+        ({"BUYBUTTON_SECRET_KEYS": STRONG, "BUYBUTTON_BASE_URL": "http://shop.example"},
+         "must use https"),
+        ({"BUYBUTTON_SECRET_KEYS": STRONG}, "takes no money"),
+    ],
+)
+def test_production_refuses_unsafe_settings(env: dict[str, str], message: str) -> None:
+    env = {"BUYBUTTON_ENV": "production", "BUYBUTTON_BASE_URL": "https://shop.example", **env}
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env(env)
+
+
+def test_secret_values_stay_out_of_repr() -> None:
+    settings = Settings.from_env({"BUYBUTTON_SECRET_KEYS": STRONG})
+    assert STRONG not in repr(settings)
