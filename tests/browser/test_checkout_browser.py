@@ -1,0 +1,125 @@
+"""A shopper on a phone: from the blog post to a paid order, in Debian's Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import Demo, screenshot
+from tests.conftest import orders, product
+
+pytestmark = pytest.mark.browser
+
+
+class Taps:
+    """Counts what the shopper does with a finger, so the test can assert the tap budget."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.count = 0
+
+    def tap(self, selector: str) -> None:
+        self.page.locator(selector).tap()
+        self.count += 1
+
+
+def open_post(phone: BrowserContext, demo: Demo) -> Page:
+    page = phone.new_page()
+    page.goto(demo.post)
+    expect(page.locator('a[data-buybutton-sku="DRIPPER-01"] .bb-price')).to_have_text(
+        " · $28.00"
+    )
+    return page
+
+
+def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> None:
+    page = open_post(phone, demo)
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text
+            else None)
+    taps = Taps(page)
+    taps.tap('a[data-buybutton-sku="DRIPPER-01"]')
+    expect(page.locator("h1")).to_have_text("Ceramic Pour-Over Dripper")
+    page.select_option("#quantity", "2")
+    expect(page.locator("#pay-amount")).to_have_text("$56.00")
+    for name, value in {"email": "ana@example.com", "name": "Ana Lima",
+                        "line1": "12 Harbour Street", "city": "Porto",
+                        "postal_code": "4000-123", "country": "Portugal",
+                        "card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34",
+                        "card_cvc": "123"}.items():
+        page.fill(f'input[name="{name}"]', value)
+    screenshot(page, "checkout-filled-iphone13")
+    taps.tap("#pay-card")
+    expect(page.locator(".done h1")).to_have_text("Thank you, Ana Lima!")
+    screenshot(page, "order-paid-iphone13")
+    number = page.locator(".order-number").inner_text()
+
+    [order] = orders(demo.sessions)
+    assert (order.number, order.status, order.total_amount) == (number, "paid", 5600)
+    assert (order.source, order.campaign, order.content) == (
+        "blog", "pour-over-guide", "post-pour-over-at-home")
+    assert order.payment_method == "card"
+    dripper = product(demo.sessions, "DRIPPER-01")
+    assert (dripper.on_hand, dripper.reserved) == (23, 0)
+    assert violations == []
+
+
+def test_wallet_pays_in_two_taps_from_the_post(phone: BrowserContext, demo: Demo) -> None:
+    page = open_post(phone, demo)
+    taps = Taps(page)
+    taps.tap('a[data-buybutton-sku="GRINDER-02"]')
+    taps.tap("#pay-wallet")
+    expect(page.locator(".done h1")).to_have_text("Thank you, Wallet Shopper!")
+    assert taps.count == 2
+    [order] = orders(demo.sessions)
+    assert (order.status, order.payment_method, order.total_amount) == ("paid", "wallet", 6400)
+    assert product(demo.sessions, "GRINDER-02").on_hand == 7
+
+
+def test_declined_card_shows_the_reason_and_no_order_is_paid(
+    phone: BrowserContext, demo: Demo
+) -> None:
+    page = phone.new_page()
+    page.goto(demo.bb.checkout_link("BEANS-GUJI-250", email="ana@example.com", name="Ana Lima",
+                                    source="email"))
+    expect(page.locator('input[name="email"]')).to_have_value("ana@example.com")
+    for name, value in {"line1": "1 Rua", "city": "Porto", "postal_code": "4000",
+                        "country": "Portugal", "card_number": "4000 0000 0000 0002",
+                        "card_expiry": "12/34", "card_cvc": "123"}.items():
+        page.fill(f'input[name="{name}"]', value)
+    page.locator("#pay-card").tap()
+    expect(page.locator("#alert")).to_have_text("Your card was declined. Try another card.")
+    screenshot(page, "checkout-declined-iphone13")
+    assert orders(demo.sessions, "paid") == []
+    beans = product(demo.sessions, "BEANS-GUJI-250")
+    assert (beans.on_hand, beans.reserved) == (40, 0)
+
+
+def test_double_tap_on_pay_makes_one_order(phone: BrowserContext, demo: Demo) -> None:
+    page = phone.new_page()
+    page.goto(demo.bb.checkout_link("DRIPPER-01"))
+    page.locator("#pay-wallet").dblclick()
+    expect(page.locator(".done h1")).to_contain_text("Thank you")
+    assert len(orders(demo.sessions)) == 1
+
+
+def test_sold_out_button_says_so_and_does_not_navigate(phone: BrowserContext,
+                                                       demo: Demo) -> None:
+    page = open_post(phone, demo)
+    kettle = page.locator('a[data-buybutton-sku="KETTLE-03"]')
+    expect(kettle).to_have_attribute("aria-disabled", "true")
+    expect(kettle).to_contain_text("Sold out")
+    kettle.tap(force=True)  # Playwright, like assistive tech, sees it as disabled
+    page.wait_for_timeout(300)
+    assert page.url == demo.post
+
+
+def test_the_link_works_without_javascript(browser, playwright, demo: Demo) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(**playwright.devices["iPhone 13"], java_script_enabled=False)
+    page = context.new_page()
+    page.goto(demo.post)
+    page.locator('a[data-buybutton-sku="DRIPPER-01"]').tap()
+    page.locator("#pay-wallet").tap()
+    expect(page.locator(".done h1")).to_contain_text("Thank you")
+    context.close()
+    assert orders(demo.sessions)[0].status == "paid"

@@ -1,0 +1,54 @@
+"""Alembic migrations build exactly the schema the models describe, on each backend."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+
+from buybutton_server.db import alembic_config, make_engine, migrate
+from buybutton_server.models import Base
+
+
+def test_migrated_schema_matches_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_downgrade_and_upgrade_again(database_url: str) -> None:
+    config = alembic_config(database_url)
+    command.downgrade(config, "base")
+    engine = make_engine(database_url)
+    assert "products" not in inspect(engine).get_table_names()
+    engine.dispose()
+    migrate(database_url)
+    engine = make_engine(database_url)
+    assert {"products", "orders", "order_lines"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_stock_check_constraint_is_enforced_by_the_database(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO products (sku, title, description, image_url, price_amount, currency,"
+            " on_hand, reserved, requires_shipping, active, created_at, updated_at) VALUES"
+            " ('X-1', 'X', '', '', 100, 'USD', 2, 0, true, true,"
+            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        connection.commit()
+        for statement in ("UPDATE products SET reserved = 3",
+                          "UPDATE products SET reserved = -1",
+                          "UPDATE products SET on_hand = -1"):
+            with pytest.raises(IntegrityError):
+                connection.exec_driver_sql(statement)
+            connection.rollback()
+        connection.exec_driver_sql("UPDATE products SET reserved = 2")  # the edge is allowed
+        connection.commit()
+    engine.dispose()
