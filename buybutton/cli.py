@@ -42,8 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
 
-    for name, help_text in (("link", "print a signed checkout link"),
-                            ("snippet", "print paste-ready embed HTML")):
+    for name, help_text in (
+        ("link", "print a signed checkout link"),
+        ("snippet", "print paste-ready embed HTML"),
+    ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("sku")
         sub.add_argument("--quantity", type=int, default=1)
@@ -92,8 +94,11 @@ def _run(args: argparse.Namespace) -> int:
         serve_demo(settings, blog_port=args.blog_port, say=print)
         return 0
 
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)),
-                                   ("port", getattr(args, "port", None))) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+        if v is not None
+    }
     settings = Settings.from_env(**overrides) if args.command == "serve" else Settings.from_env()
 
     if args.command == "serve":
@@ -124,11 +129,18 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
-    common = {"quantity": args.quantity, "source": args.source, "campaign": args.campaign,
-              "content": args.content}
+    common = {
+        "quantity": args.quantity,
+        "source": args.source,
+        "campaign": args.campaign,
+        "content": args.content,
+    }
     if args.command == "link":
-        print(bb.checkout_link(args.sku, email=args.email, name=args.name,
-                               expires_in=args.expires_in, **common))
+        print(
+            bb.checkout_link(
+                args.sku, email=args.email, name=args.name, expires_in=args.expires_in, **common
+            )
+        )
     else:
         print(bb.embed_snippet(args.sku, label=args.label, **common))
     return 0

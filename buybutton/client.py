@@ -40,7 +40,9 @@ class BuyButton:
         keys = [k.strip() for k in env.get("BUYBUTTON_SECRET_KEYS", "").split(",") if k.strip()]
         if not keys:
             raise ConfigurationError("BUYBUTTON_SECRET_KEYS is not set")
-        return cls(secret_keys=keys, base_url=env.get("BUYBUTTON_BASE_URL", "http://127.0.0.1:8000"))
+        return cls(
+            secret_keys=keys, base_url=env.get("BUYBUTTON_BASE_URL", "http://127.0.0.1:8000")
+        )
 
     def checkout_link(
         self,

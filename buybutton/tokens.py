@@ -100,10 +100,12 @@ def _problem(link: CheckoutLink) -> str | None:
         return "sku must be 1-64 letters, digits, '.', '_' or '-'"
     if type(link.quantity) is not int or not 1 <= link.quantity <= MAX_QUANTITY:
         return f"quantity must be a whole number from 1 to {MAX_QUANTITY}"
-    if link.email is not None and (not isinstance(link.email, str) or not _EMAIL.match(link.email)):
+    email = link.email
+    if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
         return "email is not an email address"
-    if link.name is not None and (
-        not isinstance(link.name, str) or not 0 < len(link.name) <= 200 or not link.name.isprintable()
+    name = link.name
+    if name is not None and (
+        not isinstance(name, str) or not 0 < len(name) <= 200 or not name.isprintable()
     ):
         return "name must be 1-200 printable characters"
     for label in ("source", "campaign", "content"):
@@ -121,7 +123,7 @@ class LinkSigner:
     ``secret_keys`` is a list of keys, newest last. The newest signs; all of them verify.
     """
 
-    def __init__(self, secret_keys: Sequence[str | bytes]) -> None:
+    def __init__(self, secret_keys: Sequence[str]) -> None:
         keys = list(secret_keys)
         if not keys or any(not k for k in keys):
             raise ValueError("at least one non-empty secret key is required")
@@ -163,8 +165,6 @@ def _canonical(token: str) -> bool:
     """
     segments = token.removeprefix(".").split(".")
     try:
-        return all(
-            seg and base64_encode(base64_decode(seg)).decode() == seg for seg in segments
-        )
+        return all(seg and base64_encode(base64_decode(seg)).decode() == seg for seg in segments)
     except Exception:
         return False

@@ -59,8 +59,6 @@ class CatalogImportError(Exception):
         self.problems = problems
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     created: int
@@ -78,15 +76,13 @@ def read_catalog_file(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
             raise CatalogImportError([f"line {exc.lineno}: not valid JSON ({exc.msg})"]) from None
         items = data.get("products") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise CatalogImportError(["JSON must be a list of products or {\"products\": [...]}"])
+            raise CatalogImportError(['JSON must be a list of products or {"products": [...]}'])
         return [(f"item {i}", item) for i, item in enumerate(items, start=1)]
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         unknown = set(reader.fieldnames or ()) - set(_FIELDS)
         if unknown:
-            raise CatalogImportError(
-                [f"line 1: unknown column(s) {', '.join(sorted(unknown))}"]
-            )
+            raise CatalogImportError([f"line 1: unknown column(s) {', '.join(sorted(unknown))}"])
         # DictReader's line_num counts physical lines, so quoted newlines still point right.
         rows = []
         for row in reader:
@@ -158,7 +154,7 @@ def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
         raise ValueError("give exactly one of price (e.g. 24.90) or price_amount (minor units)")
     if price not in (None, ""):
         if isinstance(price, float):
-            raise ValueError("price must be a string such as \"24.90\", not a float")
+            raise ValueError('price must be a string such as "24.90", not a float')
         amount = parse_amount(str(price), currency)
     else:
         amount = _whole(price_amount, "price_amount")

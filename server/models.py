@@ -71,9 +71,7 @@ class Product(Base):
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'paid', 'failed', 'canceled')", name="status_known"
-        ),
+        CheckConstraint("status IN ('pending', 'paid', 'failed', 'canceled')", name="status_known"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
     )
 

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from buybutton.errors import ConfigurationError
 
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+# Lets the demo run with no setup; production mode refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
 ENVIRONMENTS = ("development", "production")
 PAYMENT_PROVIDERS = ("test",)
 

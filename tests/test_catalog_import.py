@@ -46,12 +46,27 @@ def test_json_import_updates_by_sku(
     env: None, tmp_path: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "catalog.json"
-    path.write_text(json.dumps([{"sku": "MUG-01", "title": "Mug", "price_amount": 2400,
-                                 "currency": "usd", "stock": 3}]))
+    path.write_text(
+        json.dumps(
+            [{"sku": "MUG-01", "title": "Mug", "price_amount": 2400, "currency": "usd", "stock": 3}]
+        )
+    )
     assert run("catalog", "import", str(path)) == 0
-    path.write_text(json.dumps({"products": [{"sku": "MUG-01", "title": "Mug v2",
-                                              "price": "25.50", "currency": "USD",
-                                              "stock": 7}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {
+                        "sku": "MUG-01",
+                        "title": "Mug v2",
+                        "price": "25.50",
+                        "currency": "USD",
+                        "stock": 7,
+                    }
+                ]
+            }
+        )
+    )
     assert run("catalog", "import", str(path)) == 0
     assert "0 created, 1 updated" in capsys.readouterr().out
     mug = product(sessions)
@@ -85,11 +100,18 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(
         assert session.scalar(select(func.count()).select_from(Product)) == 0
 
 
-def test_json_errors_name_the_item(env: None, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_errors_name_the_item(
+    env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "catalog.json"
-    path.write_text(json.dumps([{"sku": "A-1", "title": "A", "price": 1.5, "currency": "USD"},
-                                {"sku": "B 2", "title": "B", "price": "1", "currency": "USD"}]))
+    path.write_text(
+        json.dumps(
+            [
+                {"sku": "A-1", "title": "A", "price": 1.5, "currency": "USD"},
+                {"sku": "B 2", "title": "B", "price": "1", "currency": "USD"},
+            ]
+        )
+    )
     assert run("catalog", "import", str(path)) == 1
     err = capsys.readouterr().err
     assert "item 1: price must be a string" in err
@@ -117,8 +139,9 @@ def test_stock_cannot_drop_below_what_checkouts_hold(
     assert orders(sessions) == []
 
 
-def test_unknown_file_kind_and_missing_file(env: None, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_file_kind_and_missing_file(
+    env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "c.xlsx").write_text("x")
     assert run("catalog", "import", str(tmp_path / "c.xlsx")) == 1
     assert "use a .csv or .json file" in capsys.readouterr().err

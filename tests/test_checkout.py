@@ -34,8 +34,9 @@ def test_prefilled_page_shows_product_price_and_total_from_database(
     client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
 ) -> None:
     add_product(sessions, price="24.00")
-    page = client.get(path_of(bb.checkout_link("MUG-01", quantity=2, email="ana@example.com",
-                                               name="Ana Lima")))
+    page = client.get(
+        path_of(bb.checkout_link("MUG-01", quantity=2, email="ana@example.com", name="Ana Lima"))
+    )
     assert page.status_code == 200
     assert "Stoneware Mug" in page.text
     assert "$24.00" in page.text and "$48.00" in page.text  # price and total for two
@@ -47,10 +48,15 @@ def test_paying_writes_one_paid_order_and_takes_stock(
     client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
 ) -> None:
     add_product(sessions, stock=5)
-    path, key = open_checkout(client, bb.checkout_link("MUG-01", quantity=2, source="instagram",
-                                                       campaign="spring", content="reel-7"))
-    paid = client.post(path, data={"attempt": key, "quantity": "2", **SHOPPER, **GOOD_CARD},
-                       follow_redirects=False)
+    path, key = open_checkout(
+        client,
+        bb.checkout_link(
+            "MUG-01", quantity=2, source="instagram", campaign="spring", content="reel-7"
+        ),
+    )
+    paid = client.post(
+        path, data={"attempt": key, "quantity": "2", **SHOPPER, **GOOD_CARD}, follow_redirects=False
+    )
     assert paid.status_code == 303
     receipt = client.get(paid.headers["location"])
     assert "is paid" in receipt.text and "Ana Lima" in receipt.text
@@ -69,8 +75,18 @@ def test_price_comes_from_the_database_not_the_form(
 ) -> None:
     add_product(sessions, price="24.00")
     path, key = open_checkout(client, bb.checkout_link("MUG-01"))
-    client.post(path, data={"attempt": key, "quantity": "1", "price": "0.01",
-                            "amount": "1", "total_amount": "1", **SHOPPER, **GOOD_CARD})
+    client.post(
+        path,
+        data={
+            "attempt": key,
+            "quantity": "1",
+            "price": "0.01",
+            "amount": "1",
+            "total_amount": "1",
+            **SHOPPER,
+            **GOOD_CARD,
+        },
+    )
     [order] = orders(sessions)
     assert order.total_amount == 2400
 
@@ -91,8 +107,7 @@ def test_declined_card_shows_message_and_leaves_no_paid_order_or_hold(
 ) -> None:
     add_product(sessions, stock=5)
     path, key = open_checkout(client, bb.checkout_link("MUG-01"))
-    declined = client.post(path, data={"attempt": key, "quantity": "1", **SHOPPER,
-                                       **DECLINED_CARD})
+    declined = client.post(path, data={"attempt": key, "quantity": "1", **SHOPPER, **DECLINED_CARD})
     assert declined.status_code == 402
     assert "Your card was declined. Try another card." in declined.text
     assert "4000 0000 0000 0002" not in declined.text  # the card number is never echoed
@@ -100,8 +115,11 @@ def test_declined_card_shows_message_and_leaves_no_paid_order_or_hold(
     assert orders(sessions, "paid") == []
     assert (product(sessions).on_hand, product(sessions).reserved) == (5, 0)
 
-    retry = client.post(path, data={"attempt": attempt_key(declined.text), "quantity": "1",
-                                    **SHOPPER, **GOOD_CARD}, follow_redirects=False)
+    retry = client.post(
+        path,
+        data={"attempt": attempt_key(declined.text), "quantity": "1", **SHOPPER, **GOOD_CARD},
+        follow_redirects=False,
+    )
     assert retry.status_code == 303
     assert len(orders(sessions, "paid")) == 1
 
@@ -118,12 +136,12 @@ def test_other_test_cards_explain_themselves(
     }
     for number, message in cases.items():
         key = attempt_key(client.get(path).text)
-        page = client.post(path, data={"attempt": key, **SHOPPER, **GOOD_CARD,
-                                       "card_number": number})
+        page = client.post(
+            path, data={"attempt": key, **SHOPPER, **GOOD_CARD, "card_number": number}
+        )
         assert page.status_code == 402 and message in page.text
     key = attempt_key(client.get(path).text)
-    past = client.post(path, data={"attempt": key, **SHOPPER, **GOOD_CARD,
-                                   "card_expiry": "01/20"})
+    past = client.post(path, data={"attempt": key, **SHOPPER, **GOOD_CARD, "card_expiry": "01/20"})
     assert "has expired" in past.text
     assert orders(sessions, "paid") == []
 
@@ -236,8 +254,11 @@ def test_digital_products_ask_for_no_address(
     add_product(sessions, sku="EBOOK-1", requires_shipping="false")
     path, key = open_checkout(client, bb.checkout_link("EBOOK-1"))
     assert 'name="line1"' not in client.get(path).text
-    paid = client.post(path, data={"attempt": key, "email": "a@b.co", "name": "A B",
-                                   **GOOD_CARD}, follow_redirects=False)
+    paid = client.post(
+        path,
+        data={"attempt": key, "email": "a@b.co", "name": "A B", **GOOD_CARD},
+        follow_redirects=False,
+    )
     assert paid.status_code == 303
     assert orders(sessions)[0].ship_line1 is None
 
@@ -247,8 +268,9 @@ def test_wallet_pays_with_one_tap_using_the_wallet_contact(
 ) -> None:
     add_product(sessions)
     path, key = open_checkout(client, bb.checkout_link("MUG-01", email="ana@example.com"))
-    paid = client.post(path, data={"attempt": key, "quantity": "1", "method": "wallet"},
-                       follow_redirects=False)
+    paid = client.post(
+        path, data={"attempt": key, "quantity": "1", "method": "wallet"}, follow_redirects=False
+    )
     assert paid.status_code == 303
     [order] = orders(sessions)
     assert order.status == "paid" and order.payment_method == "wallet"
@@ -256,8 +278,9 @@ def test_wallet_pays_with_one_tap_using_the_wallet_contact(
     assert order.name == "Wallet Shopper"
 
 
-def test_tampered_link_gets_a_400_page(client: TestClient, bb: BuyButton,
-                                       sessions: sessionmaker[Session]) -> None:
+def test_tampered_link_gets_a_400_page(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     path = path_of(bb.checkout_link("MUG-01"))
     tampered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
@@ -294,8 +317,9 @@ def test_unknown_product_gets_a_clear_404(client: TestClient, bb: BuyButton) -> 
     assert "This product is no longer available" in page.text
 
 
-def test_archived_product_cannot_be_bought(client: TestClient, bb: BuyButton,
-                                           sessions: sessionmaker[Session]) -> None:
+def test_archived_product_cannot_be_bought(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     path, key = open_checkout(client, bb.checkout_link("MUG-01"))
     add_product(sessions, active="false")
@@ -303,8 +327,9 @@ def test_archived_product_cannot_be_bought(client: TestClient, bb: BuyButton,
     assert orders(sessions) == []
 
 
-def test_missing_attempt_key_writes_nothing(client: TestClient, bb: BuyButton,
-                                            sessions: sessionmaker[Session]) -> None:
+def test_missing_attempt_key_writes_nothing(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     path = path_of(bb.checkout_link("MUG-01"))
     page = client.post(path, data={**SHOPPER, **GOOD_CARD})

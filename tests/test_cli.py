@@ -21,23 +21,51 @@ def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
 
 
 def test_printed_link_opens_a_prefilled_checkout_that_pays_once(
-    env: None, client: TestClient, sessions: sessionmaker[Session],
+    env: None,
+    client: TestClient,
+    sessions: sessionmaker[Session],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     add_product(sessions)
-    assert main(["link", "MUG-01", "--quantity", "2", "--email", "ana@example.com",
-                 "--name", "Ana Lima", "--source", "newsletter"]) == 0
+    assert (
+        main(
+            [
+                "link",
+                "MUG-01",
+                "--quantity",
+                "2",
+                "--email",
+                "ana@example.com",
+                "--name",
+                "Ana Lima",
+                "--source",
+                "newsletter",
+            ]
+        )
+        == 0
+    )
     url = capsys.readouterr().out.strip()
     assert url.startswith(BASE_URL + "/c/")
     page = client.get(path_of(url))
     assert 'value="ana@example.com"' in page.text and 'value="Ana Lima"' in page.text
-    form = {"attempt": attempt_key(page.text), "quantity": "2", "line1": "1 Main St",
-            "city": "Oslo", "postal_code": "0150", "country": "Norway", **GOOD_CARD}
+    form = {
+        "attempt": attempt_key(page.text),
+        "quantity": "2",
+        "line1": "1 Main St",
+        "city": "Oslo",
+        "postal_code": "0150",
+        "country": "Norway",
+        **GOOD_CARD,
+    }
     client.post(path_of(url), data=form)
     client.post(path_of(url), data=form)
     [order] = orders(sessions)
     assert (order.status, order.email, order.source, order.total_amount) == (
-        "paid", "ana@example.com", "newsletter", 4800)
+        "paid",
+        "ana@example.com",
+        "newsletter",
+        4800,
+    )
 
 
 def test_snippet_is_printed(env: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,16 +82,24 @@ def test_snippet_is_printed(env: None, capsys: pytest.CaptureFixture[str]) -> No
         ({"BUYBUTTON_BASE_URL": "shop.example"}, "BUYBUTTON_BASE_URL must be an origin"),
         ({"BUYBUTTON_ENV": "staging"}, "BUYBUTTON_ENV must be one of development, production"),
         ({"BUYBUTTON_PAYMENT_PROVIDER": "paypal"}, "BUYBUTTON_PAYMENT_PROVIDER must be one of"),
-        ({"BUYBUTTON_ENV": "production", "BUYBUTTON_BASE_URL": "https://shop.example"},
-         "BUYBUTTON_SECRET_KEYS holds the development key"),
+        (
+            {"BUYBUTTON_ENV": "production", "BUYBUTTON_BASE_URL": "https://shop.example"},
+            "BUYBUTTON_SECRET_KEYS holds the development key",
+        ),
     ],
 )
 def test_bad_settings_give_one_clear_line(
     env_vars: dict[str, str], message: str, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env_vars}
-    done = subprocess.run([sys.executable, "-m", "buybutton.cli", "link", "MUG-01"],
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "buybutton.cli", "link", "MUG-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"buybutton: {done.stderr.strip()[11:]}"]
     assert message in done.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -13,17 +12,33 @@ from buybutton import BuyButton
 from buybutton_server import Settings, create_app
 from buybutton_server.payments import ChargeRequest, ChargeResult, PaymentUnavailable
 from buybutton_server.payments.test_provider import TestPaymentProvider
-from tests.conftest import BASE_URL, GOOD_CARD, SHOPPER, add_product, attempt_key, orders, path_of, product
+from tests.conftest import (
+    BASE_URL,
+    GOOD_CARD,
+    SHOPPER,
+    add_product,
+    attempt_key,
+    orders,
+    path_of,
+    product,
+)
 
 
-@pytest.mark.parametrize("dead_url", [
-    "sqlite:///{tmp}/no-such-dir/shop.sqlite3",
-    "postgresql+psycopg://shop@/shop?host={tmp}/no-such-socket-dir&connect_timeout=2",
-])
-def test_dead_database_gives_503_page_and_json(dead_url: str, tmp_path: Path,
-                                               bb: BuyButton) -> None:
-    settings = Settings(secret_keys=("test-secret-key-0123456789abcdef-0123",),
-                        database_url=dead_url.format(tmp=tmp_path), base_url=BASE_URL)
+@pytest.mark.parametrize(
+    "dead_url",
+    [
+        "sqlite:///{tmp}/no-such-dir/shop.sqlite3",
+        "postgresql+psycopg://shop@/shop?host={tmp}/no-such-socket-dir&connect_timeout=2",
+    ],
+)
+def test_dead_database_gives_503_page_and_json(
+    dead_url: str, tmp_path: Path, bb: BuyButton
+) -> None:
+    settings = Settings(
+        secret_keys=("test-secret-key-0123456789abcdef-0123",),
+        database_url=dead_url.format(tmp=tmp_path),
+        base_url=BASE_URL,
+    )
     with TestClient(create_app(settings), base_url=BASE_URL) as client:
         page = client.get(path_of(bb.checkout_link("MUG-01")))
         assert page.status_code == 503
@@ -31,10 +46,13 @@ def test_dead_database_gives_503_page_and_json(dead_url: str, tmp_path: Path,
         assert "Traceback" not in page.text and "sql" not in page.text.lower()
         answer = client.get("/api/public/products/MUG-01")
         assert answer.status_code == 503
-        assert answer.json() == {"error": {
-            "code": "service_unavailable",
-            "message": "The shop is having a technical problem. Nothing was charged. "
-                       "Please try again in a few minutes."}}
+        assert answer.json() == {
+            "error": {
+                "code": "service_unavailable",
+                "message": "The shop is having a technical problem. Nothing was charged. "
+                "Please try again in a few minutes.",
+            }
+        }
 
 
 class UnreachableProvider(TestPaymentProvider):
@@ -46,11 +64,13 @@ def test_unreachable_payment_provider_releases_stock(
     settings: Settings, bb: BuyButton, sessions: sessionmaker[Session]
 ) -> None:
     add_product(sessions, stock=2)
-    with TestClient(create_app(settings, payments=UnreachableProvider()),
-                    base_url=BASE_URL) as client:
+    with TestClient(
+        create_app(settings, payments=UnreachableProvider()), base_url=BASE_URL
+    ) as client:
         path = path_of(bb.checkout_link("MUG-01"))
-        page = client.post(path, data={"attempt": attempt_key(client.get(path).text),
-                                       **SHOPPER, **GOOD_CARD})
+        page = client.post(
+            path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER, **GOOD_CARD}
+        )
     assert page.status_code == 503
     assert "Payments are not reachable right now" in page.text
     assert orders(sessions, "paid") == []
@@ -69,8 +89,9 @@ def test_unexpected_error_is_a_plain_500_page(
     app = create_app(settings, payments=ExplodingProvider())
     with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
         path = path_of(bb.checkout_link("MUG-01"))
-        page = client.post(path, data={"attempt": attempt_key(client.get(path).text),
-                                       **SHOPPER, **GOOD_CARD})
+        page = client.post(
+            path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER, **GOOD_CARD}
+        )
     assert page.status_code == 500
     assert "Something went wrong" in page.text
     assert "RuntimeError" not in page.text and "Traceback" not in page.text

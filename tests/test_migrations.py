@@ -43,9 +43,11 @@ def test_stock_check_constraint_is_enforced_by_the_database(database_url: str) -
             " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
         )
         connection.commit()
-        for statement in ("UPDATE products SET reserved = 3",
-                          "UPDATE products SET reserved = -1",
-                          "UPDATE products SET on_hand = -1"):
+        for statement in (
+            "UPDATE products SET reserved = 3",
+            "UPDATE products SET reserved = -1",
+            "UPDATE products SET on_hand = -1",
+        ):
             with pytest.raises(IntegrityError):
                 connection.exec_driver_sql(statement)
             connection.rollback()

@@ -8,8 +8,9 @@ from starlette.testclient import TestClient
 from tests.conftest import add_product
 
 
-def test_product_json_is_public_and_cached_briefly(client: TestClient,
-                                                   sessions: sessionmaker[Session]) -> None:
+def test_product_json_is_public_and_cached_briefly(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions, title='Mug "<Deluxe>"', stock=3, image_url="/img/mug.svg")
     answer = client.get("/api/public/products/MUG-01", headers={"Origin": "https://blog.example"})
     assert answer.status_code == 200
@@ -25,8 +26,9 @@ def test_product_json_is_public_and_cached_briefly(client: TestClient,
     }
 
 
-def test_plenty_of_stock_is_not_counted_out(client: TestClient,
-                                            sessions: sessionmaker[Session]) -> None:
+def test_plenty_of_stock_is_not_counted_out(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions, stock=50)
     assert client.get("/api/public/products/MUG-01").json()["low_stock"] is None
     add_product(sessions, stock=0)

@@ -13,13 +13,20 @@ from buybutton_server.models import Base
 from tests.conftest import BASE_URL, GOOD_CARD, SHOPPER, add_product, attempt_key, orders, path_of
 
 
-def test_pages_carry_a_strict_policy(client: TestClient, bb: BuyButton,
-                                     sessions: sessionmaker[Session]) -> None:
+def test_pages_carry_a_strict_policy(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     page = client.get(path_of(bb.checkout_link("MUG-01")))
     csp = page.headers["content-security-policy"]
-    for directive in ("default-src 'none'", "script-src 'self'", "style-src 'self'",
-                      "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
+    for directive in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert page.headers["x-frame-options"] == "DENY"
@@ -27,8 +34,9 @@ def test_pages_carry_a_strict_policy(client: TestClient, bb: BuyButton,
     assert page.headers["referrer-policy"] == "same-origin"
 
 
-def test_our_pages_need_no_inline_code(client: TestClient, bb: BuyButton,
-                                       sessions: sessionmaker[Session]) -> None:
+def test_our_pages_need_no_inline_code(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     """The policy forbids inline script and style; the pages must not rely on them."""
     add_product(sessions)
     path = path_of(bb.checkout_link("MUG-01"))
@@ -42,40 +50,52 @@ def test_our_pages_need_no_inline_code(client: TestClient, bb: BuyButton,
         assert not re.search(r"\son[a-z]+=", html)
 
 
-def test_cross_site_post_is_refused(client: TestClient, bb: BuyButton,
-                                    sessions: sessionmaker[Session]) -> None:
+def test_cross_site_post_is_refused(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     path = path_of(bb.checkout_link("MUG-01"))
     form = {"attempt": attempt_key(client.get(path).text), **SHOPPER, **GOOD_CARD}
-    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
-                    {"Sec-Fetch-Site": "same-site"}, {"Origin": "null"}):
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "null"},
+    ):
         refused = client.post(path, data=form, headers=headers)
         assert refused.status_code == 403
     assert orders(sessions) == []
-    same_origin = client.post(path, data=form, headers={"Origin": BASE_URL,
-                                                        "Sec-Fetch-Site": "same-origin"},
-                              follow_redirects=False)
+    same_origin = client.post(
+        path,
+        data=form,
+        headers={"Origin": BASE_URL, "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
     assert same_origin.status_code == 303
 
 
-def test_order_page_is_private(client: TestClient, bb: BuyButton,
-                               sessions: sessionmaker[Session]) -> None:
+def test_order_page_is_private(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     path = path_of(bb.checkout_link("MUG-01"))
-    paid = client.post(path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER,
-                                   **GOOD_CARD}, follow_redirects=False)
+    paid = client.post(
+        path,
+        data={"attempt": attempt_key(client.get(path).text), **SHOPPER, **GOOD_CARD},
+        follow_redirects=False,
+    )
     receipt = client.get(paid.headers["location"])
     assert receipt.headers["cache-control"] == "no-store"
     assert receipt.headers["referrer-policy"] == "no-referrer"
     assert len(paid.headers["location"].rsplit("/", 1)[1]) >= 22  # unguessable
 
 
-def test_card_numbers_are_not_stored(client: TestClient, bb: BuyButton,
-                                     sessions: sessionmaker[Session]) -> None:
+def test_card_numbers_are_not_stored(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
     add_product(sessions)
     path = path_of(bb.checkout_link("MUG-01"))
-    client.post(path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER,
-                            **GOOD_CARD})
+    client.post(path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER, **GOOD_CARD})
     with sessions() as session:
         dump = " ".join(
             str(value)

@@ -28,8 +28,10 @@ def test_keys_are_a_comma_separated_list_newest_last() -> None:
         ({}, "holds the development key"),
         ({"BUYBUTTON_SECRET_KEYS": "short"}, "at least 32 characters"),
         ({"BUYBUTTON_SECRET_KEYS": f"{STRONG},{DEV_SECRET_KEY}"}, "holds the development key"),
-        ({"BUYBUTTON_SECRET_KEYS": STRONG, "BUYBUTTON_BASE_URL": "http://shop.example"},
-         "must use https"),
+        (
+            {"BUYBUTTON_SECRET_KEYS": STRONG, "BUYBUTTON_BASE_URL": "http://shop.example"},
+            "must use https",
+        ),
         ({"BUYBUTTON_SECRET_KEYS": STRONG}, "takes no money"),
     ],
 )

@@ -6,13 +6,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from buybutton import BuyButton
+from buybutton import BuyButton, ConfigurationError
 
 HOSTILE = [
     '"><script>alert(1)</script>',
     "' onmouseover='alert(1)",
     "<img src=x onerror=alert(1)>",
-    "Mug & Co. \"Deluxe\" <b>",
+    'Mug & Co. "Deluxe" <b>',
 ]
 
 
@@ -43,8 +43,8 @@ def test_label_is_text_not_markup(label: str) -> None:
 
 
 def test_base_url_with_quotes_cannot_break_out() -> None:
-    with pytest.raises(Exception):
-        BuyButton(secret_keys=["k" * 40], base_url='javascript:alert(1)')
+    with pytest.raises(ConfigurationError):
+        BuyButton(secret_keys=["k" * 40], base_url="javascript:alert(1)")
     bb = BuyButton(secret_keys=["k" * 40], base_url='https://shop.example/"onload="x')
     parsed = Collector()
     parsed.feed(bb.embed_snippet("MUG-01"))

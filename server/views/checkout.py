@@ -131,8 +131,9 @@ async def checkout_page(request: Request) -> Response:
     if product is None or not product.active:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
-    return _page(request, token=token, link=link, product=product, quantity=link.quantity,
-                 values=values)
+    return _page(
+        request, token=token, link=link, product=product, quantity=link.quantity, values=values
+    )
 
 
 async def _expired_page(request: Request, error: LinkExpiredPage) -> Response:
@@ -141,8 +142,11 @@ async def _expired_page(request: Request, error: LinkExpiredPage) -> Response:
     context: dict[str, Any] = {}
     if product is not None and product.active:
         fresh = request.app.state.link_signer.sign(expired.without_personal_data())
-        context = {"product": product, "fresh_url": f"/c/{fresh}",
-                   "image_url": _absolute_image(request, product)}
+        context = {
+            "product": product,
+            "fresh_url": f"/c/{fresh}",
+            "image_url": _absolute_image(request, product),
+        }
     return render_error(request, error, **context)
 
 
@@ -151,8 +155,9 @@ def _read_quantity(form: FormData, default: int) -> int:
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_QUANTITY else default
 
 
-def _read_details(form: FormData, product: Product, wallet: Mapping[str, str] | None,
-                  link: CheckoutLink) -> tuple[dict[str, str], dict[str, str]]:
+def _read_details(
+    form: FormData, product: Product, wallet: Mapping[str, str] | None, link: CheckoutLink
+) -> tuple[dict[str, str], dict[str, str]]:
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     for name, (label, limit, shipping_only) in _FIELDS.items():
@@ -190,13 +195,28 @@ async def pay(request: Request) -> Response:
         card = {k: str(form.get(k, "")) for k in ("card_number", "card_expiry", "card_cvc")}
 
     if not _ATTEMPT_KEY.match(attempt_key):
-        return _page(request, token=token, link=link, product=product, quantity=quantity,
-                     values=values, alert="Your checkout form was incomplete. Please try again.",
-                     status_code=400)
+        return _page(
+            request,
+            token=token,
+            link=link,
+            product=product,
+            quantity=quantity,
+            values=values,
+            alert="Your checkout form was incomplete. Please try again.",
+            status_code=400,
+        )
     if errors:
-        return _page(request, token=token, link=link, product=product, quantity=quantity,
-                     values=values, errors=errors, alert="Please check the highlighted fields.",
-                     status_code=422)
+        return _page(
+            request,
+            token=token,
+            link=link,
+            product=product,
+            quantity=quantity,
+            values=values,
+            errors=errors,
+            alert="Please check the highlighted fields.",
+            status_code=422,
+        )
 
     shopper = Shopper(
         email=values["email"],
@@ -222,8 +242,16 @@ async def pay(request: Request) -> Response:
     except NotEnoughStock as short:
         product = await run_in_threadpool(_load_product, request, link.sku)
         assert product is not None
-        return _page(request, token=token, link=link, product=product, quantity=quantity,
-                     values=values, alert=short.message, status_code=short.status)
+        return _page(
+            request,
+            token=token,
+            link=link,
+            product=product,
+            quantity=quantity,
+            values=values,
+            alert=short.message,
+            status_code=short.status,
+        )
 
     if created:
         try:
@@ -239,16 +267,24 @@ async def pay(request: Request) -> Response:
                 ),
             )
         except ProviderDown:
-            failed = ChargeResult(succeeded=False, code="provider_unavailable",
-                                  message=PaymentUnavailable.message)
+            failed = ChargeResult(
+                succeeded=False, code="provider_unavailable", message=PaymentUnavailable.message
+            )
             await run_in_threadpool(settle_order, state.sessions, order.id, failed)
             raise PaymentUnavailable() from None
         order = await run_in_threadpool(settle_order, state.sessions, order.id, result)
 
     if order.status == "failed":
-        return _page(request, token=token, link=link, product=product, quantity=quantity,
-                     values=values, alert=order.failure_message or "Your payment failed.",
-                     status_code=402)
+        return _page(
+            request,
+            token=token,
+            link=link,
+            product=product,
+            quantity=quantity,
+            values=values,
+            alert=order.failure_message or "Your payment failed.",
+            status_code=402,
+        )
     return RedirectResponse(f"/orders/{order.public_id}", status_code=303)
 
 
@@ -265,6 +301,8 @@ async def order_page(request: Request) -> Response:
     if order is None:
         raise NotFound("We could not find that order. Check the link in your confirmation.")
     return request.app.state.templates.TemplateResponse(
-        request, "order.html", {"order": order},
+        request,
+        "order.html",
+        {"order": order},
         headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
     )

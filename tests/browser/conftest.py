@@ -82,8 +82,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     shop_app, blog_app, bb, blog_base = build_demo(settings, blog_port)
     engine = make_engine(settings.database_url)
     with LiveServers([(shop_app, shop_port), (blog_app, blog_port)]):
-        yield Demo(shop=settings.base_url, blog=blog_base, bb=bb,
-                   sessions=session_factory(engine))
+        yield Demo(shop=settings.base_url, blog=blog_base, bb=bb, sessions=session_factory(engine))
     engine.dispose()
 
 

@@ -26,27 +26,32 @@ class Taps:
 def open_post(phone: BrowserContext, demo: Demo) -> Page:
     page = phone.new_page()
     page.goto(demo.post)
-    expect(page.locator('a[data-buybutton-sku="DRIPPER-01"] .bb-price')).to_have_text(
-        " · $28.00"
-    )
+    expect(page.locator('a[data-buybutton-sku="DRIPPER-01"] .bb-price')).to_have_text(" · $28.00")
     return page
 
 
 def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> None:
     page = open_post(phone, demo)
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text
-            else None)
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
     taps = Taps(page)
     taps.tap('a[data-buybutton-sku="DRIPPER-01"]')
     expect(page.locator("h1")).to_have_text("Ceramic Pour-Over Dripper")
     page.select_option("#quantity", "2")
     expect(page.locator("#pay-amount")).to_have_text("$56.00")
-    for name, value in {"email": "ana@example.com", "name": "Ana Lima",
-                        "line1": "12 Harbour Street", "city": "Porto",
-                        "postal_code": "4000-123", "country": "Portugal",
-                        "card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34",
-                        "card_cvc": "123"}.items():
+    for name, value in {
+        "email": "ana@example.com",
+        "name": "Ana Lima",
+        "line1": "12 Harbour Street",
+        "city": "Porto",
+        "postal_code": "4000-123",
+        "country": "Portugal",
+        "card_number": "4242 4242 4242 4242",
+        "card_expiry": "12 / 34",
+        "card_cvc": "123",
+    }.items():
         page.fill(f'input[name="{name}"]', value)
     screenshot(page, "checkout-filled-iphone13")
     taps.tap("#pay-card")
@@ -57,7 +62,10 @@ def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> N
     [order] = orders(demo.sessions)
     assert (order.number, order.status, order.total_amount) == (number, "paid", 5600)
     assert (order.source, order.campaign, order.content) == (
-        "blog", "pour-over-guide", "post-pour-over-at-home")
+        "blog",
+        "pour-over-guide",
+        "post-pour-over-at-home",
+    )
     assert order.payment_method == "card"
     dripper = product(demo.sessions, "DRIPPER-01")
     assert (dripper.on_hand, dripper.reserved) == (23, 0)
@@ -80,12 +88,21 @@ def test_declined_card_shows_the_reason_and_no_order_is_paid(
     phone: BrowserContext, demo: Demo
 ) -> None:
     page = phone.new_page()
-    page.goto(demo.bb.checkout_link("BEANS-GUJI-250", email="ana@example.com", name="Ana Lima",
-                                    source="email"))
+    page.goto(
+        demo.bb.checkout_link(
+            "BEANS-GUJI-250", email="ana@example.com", name="Ana Lima", source="email"
+        )
+    )
     expect(page.locator('input[name="email"]')).to_have_value("ana@example.com")
-    for name, value in {"line1": "1 Rua", "city": "Porto", "postal_code": "4000",
-                        "country": "Portugal", "card_number": "4000 0000 0000 0002",
-                        "card_expiry": "12/34", "card_cvc": "123"}.items():
+    for name, value in {
+        "line1": "1 Rua",
+        "city": "Porto",
+        "postal_code": "4000",
+        "country": "Portugal",
+        "card_number": "4000 0000 0000 0002",
+        "card_expiry": "12/34",
+        "card_cvc": "123",
+    }.items():
         page.fill(f'input[name="{name}"]', value)
     page.locator("#pay-card").tap()
     expect(page.locator("#alert")).to_have_text("Your card was declined. Try another card.")
@@ -103,8 +120,7 @@ def test_double_tap_on_pay_makes_one_order(phone: BrowserContext, demo: Demo) ->
     assert len(orders(demo.sessions)) == 1
 
 
-def test_sold_out_button_says_so_and_does_not_navigate(phone: BrowserContext,
-                                                       demo: Demo) -> None:
+def test_sold_out_button_says_so_and_does_not_navigate(phone: BrowserContext, demo: Demo) -> None:
     page = open_post(phone, demo)
     kettle = page.locator('a[data-buybutton-sku="KETTLE-03"]')
     expect(kettle).to_have_attribute("aria-disabled", "true")
