@@ -68,8 +68,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from sqlalchemy.exc import OperationalError
+
     try:
         return _run(args)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        print(f"buybutton: cannot reach the database: {reason}", file=sys.stderr)
+        return 1
     except ConfigurationError as exc:
         print(f"buybutton: {exc}", file=sys.stderr)
         return 2

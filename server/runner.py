@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable, Generator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from buybutton import BuyButton
+from buybutton.errors import ConfigurationError
 from buybutton_server.app import create_app
 from buybutton_server.catalog import read_catalog_file, upsert_products, validate_rows
 from buybutton_server.db import make_engine, migrate, session_factory, write_session
@@ -28,7 +30,19 @@ class _FollowerServer(uvicorn.Server):
         yield
 
 
+def ensure_port_free(host: str, port: int, option: str) -> None:
+    """Fail with one clear line before migrating or seeding anything."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise ConfigurationError(
+                f"port {port} on {host} is in use; choose another with {option}"
+            ) from None
+
+
 def serve(settings: Settings) -> None:
+    ensure_port_free(settings.host, settings.port, "BUYBUTTON_PORT or --port")
     migrate(settings.database_url)
     uvicorn.run(
         create_app(settings),
@@ -86,6 +100,8 @@ def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, Bu
 
 
 def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]) -> None:
+    ensure_port_free(settings.host, settings.port, "--port")
+    ensure_port_free(settings.host, blog_port, "--blog-port")
     shop_app, blog_app, bb, blog_base = build_demo(settings, blog_port)
     shop = uvicorn.Server(
         uvicorn.Config(shop_app, host=settings.host, port=settings.port, log_level="warning")

@@ -111,3 +111,33 @@ def test_invalid_link_options_are_one_line(env: None, capsys: pytest.CaptureFixt
     assert capsys.readouterr().err.strip() == (
         "buybutton: sku must be 1-64 letters, digits, '.', '_' or '-'"
     )
+
+
+def test_unreachable_database_is_one_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(
+        "BUYBUTTON_DATABASE_URL",
+        f"postgresql+psycopg://shop:hunter2@/shop?host={tmp_path}/none&connect_timeout=2",
+    )
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("buybutton: cannot reach the database:")
+    assert len(err.strip().splitlines()) == 1 and "hunter2" not in err
+
+
+def test_demo_refuses_a_busy_port_before_touching_anything(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        database = tmp_path / "demo.sqlite3"
+        assert main(["demo", "--port", str(port), "--database", str(database)]) == 2
+    assert f"port {port} on 127.0.0.1 is in use; choose another with --port" in (
+        capsys.readouterr().err
+    )
+    assert not database.exists()
