@@ -28,9 +28,10 @@ from buybutton.errors import ExpiredLink, InvalidLink
 CHECKOUT_LINK_SALT = "buybutton.checkout-link.v1"
 MAX_QUANTITY = 99
 
-_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Shared with the server, which validates catalog skus and checkout emails the same way.
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 
 # Compact wire names keep links short; the mapping is part of the token format.
 _WIRE = {
@@ -96,12 +97,12 @@ class CheckoutLink:
 
 
 def _problem(link: CheckoutLink) -> str | None:
-    if not isinstance(link.sku, str) or not _SKU.match(link.sku):
+    if not isinstance(link.sku, str) or not SKU_PATTERN.match(link.sku):
         return "sku must be 1-64 letters, digits, '.', '_' or '-'"
     if type(link.quantity) is not int or not 1 <= link.quantity <= MAX_QUANTITY:
         return f"quantity must be a whole number from 1 to {MAX_QUANTITY}"
     email = link.email
-    if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
+    if email is not None and (not isinstance(email, str) or not EMAIL_PATTERN.match(email)):
         return "email is not an email address"
     name = link.name
     if name is not None and (

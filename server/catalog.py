@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from buybutton.money import is_currency, parse_amount
+from buybutton.tokens import SKU_PATTERN
 from buybutton_server.models import Product
 
-_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _FIELDS = (
     "sku",
     "title",
@@ -144,7 +143,7 @@ def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     sku = _text(raw, "sku", required=True, limit=64)
-    if not _SKU.match(sku):
+    if not SKU_PATTERN.match(sku):
         raise ValueError(f"sku {sku!r} may use only letters, digits, '.', '_' and '-'")
     currency = _text(raw, "currency", required=True, limit=3).upper()
     if not is_currency(currency):

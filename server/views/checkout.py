@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from buybutton.errors import ExpiredLink, InvalidLink
-from buybutton.tokens import MAX_QUANTITY, CheckoutLink
+from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
 from buybutton_server.catalog import product_by_sku
 from buybutton_server.db import read_session
 from buybutton_server.errors import (
@@ -38,7 +38,6 @@ from buybutton_server.payments import PaymentUnavailable as ProviderDown
 from buybutton_server.views.errors import render_error
 
 _ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 QUANTITY_CHOICES = 10
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -174,7 +173,7 @@ def _read_details(
             errors[name] = f"{label} is too long (at most {limit} characters)."
         elif not value and name not in _OPTIONAL:
             errors[name] = f"{label} is required."
-    if "email" not in errors and not _EMAIL.match(values["email"]):
+    if "email" not in errors and not EMAIL_PATTERN.match(values["email"]):
         errors["email"] = "Enter an email address like name@example.com."
     return values, errors
 
@@ -194,29 +193,24 @@ async def pay(request: Request) -> Response:
         values, errors = _read_details(form, product, wallet, link)
         card = {k: str(form.get(k, "")) for k in ("card_number", "card_expiry", "card_cvc")}
 
+    def again(alert: str, status_code: int, **extra: Any) -> Response:
+        """The same form, with what the shopper typed (never the card) and a message."""
+        return _page(
+            request,
+            token=token,
+            link=link,
+            product=extra.pop("product", product),
+            quantity=quantity,
+            values=values,
+            alert=alert,
+            status_code=status_code,
+            **extra,
+        )
+
     if not _ATTEMPT_KEY.match(attempt_key):
-        return _page(
-            request,
-            token=token,
-            link=link,
-            product=product,
-            quantity=quantity,
-            values=values,
-            alert="Your checkout form was incomplete. Please try again.",
-            status_code=400,
-        )
+        return again("Your checkout form was incomplete. Please try again.", 400)
     if errors:
-        return _page(
-            request,
-            token=token,
-            link=link,
-            product=product,
-            quantity=quantity,
-            values=values,
-            errors=errors,
-            alert="Please check the highlighted fields.",
-            status_code=422,
-        )
+        return again("Please check the highlighted fields.", 422, errors=errors)
 
     shopper = Shopper(
         email=values["email"],
@@ -240,18 +234,8 @@ async def pay(request: Request) -> Response:
             hold_for=timedelta(seconds=state.settings.reservation_seconds),
         )
     except NotEnoughStock as short:
-        product = await run_in_threadpool(_load_product, request, link.sku)
-        assert product is not None
-        return _page(
-            request,
-            token=token,
-            link=link,
-            product=product,
-            quantity=quantity,
-            values=values,
-            alert=short.message,
-            status_code=short.status,
-        )
+        fresh = await run_in_threadpool(_load_product, request, link.sku)
+        return again(short.message, short.status, product=fresh or product)
 
     if created:
         try:
@@ -275,16 +259,7 @@ async def pay(request: Request) -> Response:
         order = await run_in_threadpool(settle_order, state.sessions, order.id, result)
 
     if order.status == "failed":
-        return _page(
-            request,
-            token=token,
-            link=link,
-            product=product,
-            quantity=quantity,
-            values=values,
-            alert=order.failure_message or "Your payment failed.",
-            status_code=402,
-        )
+        return again(order.failure_message or "Your payment failed.", 402)
     return RedirectResponse(f"/orders/{order.public_id}", status_code=303)
 
 
