@@ -8,6 +8,7 @@
     buybutton link SKU [options]        print a signed checkout link
     buybutton snippet SKU [options]     print paste-ready embed HTML
     buybutton catalog import FILE       create or update products from CSV or JSON
+    buybutton orders list|refund|sweep  look at orders, refund them, release expired holds
 
 Settings come from ``BUYBUTTON_*`` environment variables (see docs/configuration.md).
 """
@@ -58,6 +59,22 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--expires-in", type=int, metavar="SECONDS")
         else:
             sub.add_argument("--label", default="Buy now")
+
+    orders = commands.add_parser("orders", help="orders")
+    order_commands = orders.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = order_commands.add_parser("list", help="recent orders")
+    listing.add_argument("--status", choices=["pending", "paid", "failed", "canceled", "refunded"])
+    listing.add_argument("--attention", action="store_true", help="only orders to look at")
+    listing.add_argument("--limit", type=int, default=50)
+    refund = order_commands.add_parser("refund", help="refund all or part of a paid order")
+    refund.add_argument("order", help="order number (BB-...) or id")
+    refund.add_argument("--amount", help="in major units, e.g. 12.50 (default: what is left)")
+    refund.add_argument(
+        "--no-restock",
+        action="store_true",
+        help="a full refund normally puts the stock back; keep it out",
+    )
+    order_commands.add_parser("sweep", help="release expired reservations, retry due refunds")
 
     catalog = commands.add_parser("catalog", help="products")
     catalog_commands = catalog.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -118,6 +135,10 @@ def _run(args: argparse.Namespace) -> int:
         migrate(settings.database_url)
         print("database schema is up to date")
         return 0
+    if args.command == "orders":
+        from buybutton_server.order_admin import run_orders_command
+
+        return run_orders_command(settings, args, out=print)
     if args.command == "catalog":
         from buybutton_server.catalog import CatalogImportError
         from buybutton_server.runner import import_catalog

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -14,12 +19,29 @@ from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
 from buybutton_server.db import make_engine, session_factory
+from buybutton_server.orders import release_expired
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings
 from buybutton_server.templating import make_templates
-from buybutton_server.views import checkout, public
+from buybutton_server.views import checkout, public, webhooks
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
+
+log = logging.getLogger("buybutton")
+
+
+async def sweep_forever(
+    sessions: sessionmaker[Session], provider: PaymentProvider, every: float
+) -> None:
+    """Release reservations whose time ran out and retry due refunds, every few seconds."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            changed = await run_in_threadpool(release_expired, sessions, provider)
+            if changed:
+                log.info("sweeper settled %d orders", changed)
+        except Exception:
+            log.exception("sweeper run failed; trying again next time")
 
 
 async def health(request: Request) -> Response:
@@ -34,12 +56,14 @@ def create_app(
     The schema is not created here: run ``buybutton db upgrade`` (``serve`` and ``demo`` do).
     """
     settings = settings or Settings.from_env()
-    provider = payments or make_provider(settings.payment_provider)
+    provider = payments or make_provider(settings)
 
     routes = [
         Route("/c/{token}", checkout.checkout_page, methods=["GET"]),
         Route("/c/{token}", checkout.pay, methods=["POST"]),
         Route("/orders/{public_id}", checkout.order_page, methods=["GET"]),
+        Route("/orders/{public_id}/abandon", checkout.abandon, methods=["POST"]),
+        Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
         Route("/widgets/{name}", public.WidgetFiles().serve, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("buybutton_server", "static")]), name="static"),
@@ -51,9 +75,15 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        sweeper = asyncio.create_task(
+            sweep_forever(app.state.sessions, provider, settings.sweep_seconds)
+        )
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             engine.dispose()
 
     app = Starlette(
@@ -66,7 +96,8 @@ def create_app(
                 origin=settings.base_url,
                 hsts=settings.secure_cookies,
                 allow_http_images=not settings.production,
-                cross_site_paths=("/api/",),
+                cross_site_paths=("/api/", "/webhooks/"),
+                extra_sources=provider.content_security_policy(),
             )
         ],
     )

@@ -50,3 +50,21 @@ def release(session: Session, product_id: int, quantity: int) -> bool:
         .where(Product.id == product_id, Product.reserved >= quantity)
         .values(reserved=Product.reserved - quantity),
     )
+
+
+def take_available(session: Session, product_id: int, quantity: int) -> bool:
+    """Sell units that no checkout holds, for a payment whose reservation was released."""
+    return _run(
+        session,
+        update(Product)
+        .where(Product.id == product_id, Product.on_hand - Product.reserved >= quantity)
+        .values(on_hand=Product.on_hand - quantity),
+    )
+
+
+def restock(session: Session, product_id: int, quantity: int) -> bool:
+    """Put units back on the shelf (a full refund of goods that come back)."""
+    return _run(
+        session,
+        update(Product).where(Product.id == product_id).values(on_hand=Product.on_hand + quantity),
+    )

@@ -15,10 +15,12 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -71,8 +73,14 @@ class Product(Base):
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'paid', 'failed', 'canceled')", name="status_known"),
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'failed', 'canceled', 'refunded')", name="status_known"
+        ),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_bounds"
+        ),
+        Index("ix_orders_status_reserved_until", "status", "reserved_until"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -99,7 +107,12 @@ class Order(Base):
 
     payment_provider: Mapped[str] = mapped_column(String(32))
     payment_method: Mapped[str | None] = mapped_column(String(32))
-    payment_reference: Mapped[str | None] = mapped_column(String(255))
+    payment_reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    # What the provider last said (requires_action, processing, ...): informational only.
+    payment_status: Mapped[str | None] = mapped_column(String(32))
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set when the merchant must look at the order, e.g. paid after its stock ran out.
+    attention: Mapped[str | None] = mapped_column(String(255))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(255))
 
@@ -109,6 +122,9 @@ class Order(Base):
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    refunds: Mapped[list[Refund]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Refund.id"
     )
 
 
@@ -126,3 +142,35 @@ class OrderLine(Base):
     total_amount: Mapped[int] = mapped_column(BigInteger)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    # Sent to the provider, so retrying a refund never refunds twice.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class ProcessedEvent(Base):
+    """A payment-provider event already applied. Its id is the primary key, and the row is
+    written in the same transaction as the event's effect: a duplicate delivery, even a
+    concurrent one, cannot apply twice."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="provider_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -8,7 +8,7 @@ called cross-site (the JSON API with its own keys, provider webhooks).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse
@@ -17,20 +17,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def content_security_policy(*, allow_http_images: bool) -> str:
-    images = "'self' https: data:" + (" http:" if allow_http_images else "")
-    return "; ".join(
-        (
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            f"img-src {images}",
-            "connect-src 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-        )
-    )
+def content_security_policy(
+    *, allow_http_images: bool, extra_sources: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """Our own scripts and styles only; a payment provider may add its origins
+    (Stripe.js needs script-src, frame-src and connect-src)."""
+    directives: dict[str, list[str]] = {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "data:", *(["http:"] if allow_http_images else [])],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+    for directive, sources in (extra_sources or {}).items():
+        directives.setdefault(directive, []).extend(sources)
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
 class SecurityHeadersMiddleware:
@@ -42,11 +46,14 @@ class SecurityHeadersMiddleware:
         hsts: bool,
         allow_http_images: bool,
         cross_site_paths: Iterable[str] = (),
+        extra_sources: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.app = app
         self.origin = origin
         self.cross_site_paths = tuple(cross_site_paths)
-        self.csp = content_security_policy(allow_http_images=allow_http_images)
+        self.csp = content_security_policy(
+            allow_http_images=allow_http_images, extra_sources=extra_sources
+        )
         self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

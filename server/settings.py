@@ -15,7 +15,7 @@ from buybutton.errors import ConfigurationError
 # Lets the demo run with no setup; production mode refuses to start with it.
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
 ENVIRONMENTS = ("development", "production")
-PAYMENT_PROVIDERS = ("test",)
+PAYMENT_PROVIDERS = ("test", "stripe")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +29,13 @@ class Settings:
     port: int = 8000
     # Seconds a checkout holds stock while its payment is under way.
     reservation_seconds: int = 900
+    # Seconds between sweeps that release reservations whose time ran out.
+    sweep_seconds: int = 60
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -59,6 +66,28 @@ class Settings:
                 f"BUYBUTTON_PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, "
                 f"got {self.payment_provider!r}"
             )
+        if self.payment_provider == "stripe":
+            for name, value in (
+                ("BUYBUTTON_STRIPE_SECRET_KEY", self.stripe_secret_key),
+                ("BUYBUTTON_STRIPE_PUBLISHABLE_KEY", self.stripe_publishable_key),
+                ("BUYBUTTON_STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+            ):
+                if not value:
+                    raise ConfigurationError(
+                        f"{name} is required when BUYBUTTON_PAYMENT_PROVIDER=stripe"
+                    )
+            if not self.stripe_secret_key.startswith(("sk_", "rk_")):
+                raise ConfigurationError("BUYBUTTON_STRIPE_SECRET_KEY must start with sk_ or rk_")
+            if not self.stripe_publishable_key.startswith("pk_"):
+                raise ConfigurationError("BUYBUTTON_STRIPE_PUBLISHABLE_KEY must start with pk_")
+            if not self.stripe_webhook_secret.startswith("whsec_"):
+                raise ConfigurationError("BUYBUTTON_STRIPE_WEBHOOK_SECRET must start with whsec_")
+            for name, url in (
+                ("BUYBUTTON_STRIPE_API_BASE", self.stripe_api_base),
+                ("BUYBUTTON_STRIPE_JS_URL", self.stripe_js_url),
+            ):
+                if url and urlsplit(url).scheme not in ("http", "https"):
+                    raise ConfigurationError(f"{name} must be an http(s) URL, got {url!r}")
         if not 0 <= self.port <= 65535:
             raise ConfigurationError(f"BUYBUTTON_PORT must be 0-65535, got {self.port}")
         if self.production:
@@ -93,12 +122,18 @@ class Settings:
             ("BUYBUTTON_BASE_URL", "base_url"),
             ("BUYBUTTON_PAYMENT_PROVIDER", "payment_provider"),
             ("BUYBUTTON_HOST", "host"),
+            ("BUYBUTTON_STRIPE_SECRET_KEY", "stripe_secret_key"),
+            ("BUYBUTTON_STRIPE_PUBLISHABLE_KEY", "stripe_publishable_key"),
+            ("BUYBUTTON_STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
+            ("BUYBUTTON_STRIPE_API_BASE", "stripe_api_base"),
+            ("BUYBUTTON_STRIPE_JS_URL", "stripe_js_url"),
         ):
             if env.get(name, "").strip():
                 values[attr] = env[name].strip()
         for name, attr in (
             ("BUYBUTTON_PORT", "port"),
             ("BUYBUTTON_RESERVATION_SECONDS", "reservation_seconds"),
+            ("BUYBUTTON_SWEEP_SECONDS", "sweep_seconds"),
         ):
             if env.get(name, "").strip():
                 values[attr] = _integer(name, env[name])

@@ -162,3 +162,34 @@ SHOPPER = {
 }
 GOOD_CARD = {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123"}
 DECLINED_CARD = {**GOOD_CARD, "card_number": "4000 0000 0000 0002"}
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    from tests.stripe_support import localstripe_server
+
+    with localstripe_server() as base:
+        yield base
+
+
+@pytest.fixture
+def stripe_settings(database_url: str, localstripe: str) -> Settings:
+    from tests.stripe_support import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
+
+    return Settings(
+        secret_keys=(SECRET,),
+        database_url=database_url,
+        base_url=BASE_URL,
+        payment_provider="stripe",
+        stripe_secret_key=SECRET_KEY,
+        stripe_publishable_key=PUBLISHABLE_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=localstripe,
+        stripe_js_url=f"{localstripe}/js.stripe.com/v3/",
+    )
+
+
+@pytest.fixture
+def stripe_client_app(stripe_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(stripe_settings), base_url=BASE_URL) as test_client:
+        yield test_client

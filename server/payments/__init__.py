@@ -1,6 +1,8 @@
-"""Payment providers. ``make_provider`` picks one by the ``BUYBUTTON_PAYMENT_PROVIDER`` name."""
+"""Payment providers. ``make_provider`` builds the one ``BUYBUTTON_PAYMENT_PROVIDER`` names."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from buybutton.errors import ConfigurationError
 from buybutton_server.payments.base import (
@@ -10,6 +12,9 @@ from buybutton_server.payments.base import (
     PaymentUnavailable,
 )
 from buybutton_server.payments.test_provider import TestPaymentProvider
+
+if TYPE_CHECKING:
+    from buybutton_server.settings import Settings
 
 __all__ = [
     "ChargeRequest",
@@ -21,7 +26,19 @@ __all__ = [
 ]
 
 
-def make_provider(name: str) -> PaymentProvider:
-    if name == "test":
+def make_provider(settings: Settings) -> PaymentProvider:
+    if settings.payment_provider == "test":
         return TestPaymentProvider()
-    raise ConfigurationError(f"BUYBUTTON_PAYMENT_PROVIDER {name!r} is not available")
+    if settings.payment_provider == "stripe":
+        from buybutton_server.payments.stripe_provider import StripePaymentProvider
+
+        return StripePaymentProvider(
+            secret_key=settings.stripe_secret_key,
+            publishable_key=settings.stripe_publishable_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_base or None,
+            js_url=settings.stripe_js_url,
+        )
+    raise ConfigurationError(
+        f"BUYBUTTON_PAYMENT_PROVIDER {settings.payment_provider!r} is not available"
+    )

@@ -12,16 +12,20 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import date
+from typing import Literal
 
-from buybutton_server.payments.base import ChargeRequest, ChargeResult
+from buybutton_server.payments.base import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    RefundResult,
+)
+from buybutton_server.payments.messages import decline_message
 
 DECLINES = {
-    "4000000000000002": ("card_declined", "Your card was declined. Try another card."),
-    "4000000000009995": (
-        "insufficient_funds",
-        "Your card has insufficient funds. Try another card.",
-    ),
-    "4000000000000069": ("expired_card", "Your card has expired. Try another card."),
+    "4000000000000002": "card_declined",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
 }
 SUCCESS_CARDS = frozenset({"4242424242424242", "5555555555554444"})
 
@@ -45,18 +49,18 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
+def _failed(code: str, message: str | None = None) -> ChargeResult:
+    return ChargeResult(status="failed", code=code, message=message or decline_message(code))
+
+
 def _expiry_problem(text: str, today: date) -> ChargeResult | None:
     match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "")
     if not match or not 1 <= int(match[1]) <= 12:
-        return ChargeResult(
-            succeeded=False, code="invalid_expiry", message="Enter the expiry date as MM / YY."
-        )
+        return _failed("invalid_expiry")
     month, year = int(match[1]), int(match[2])
     year += 2000 if year < 100 else 0
     if (year, month) < (today.year, today.month):
-        return ChargeResult(
-            succeeded=False, code="expired_card", message="Your card has expired. Try another card."
-        )
+        return _failed("expired_card")
     return None
 
 
@@ -66,35 +70,45 @@ class TestPaymentProvider:
 
     __test__ = False  # not a pytest test class
     name = "test"
+    settles_by_webhook = False
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         reference = "test_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
         if request.method == "wallet":
-            return ChargeResult(succeeded=True, reference=reference)
+            return ChargeResult(status="succeeded", reference=reference)
         number = re.sub(r"[\s-]", "", request.details.get("card_number", ""))
         if not number.isdigit() or not 12 <= len(number) <= 19 or not luhn_ok(number):
-            return ChargeResult(
-                succeeded=False,
-                code="invalid_number",
-                message="That card number is not valid. Check it and try again.",
-            )
+            return _failed("invalid_number")
         expiry = _expiry_problem(request.details.get("card_expiry", ""), date.today())
         if expiry:
             return expiry
         if not re.fullmatch(r"\d{3,4}", request.details.get("card_cvc", "").strip()):
-            return ChargeResult(
-                succeeded=False, code="invalid_cvc", message="Enter the 3 or 4 digit security code."
-            )
+            return _failed("invalid_cvc")
         if number in DECLINES:
-            code, message = DECLINES[number]
-            return ChargeResult(succeeded=False, code=code, message=message)
+            return _failed(DECLINES[number])
         if number in SUCCESS_CARDS:
-            return ChargeResult(succeeded=True, reference=reference)
-        return ChargeResult(
-            succeeded=False,
-            code="test_mode",
-            message="This shop is in test mode: pay with the test card 4242 4242 4242 4242.",
+            return ChargeResult(status="succeeded", reference=reference)
+        return _failed(
+            "test_mode", "This shop is in test mode: pay with the test card 4242 4242 4242 4242."
+        )
+
+    def status(self, reference: str) -> ChargeStatus | Literal["canceled"]:
+        # Test charges settle inside charge(); one still pending never reached the provider.
+        return "canceled"
+
+    def cancel(self, reference: str) -> None:
+        return None
+
+    def refund(self, reference: str, *, amount: int, idempotency_key: str) -> RefundResult:
+        return RefundResult(
+            reference="test_re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
         )
 
     def wallet_contact(self) -> Mapping[str, str]:
         return WALLET_CONTACT
+
+    def page_settings(self) -> Mapping[str, str]:
+        return {}
+
+    def content_security_policy(self) -> Mapping[str, list[str]]:
+        return {}

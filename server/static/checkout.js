@@ -15,6 +15,7 @@
     document.getElementById("pay-amount").textContent = text;
   }
   quantity.addEventListener("change", show);
+  if (form.dataset.stripeKey) return; // checkout-stripe.js submits this form itself
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     if (form.dataset.sent) { event.preventDefault(); return; }

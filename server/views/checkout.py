@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
@@ -31,11 +32,12 @@ from buybutton_server.orders import (
     Shopper,
     order_by_public_id,
     place_order,
+    reconcile_order,
     settle_order,
 )
 from buybutton_server.payments import ChargeRequest, ChargeResult
 from buybutton_server.payments import PaymentUnavailable as ProviderDown
-from buybutton_server.views.errors import render_error
+from buybutton_server.views.errors import render_error, wants_json
 
 _ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 QUANTITY_CHOICES = 10
@@ -106,6 +108,7 @@ def _page(
         "fields": _FIELDS,
         "attempt_key": secrets.token_urlsafe(18),
         "provider": request.app.state.payments.name,
+        "provider_settings": request.app.state.payments.page_settings(),
         "image_url": _absolute_image(request, product),
     }
     return request.app.state.templates.TemplateResponse(
@@ -178,10 +181,22 @@ def _read_details(
     return values, errors
 
 
-async def pay(request: Request) -> Response:
-    token = request.path_params["token"]
-    link = _verify(request, token)
+@dataclass(kw_only=True)
+class Outcome:
+    """What a payment attempt came to; rendered as a page or as JSON for Stripe.js."""
+
+    order: Order | None = None
+    alert: str | None = None
+    status_code: int = 200
+    errors: dict[str, str] = field(default_factory=dict)
+    code: str | None = None
+    client_secret: str | None = None
+    product: Product | None = None
+
+
+async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Outcome, dict]:
     state = request.app.state
+    provider = state.payments
     async with request.form(max_files=0, max_fields=40) as form:
         product = await run_in_threadpool(_load_product, request, link.sku)
         if product is None or not product.active:
@@ -189,28 +204,20 @@ async def pay(request: Request) -> Response:
         quantity = _read_quantity(form, link.quantity)
         attempt_key = str(form.get("attempt", ""))
         method = "wallet" if form.get("method") == "wallet" else "card"
-        wallet = state.payments.wallet_contact() if method == "wallet" else None
+        wallet = provider.wallet_contact() if method == "wallet" else None
         values, errors = _read_details(form, product, wallet, link)
-        card = {k: str(form.get(k, "")) for k in ("card_number", "card_expiry", "card_cvc")}
-
-    def again(alert: str, status_code: int, **extra: Any) -> Response:
-        """The same form, with what the shopper typed (never the card) and a message."""
-        return _page(
-            request,
-            token=token,
-            link=link,
-            product=extra.pop("product", product),
-            quantity=quantity,
-            values=values,
-            alert=alert,
-            status_code=status_code,
-            **extra,
-        )
+        details = {
+            k: str(form.get(k, ""))
+            for k in ("card_number", "card_expiry", "card_cvc", "payment_method")
+        }
+    echo = {"product": product, "quantity": quantity, "values": values}
 
     if not _ATTEMPT_KEY.match(attempt_key):
-        return again("Your checkout form was incomplete. Please try again.", 400)
+        alert = "Your checkout form was incomplete. Please try again."
+        return Outcome(alert=alert, status_code=400, code="incomplete_form"), echo
     if errors:
-        return again("Please check the highlighted fields.", 422, errors=errors)
+        alert = "Please check the highlighted fields."
+        return Outcome(alert=alert, status_code=422, errors=errors, code="invalid_fields"), echo
 
     shopper = Shopper(
         email=values["email"],
@@ -229,38 +236,120 @@ async def pay(request: Request) -> Response:
             quantity=quantity,
             shopper=shopper,
             attempt_key=attempt_key,
-            provider=state.payments.name,
+            provider=provider.name,
             method=method,
             hold_for=timedelta(seconds=state.settings.reservation_seconds),
         )
     except NotEnoughStock as short:
-        fresh = await run_in_threadpool(_load_product, request, link.sku)
-        return again(short.message, short.status, product=fresh or product)
+        echo["product"] = await run_in_threadpool(_load_product, request, link.sku) or product
+        return Outcome(alert=short.message, status_code=409, code=short.code), echo
+    if not created:
+        return _settled(order), echo
 
-    if created:
-        try:
-            result = await run_in_threadpool(
-                state.payments.charge,
-                ChargeRequest(
-                    amount=order.total_amount,
-                    currency=order.currency,
-                    idempotency_key=order.attempt_key,
-                    method=method,
-                    details=card,
-                    metadata={"order": order.number, "source": link.source or ""},
-                ),
+    metadata = {"order_public_id": order.public_id, "order_number": order.number}
+    metadata.update(
+        {
+            k: v
+            for k, v in (
+                ("source", link.source),
+                ("campaign", link.campaign),
+                ("content", link.content),
             )
-        except ProviderDown:
-            failed = ChargeResult(
-                succeeded=False, code="provider_unavailable", message=PaymentUnavailable.message
-            )
-            await run_in_threadpool(settle_order, state.sessions, order.id, failed)
-            raise PaymentUnavailable() from None
-        order = await run_in_threadpool(settle_order, state.sessions, order.id, result)
+            if v
+        }
+    )
+    try:
+        result = await run_in_threadpool(
+            provider.charge,
+            ChargeRequest(
+                amount=order.total_amount,
+                currency=order.currency,
+                idempotency_key=order.attempt_key,
+                method=method,
+                details=details,
+                metadata=metadata,
+            ),
+        )
+    except ProviderDown:
+        down = ChargeResult(
+            status="failed", code="provider_unavailable", message=PaymentUnavailable.message
+        )
+        await run_in_threadpool(settle_order, state.sessions, order.id, down)
+        raise PaymentUnavailable() from None
+    order = await run_in_threadpool(settle_order, state.sessions, order.id, result)
+    outcome = _settled(order)
+    if result.status == "requires_action" and order.status == "pending":
+        outcome.client_secret = result.client_secret
+    return outcome, echo
 
+
+def _settled(order: Order) -> Outcome:
     if order.status == "failed":
-        return again(order.failure_message or "Your payment failed.", 402)
-    return RedirectResponse(f"/orders/{order.public_id}", status_code=303)
+        return Outcome(
+            order=order,
+            alert=order.failure_message or "Your payment failed.",
+            status_code=402,
+            code=order.failure_code or "payment_failed",
+        )
+    return Outcome(order=order)
+
+
+async def pay(request: Request) -> Response:
+    """Take a payment. A plain form post gets pages; Stripe.js (Accept: JSON) gets JSON."""
+    token = request.path_params["token"]
+    link = _verify(request, token)
+    outcome, echo = await _attempt(request, token, link)
+    if wants_json(request):
+        return _as_json(outcome)
+    if outcome.alert is not None:
+        return _page(
+            request,
+            token=token,
+            link=link,
+            alert=outcome.alert,
+            status_code=outcome.status_code,
+            errors=outcome.errors,
+            **echo,
+        )
+    assert outcome.order is not None
+    return RedirectResponse(f"/orders/{outcome.order.public_id}", status_code=303)
+
+
+def _as_json(outcome: Outcome) -> Response:
+    # Every answer carries a fresh attempt key: whatever happens next is a new attempt.
+    body: dict[str, Any] = {"attempt": secrets.token_urlsafe(18)}
+    if outcome.alert is not None:
+        body["error"] = {"code": outcome.code, "message": outcome.alert}
+        if outcome.errors:
+            body["error"]["fields"] = outcome.errors
+        return JSONResponse(body, status_code=outcome.status_code, headers=NO_STORE)
+    assert outcome.order is not None
+    body["next"] = f"/orders/{outcome.order.public_id}"
+    body["status"] = "requires_action" if outcome.client_secret else outcome.order.status
+    if outcome.client_secret:
+        body["client_secret"] = outcome.client_secret
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def abandon(request: Request) -> Response:
+    """The browser reports a payment it could not finish (3-D Secure failed or was closed).
+
+    Nothing here trusts that report: the order is settled from what the provider says, so at
+    worst a genuine payment is recorded as paid a little earlier than its webhook.
+    """
+    public_id = request.path_params["public_id"]
+    order = await run_in_threadpool(_load_order, request, public_id)
+    if order is None:
+        raise NotFound()
+    if order.status == "pending":
+        state = request.app.state
+        try:
+            await run_in_threadpool(reconcile_order, state.sessions, state.payments, order)
+        except ProviderDown:
+            raise PaymentUnavailable() from None
+        order = await run_in_threadpool(_load_order, request, public_id)
+        assert order is not None
+    return JSONResponse({"status": order.status}, headers=NO_STORE)
 
 
 def _load_order(request: Request, public_id: str) -> Order | None:

@@ -1,0 +1,229 @@
+"""Stripe, through the official SDK and PaymentIntents, confirmed on the server.
+
+The browser turns card (or wallet) details into a payment method with Stripe.js and sends us
+its id; we create and confirm a PaymentIntent for the amount in our database, with the
+checkout's attempt key as the idempotency key, so a retried request never charges twice. When
+the bank wants 3-D Secure, the browser finishes it with the client secret. The order is settled
+only by Stripe's webhook (see ``webhooks``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import stripe
+
+from buybutton_server.payments.base import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    PaymentUnavailable,
+    RefundResult,
+)
+from buybutton_server.payments.messages import decline_message
+
+log = logging.getLogger("buybutton.stripe")
+
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+STRIPE_API_BASE = "https://api.stripe.com"
+_PAYMENT_METHOD_ID = re.compile(r"^(pm|card|src)_[A-Za-z0-9_]{3,255}$")
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentEvent:
+    """The parts of a verified Stripe event that settle an order."""
+
+    id: str
+    type: str
+    intent_id: str
+    order_public_id: str | None
+    code: str | None
+    message: str | None
+
+
+class WebhookSignatureInvalid(Exception):
+    """The body was not signed with our webhook secret, or the signature is too old."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _error_code(intent: Mapping[str, Any]) -> str | None:
+    error = intent.get("last_payment_error") or {}
+    code: str | None = error.get("decline_code") or error.get("code")
+    return code
+
+
+class StripePaymentProvider:
+    name = "stripe"
+    settles_by_webhook = True
+
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        publishable_key: str,
+        webhook_secret: str,
+        api_base: str | None = None,
+        js_url: str = STRIPE_JS_URL,
+        payment_method_types: Sequence[str] = ("card",),
+        intent_params: Mapping[str, Any] | None = None,
+        timeout: float = 20.0,
+        max_network_retries: int = 2,
+    ) -> None:
+        self.client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+        self.publishable_key = publishable_key
+        self.webhook_secret = webhook_secret
+        self.api_origin = _origin(api_base or STRIPE_API_BASE)
+        self.js_url = js_url
+        self.payment_method_types = list(payment_method_types)
+        # Extra PaymentIntent parameters for real Stripe (e.g. return_url); the local fake
+        # accepts only a core set, so nothing beyond it is sent unless configured.
+        self.intent_params = dict(intent_params or {})
+
+    # -- charging -----------------------------------------------------------------------
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        payment_method = request.details.get("payment_method", "")
+        if not _PAYMENT_METHOD_ID.match(payment_method):
+            return ChargeResult(
+                status="failed",
+                code="missing_payment_method",
+                message="Enter your card details, then tap Pay again.",
+            )
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "payment_method": payment_method,
+            "payment_method_types": self.payment_method_types,
+            "confirm": True,
+            "metadata": dict(request.metadata),
+            **self.intent_params,
+        }
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": "bb-pay-" + request.idempotency_key},
+            )
+        except stripe.CardError as exc:
+            error = exc.error
+            decline = getattr(error, "decline_code", None) if error else None
+            intent_obj = getattr(error, "payment_intent", None) if error else None
+            return ChargeResult(
+                status="failed",
+                code=decline or exc.code,
+                message=decline_message(decline, exc.code),
+                reference=getattr(intent_obj, "id", None),
+            )
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return self._result(intent)
+
+    def _unavailable(self, exc: stripe.StripeError) -> PaymentUnavailable:
+        # Connection failures, rate limits and Stripe's own errors are worth a retry by the
+        # shopper; authentication or request errors are ours and are logged for the merchant.
+        level = logging.WARNING
+        if isinstance(exc, stripe.AuthenticationError | stripe.InvalidRequestError):
+            level = logging.ERROR
+        log.log(level, "stripe request failed: %s (%s)", type(exc).__name__, exc.user_message)
+        return PaymentUnavailable(type(exc).__name__)
+
+    def _result(self, intent: Any) -> ChargeResult:
+        data = intent.to_dict()
+        status, reference = data["status"], data["id"]
+        if status == "succeeded":
+            return ChargeResult(status="succeeded", reference=reference)
+        if status in ("processing", "requires_capture"):
+            return ChargeResult(status="processing", reference=reference)
+        if status == "requires_action":
+            return ChargeResult(
+                status="requires_action", reference=reference, client_secret=data["client_secret"]
+            )
+        code = _error_code(data)
+        return ChargeResult(
+            status="failed", reference=reference, code=code, message=decline_message(code)
+        )
+
+    def status(self, reference: str) -> ChargeStatus | Literal["canceled"]:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(reference)
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        if intent.status == "canceled":
+            return "canceled"
+        return self._result(intent).status
+
+    def cancel(self, reference: str) -> None:
+        try:
+            self.client.v1.payment_intents.cancel(reference)
+        except stripe.InvalidRequestError:
+            # Already succeeded or canceled: the caller asks status() which one.
+            return
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+
+    def refund(self, reference: str, *, amount: int, idempotency_key: str) -> RefundResult:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": reference, "amount": amount},
+                options={"idempotency_key": "bb-refund-" + idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return RefundResult(reference=refund.id)
+
+    # -- webhooks -----------------------------------------------------------------------
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent | None:
+        """Check the signature over the raw body first, then read the event.
+
+        Returns ``None`` for a genuine event that is not about a PaymentIntent.
+        """
+        try:
+            event = self.client.construct_event(
+                payload, signature, self.webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
+        except (stripe.SignatureVerificationError, ValueError):
+            raise WebhookSignatureInvalid() from None
+        if not event.type.startswith("payment_intent."):
+            return None
+        intent = event.data.object.to_dict()
+        code = _error_code(intent)
+        return PaymentEvent(
+            id=event.id,
+            type=event.type,
+            intent_id=intent["id"],
+            order_public_id=(intent.get("metadata") or {}).get("order_public_id"),
+            code=code,
+            message=decline_message(code) if intent.get("last_payment_error") else None,
+        )
+
+    # -- browser ------------------------------------------------------------------------
+
+    def page_settings(self) -> Mapping[str, str]:
+        return {"publishable_key": self.publishable_key, "js_url": self.js_url}
+
+    def content_security_policy(self) -> Mapping[str, list[str]]:
+        js = _origin(self.js_url)
+        frames = [js, "https://hooks.stripe.com"] if js == "https://js.stripe.com" else [js]
+        return {
+            "script-src": [js],
+            "frame-src": frames,
+            "connect-src": sorted({self.api_origin, js}),
+        }
+
+    def wallet_contact(self) -> Mapping[str, str]:
+        return {}
