@@ -30,7 +30,7 @@ class Settings:
     # Seconds a checkout holds stock while its payment is under way.
     reservation_seconds: int = 900
     # Seconds between sweeps that release reservations whose time ran out.
-    sweep_seconds: int = 60
+    sweep_seconds: float = 60
     stripe_secret_key: str = field(default="", repr=False)
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = field(default="", repr=False)

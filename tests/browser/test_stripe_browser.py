@@ -1,0 +1,157 @@
+"""A shopper pays through Stripe on a phone: localstripe's stand-in Stripe.js in the page, and
+localstripe's real signed webhooks settling the order on our live server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton import BuyButton
+from buybutton_server import Settings, create_app
+from buybutton_server.db import make_engine, migrate, session_factory
+from buybutton_server.models import ProcessedEvent
+from tests.browser.conftest import screenshot
+from tests.conftest import SHOPPER, add_product, orders, product
+from tests.live_server import LiveServers, free_port
+from tests.stripe_support import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class StripeShop:
+    bb: BuyButton
+    sessions: sessionmaker[Session]
+
+
+@pytest.fixture
+def shop(tmp_path: Path, localstripe: str) -> Iterator[StripeShop]:
+    port = free_port()
+    settings = Settings(
+        secret_keys=("browser-test-secret-0123456789abcdef",),
+        database_url=f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        base_url=f"http://127.0.0.1:{port}",
+        payment_provider="stripe",
+        stripe_secret_key=SECRET_KEY,
+        stripe_publishable_key=PUBLISHABLE_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=localstripe,
+        stripe_js_url=f"{localstripe}/js.stripe.com/v3/",
+    )
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    add_product(sessions, stock=5, price="24.00")
+    httpx.post(
+        f"{localstripe}/_config/webhooks/buybutton",
+        json={
+            "url": f"{settings.base_url}/webhooks/stripe",
+            "secret": WEBHOOK_SECRET,
+            "events": [
+                "payment_intent.succeeded",
+                "payment_intent.payment_failed",
+                "payment_intent.canceled",
+                "payment_intent.processing",
+                "payment_intent.requires_action",
+            ],
+        },
+    ).raise_for_status()
+    with LiveServers([(create_app(settings), port)]):
+        yield StripeShop(
+            bb=BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url),
+            sessions=sessions,
+        )
+    engine.dispose()
+
+
+def fill_checkout(page: Page, card: str) -> None:
+    for name in ("email", "name", "line1", "city", "postal_code", "country"):
+        page.fill(f'input[name="{name}"]', SHOPPER[name])
+    element = page.locator("#card-element")
+    for placeholder, value in (
+        ("number", card),
+        ("exp_month", "12"),
+        ("exp_year", "34"),
+        ("cvc", "123"),
+        ("postal_code", "4000"),
+    ):
+        element.get_by_placeholder(placeholder, exact=True).fill(value)
+
+
+def wait_until(check, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+
+
+def webhook_events(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(ProcessedEvent.type)))
+
+
+def test_card_payment_through_stripe(phone: BrowserContext, shop: StripeShop) -> None:
+    page = phone.new_page()
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    page.goto(shop.bb.checkout_link("MUG-01", source="tiktok"))
+    fill_checkout(page, "4242424242424242")
+    screenshot(page, "stripe-checkout-iphone13")
+    page.locator("#pay-card").tap()
+    expect(page.locator(".done h1")).to_have_text("Thank you, Ana Lima!")
+    [order] = orders(shop.sessions)
+    assert (order.status, order.source, order.total_amount) == ("paid", "tiktok", 2400)
+    # localstripe's own signed webhook reaches the live server and verifies.
+    wait_until(lambda: "payment_intent.succeeded" in webhook_events(shop.sessions))
+    assert len(orders(shop.sessions, "paid")) == 1
+    assert (product(shop.sessions).on_hand, product(shop.sessions).reserved) == (4, 0)
+    assert violations == []
+
+
+def test_three_d_secure_then_webhook(phone: BrowserContext, shop: StripeShop) -> None:
+    page = phone.new_page()
+    page.goto(shop.bb.checkout_link("MUG-01"))
+    fill_checkout(page, "4000000000003220")
+    page.locator("#pay-card").tap()
+    page.get_by_role("button", name="Complete authentication").click()
+    # The order page waits for Stripe's webhook, then shows the result by itself.
+    expect(page.locator(".done h1")).to_have_text("Thank you, Ana Lima!", timeout=20_000)
+    assert [o.status for o in orders(shop.sessions)] == ["paid"]
+    assert "payment_intent.succeeded" in webhook_events(shop.sessions)
+    assert product(shop.sessions).on_hand == 4
+
+
+def test_declined_card_through_stripe(phone: BrowserContext, shop: StripeShop) -> None:
+    page = phone.new_page()
+    page.goto(shop.bb.checkout_link("MUG-01"))
+    fill_checkout(page, "4000000000000341")
+    page.locator("#pay-card").tap()
+    expect(page.locator("#pay-error")).to_have_text("Your card was declined. Try another card.")
+    screenshot(page, "stripe-declined-iphone13")
+    assert orders(shop.sessions, "paid") == []
+    assert product(shop.sessions).reserved == 0
+    fill_checkout(page, "4242424242424242")  # and the retry is a fresh attempt that works
+    page.locator("#pay-card").tap()
+    expect(page.locator(".done h1")).to_have_text("Thank you, Ana Lima!")
+    assert len(orders(shop.sessions, "paid")) == 1
+
+
+def test_failed_three_d_secure_releases_the_stock(phone: BrowserContext, shop: StripeShop) -> None:
+    page = phone.new_page()
+    page.goto(shop.bb.checkout_link("MUG-01"))
+    fill_checkout(page, "4000000000003220")
+    page.locator("#pay-card").tap()
+    page.get_by_role("button", name="Fail authentication").click()
+    expect(page.locator("#pay-error")).to_contain_text("Your bank could not confirm the payment")
+    assert [o.status for o in orders(shop.sessions)] == ["canceled"]
+    assert (product(shop.sessions).on_hand, product(shop.sessions).reserved) == (5, 0)
