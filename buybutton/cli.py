@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
 
     demo = commands.add_parser("demo", help="seed a demo shop and serve it with a demo blog")
     demo.add_argument("--port", type=int, default=8000, help="shop port (default 8000)")
@@ -127,7 +128,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from buybutton_server.runner import serve
 
-        serve(settings)
+        if args.workers < 1:
+            raise ConfigurationError("--workers must be at least 1")
+        serve(settings, workers=args.workers)
         return 0
     if args.command == "db":
         from buybutton_server.db import migrate

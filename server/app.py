@@ -18,7 +18,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
-from buybutton_server.db import make_engine, session_factory
+from buybutton_server import rate_limits
+from buybutton_server.db import make_engine, session_factory, write_session
 from buybutton_server.orders import release_expired
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
@@ -40,8 +41,14 @@ async def sweep_forever(
             changed = await run_in_threadpool(release_expired, sessions, provider)
             if changed:
                 log.info("sweeper settled %d orders", changed)
+            await run_in_threadpool(_forget_old_rate_windows, sessions)
         except Exception:
             log.exception("sweeper run failed; trying again next time")
+
+
+def _forget_old_rate_windows(sessions: sessionmaker[Session]) -> None:
+    with write_session(sessions) as session:
+        rate_limits.forget_old(session, older_than=86_400)
 
 
 async def health(request: Request) -> Response:

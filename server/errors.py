@@ -9,6 +9,7 @@ class ShopError(Exception):
     code = "bad_request"
     title = "Something is not right"
     message = "We could not handle that request."
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str | None = None) -> None:
         if message is not None:
@@ -74,3 +75,17 @@ class PaymentUnavailable(ShopError):
     code = "payment_unavailable"
     title = "Payments are not reachable right now"
     message = "We could not reach the payment service. Nothing was charged; please try again."
+
+
+class RateLimited(ShopError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many tries"
+
+    def __init__(self, retry_after: int) -> None:
+        self.headers = {"Retry-After": str(retry_after)}
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"There have been too many payment attempts. Nothing was charged; please try "
+            f"again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )

@@ -174,3 +174,13 @@ class ProcessedEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RateLimitWindow(Base):
+    """Hits per key in one fixed time window, shared by every worker process."""
+
+    __tablename__ = "rate_limit_windows"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)

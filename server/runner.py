@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -41,17 +42,25 @@ def ensure_port_free(host: str, port: int, option: str) -> None:
             ) from None
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, workers: int = 1) -> None:
+    """Migrate once, then serve. With several workers each process builds its own app from the
+    same environment; everything that must be shared (orders, stock, idempotency, rate limits)
+    lives in the database."""
     ensure_port_free(settings.host, settings.port, "BUYBUTTON_PORT or --port")
     migrate(settings.database_url)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        server_header=False,
-        log_level="info",
-    )
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "server_header": False,
+        "log_level": "info",
+    }
+    if workers > 1:
+        os.environ.update(settings.as_environment())
+        uvicorn.run("buybutton_server.app:create_app", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
 
 
 def import_catalog(settings: Settings, path: Path) -> str:

@@ -36,6 +36,13 @@ class Settings:
     stripe_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str = ""
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # Proxies whose X-Forwarded-For / -Proto we believe (comma-separated IPs or networks).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Payment attempts allowed per window, as (count, seconds); None switches a limit off.
+    # Per IP stops card testing from one place; per link stops it from many through one link
+    # (set that one high enough for a flash sale, where many buyers share a link).
+    rate_limit_pay_ip: tuple[int, int] | None = (10, 60)
+    rate_limit_pay_link: tuple[int, int] | None = (600, 60)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -127,20 +134,53 @@ class Settings:
             ("BUYBUTTON_STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
             ("BUYBUTTON_STRIPE_API_BASE", "stripe_api_base"),
             ("BUYBUTTON_STRIPE_JS_URL", "stripe_js_url"),
+            ("BUYBUTTON_FORWARDED_ALLOW_IPS", "forwarded_allow_ips"),
         ):
             if env.get(name, "").strip():
                 values[attr] = env[name].strip()
         for name, attr in (
             ("BUYBUTTON_PORT", "port"),
             ("BUYBUTTON_RESERVATION_SECONDS", "reservation_seconds"),
-            ("BUYBUTTON_SWEEP_SECONDS", "sweep_seconds"),
         ):
             if env.get(name, "").strip():
                 values[attr] = _integer(name, env[name])
+        if env.get("BUYBUTTON_SWEEP_SECONDS", "").strip():
+            values["sweep_seconds"] = _positive_number(
+                "BUYBUTTON_SWEEP_SECONDS", env["BUYBUTTON_SWEEP_SECONDS"]
+            )
+        for name, attr in (
+            ("BUYBUTTON_RATE_LIMIT_PAY_IP", "rate_limit_pay_ip"),
+            ("BUYBUTTON_RATE_LIMIT_PAY_LINK", "rate_limit_pay_link"),
+        ):
+            if env.get(name, "").strip():
+                values[attr] = _rate(name, env[name])
         if "base_url" in values:
             values["base_url"] = str(values["base_url"]).rstrip("/")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``BUYBUTTON_*`` variables, for worker processes to read back."""
+        values = {
+            "BUYBUTTON_ENV": self.environment,
+            "BUYBUTTON_SECRET_KEYS": ",".join(self.secret_keys),
+            "BUYBUTTON_DATABASE_URL": self.database_url,
+            "BUYBUTTON_BASE_URL": self.base_url,
+            "BUYBUTTON_PAYMENT_PROVIDER": self.payment_provider,
+            "BUYBUTTON_HOST": self.host,
+            "BUYBUTTON_PORT": str(self.port),
+            "BUYBUTTON_RESERVATION_SECONDS": str(self.reservation_seconds),
+            "BUYBUTTON_SWEEP_SECONDS": str(self.sweep_seconds),
+            "BUYBUTTON_STRIPE_SECRET_KEY": self.stripe_secret_key,
+            "BUYBUTTON_STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key,
+            "BUYBUTTON_STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            "BUYBUTTON_STRIPE_API_BASE": self.stripe_api_base,
+            "BUYBUTTON_STRIPE_JS_URL": self.stripe_js_url,
+            "BUYBUTTON_FORWARDED_ALLOW_IPS": self.forwarded_allow_ips,
+            "BUYBUTTON_RATE_LIMIT_PAY_IP": _rate_text(self.rate_limit_pay_ip),
+            "BUYBUTTON_RATE_LIMIT_PAY_LINK": _rate_text(self.rate_limit_pay_link),
+        }
+        return {k: v for k, v in values.items() if v}
 
 
 def _integer(name: str, raw: str) -> int:
@@ -148,3 +188,29 @@ def _integer(name: str, raw: str) -> int:
         return int(raw.strip())
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _positive_number(name: str, raw: str) -> float:
+    try:
+        number = float(raw.strip())
+    except ValueError:
+        number = -1
+    if number <= 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return number
+
+
+def _rate(name: str, raw: str) -> tuple[int, int] | None:
+    text = raw.strip().lower()
+    if text == "off":
+        return None
+    count, _, seconds = text.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        raise ConfigurationError(
+            f"{name} must look like 10/60 (10 per 60 seconds) or off, got {raw!r}"
+        )
+    return int(count), int(seconds)
+
+
+def _rate_text(rate: tuple[int, int] | None) -> str:
+    return "off" if rate is None else f"{rate[0]}/{rate[1]}"

@@ -82,8 +82,10 @@ def test_snippet_is_printed(env: None, capsys: pytest.CaptureFixture[str]) -> No
         ({"BUYBUTTON_BASE_URL": "shop.example"}, "BUYBUTTON_BASE_URL must be an origin"),
         ({"BUYBUTTON_ENV": "staging"}, "BUYBUTTON_ENV must be one of development, production"),
         ({"BUYBUTTON_PAYMENT_PROVIDER": "paypal"}, "BUYBUTTON_PAYMENT_PROVIDER must be one of"),
-        ({"BUYBUTTON_PAYMENT_PROVIDER": "stripe"},
-         "BUYBUTTON_STRIPE_SECRET_KEY is required when BUYBUTTON_PAYMENT_PROVIDER=stripe"),
+        (
+            {"BUYBUTTON_PAYMENT_PROVIDER": "stripe"},
+            "BUYBUTTON_STRIPE_SECRET_KEY is required when BUYBUTTON_PAYMENT_PROVIDER=stripe",
+        ),
         (
             {"BUYBUTTON_ENV": "production", "BUYBUTTON_BASE_URL": "https://shop.example"},
             "BUYBUTTON_SECRET_KEYS holds the development key",

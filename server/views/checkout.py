@@ -3,6 +3,7 @@ shows the result."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -17,14 +18,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
+from buybutton_server import rate_limits
 from buybutton_server.catalog import product_by_sku
-from buybutton_server.db import read_session
+from buybutton_server.db import read_session, write_session
 from buybutton_server.errors import (
     LinkNotValid,
     NotEnoughStock,
     NotFound,
     PaymentUnavailable,
     ProductUnavailable,
+    RateLimited,
     ShopError,
 )
 from buybutton_server.models import Order, Product
@@ -294,10 +297,29 @@ def _settled(order: Order) -> Outcome:
     return Outcome(order=order)
 
 
+def _limit_payment_attempts(request: Request, token: str) -> None:
+    """Per IP and per link, shared by every worker through the database."""
+    settings = request.app.state.settings
+    ip = request.client.host if request.client else "unknown"
+    link_key = hashlib.sha256(token.encode()).hexdigest()[:32]
+    limits = [
+        (f"pay-ip:{ip}", settings.rate_limit_pay_ip),
+        (f"pay-link:{link_key}", settings.rate_limit_pay_link),
+    ]
+    with write_session(request.app.state.sessions) as session:
+        for key, limit in limits:
+            if limit is None:
+                continue
+            verdict = rate_limits.hit(session, key, limit=limit[0], per_seconds=limit[1])
+            if not verdict.allowed:
+                raise RateLimited(verdict.retry_after)
+
+
 async def pay(request: Request) -> Response:
     """Take a payment. A plain form post gets pages; Stripe.js (Accept: JSON) gets JSON."""
     token = request.path_params["token"]
     link = _verify(request, token)
+    await run_in_threadpool(_limit_payment_attempts, request, token)
     outcome, echo = await _attempt(request, token, link)
     if wants_json(request):
         return _as_json(outcome)
@@ -338,6 +360,7 @@ async def abandon(request: Request) -> Response:
     worst a genuine payment is recorded as paid a little earlier than its webhook.
     """
     public_id = request.path_params["public_id"]
+    await run_in_threadpool(_limit_payment_attempts, request, public_id)
     order = await run_in_threadpool(_load_order, request, public_id)
     if order is None:
         raise NotFound()

@@ -26,7 +26,9 @@ def wants_json(request: Request) -> bool:
 def render_error(request: Request, error: ShopError, **context: object) -> Response:
     if wants_json(request):
         return JSONResponse(
-            {"error": {"code": error.code, "message": error.message}}, status_code=error.status
+            {"error": {"code": error.code, "message": error.message}},
+            status_code=error.status,
+            headers=error.headers,
         )
     templates = request.app.state.templates
     return templates.TemplateResponse(
@@ -34,7 +36,7 @@ def render_error(request: Request, error: ShopError, **context: object) -> Respo
         "message.html",
         {"error": error, **context},
         status_code=error.status,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **error.headers},
     )
 
 
