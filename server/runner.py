@@ -18,6 +18,7 @@ from buybutton.errors import ConfigurationError
 from buybutton_server.app import create_app
 from buybutton_server.catalog import read_catalog_file, upsert_products, validate_rows
 from buybutton_server.db import make_engine, migrate, session_factory, write_session
+from buybutton_server.logs import uvicorn_log_config
 from buybutton_server.settings import Settings
 
 log = logging.getLogger("buybutton")
@@ -55,6 +56,7 @@ def serve(settings: Settings, *, workers: int = 1) -> None:
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "server_header": False,
         "log_level": "info",
+        "log_config": uvicorn_log_config(),
     }
     if workers > 1:
         os.environ.update(settings.as_environment())

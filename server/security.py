@@ -8,6 +8,7 @@ called cross-site (the JSON API with its own keys, provider webhooks).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -17,14 +18,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+NONCE_PLACEHOLDER = "{nonce}"
+
+
 def content_security_policy(
     *, allow_http_images: bool, extra_sources: Mapping[str, Sequence[str]] | None = None
 ) -> str:
-    """Our own scripts and styles only; a payment provider may add its origins
-    (Stripe.js needs script-src, frame-src and connect-src)."""
+    """Scripts need this response's nonce ('strict-dynamic' lets them load their own, as
+    Stripe.js does; 'self' and hosts are the fallback for browsers before CSP 3). Styles come
+    from our origin only. A payment provider may add origins (Stripe.js needs script-src,
+    frame-src and connect-src). The result holds ``{nonce}`` for each response to fill."""
     directives: dict[str, list[str]] = {
         "default-src": ["'none'"],
-        "script-src": ["'self'"],
+        "script-src": [f"'nonce-{NONCE_PLACEHOLDER}'", "'strict-dynamic'", "'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "https:", "data:", *(["http:"] if allow_http_images else [])],
         "connect-src": ["'self'"],
@@ -60,6 +66,8 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
         if scope["method"] not in SAFE_METHODS and not scope["path"].startswith(
             self.cross_site_paths
         ):
@@ -74,7 +82,9 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("Content-Security-Policy", self.csp)
+                    headers.setdefault(
+                        "Content-Security-Policy", self.csp.replace(NONCE_PLACEHOLDER, nonce)
+                    )
                     headers.setdefault("X-Frame-Options", "DENY")
                 if self.hsts:
                     headers.setdefault(

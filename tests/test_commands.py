@@ -47,6 +47,7 @@ def running(args: list[str], env: dict[str, str], ready: str) -> Iterator[list[s
             process.kill()
             process.wait()
         if process.stdout:
+            lines.extend(process.stdout.readlines())  # what it printed until it stopped
             process.stdout.close()
 
 
@@ -94,8 +95,12 @@ def test_serve_migrates_and_answers(tmp_path: Path) -> None:
         "BUYBUTTON_PORT": str(port),
         "BUYBUTTON_BASE_URL": f"http://127.0.0.1:{port}",
     }
-    with running(["serve"], env, ready="Uvicorn running"):
+    with running(["serve"], env, ready="Uvicorn running") as lines:
         assert wait_for(f"http://127.0.0.1:{port}/healthz").text == "ok"
         missing = httpx.get(f"http://127.0.0.1:{port}/api/public/products/NOPE")
         assert missing.status_code == 404  # the schema exists: the query ran
+        assert httpx.get(f"http://127.0.0.1:{port}/c/capability-token-42").status_code == 400
     assert database.exists()
+    output = "".join(lines)
+    assert '"GET /c/[redacted] HTTP/1.1" 400' in output
+    assert "capability-token-42" not in output

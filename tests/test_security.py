@@ -21,7 +21,6 @@ def test_pages_carry_a_strict_policy(
     csp = page.headers["content-security-policy"]
     for directive in (
         "default-src 'none'",
-        "script-src 'self'",
         "style-src 'self'",
         "frame-ancestors 'none'",
         "form-action 'self'",
@@ -32,6 +31,25 @@ def test_pages_carry_a_strict_policy(
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "same-origin"
+
+
+def test_every_script_carries_this_responses_nonce(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions)
+    path = path_of(bb.checkout_link("MUG-01"))
+    first, second = client.get(path), client.get(path)
+    nonces = []
+    for page in (first, second):
+        match = re.search(
+            r"script-src 'nonce-([A-Za-z0-9_-]{22})' 'strict-dynamic'",
+            page.headers["content-security-policy"],
+        )
+        assert match, page.headers["content-security-policy"]
+        scripts = re.findall(r"<script[^>]*>", page.text)
+        assert scripts and all(f'nonce="{match[1]}"' in tag for tag in scripts)
+        nonces.append(match[1])
+    assert nonces[0] != nonces[1]
 
 
 def test_our_pages_need_no_inline_code(
