@@ -190,6 +190,13 @@ def note_progress(
     )
 
 
+def record_payment_reference(factory: sessionmaker[Session], order_id: int, reference: str) -> None:
+    """Remember the provider's payment id in its own committed transaction, before the
+    payment is confirmed."""
+    with write_session(factory) as session:
+        note_progress(session, order_id, "created", reference=reference)
+
+
 def apply_success(session: Session, order_id: int, *, reference: str | None) -> bool:
     """The money arrived. Returns True when the order now needs an automatic refund.
 

@@ -35,6 +35,9 @@ class _FollowerServer(uvicorn.Server):
 def ensure_port_free(host: str, port: int, option: str) -> None:
     """Fail with one clear line before migrating or seeding anything."""
     with socket.socket() as probe:
+        # As uvicorn does: connections of a previous run lingering in TIME_WAIT don't count,
+        # a server listening on the port does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -8,7 +8,7 @@ the shopper's browser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -25,6 +25,9 @@ class ChargeRequest:
     method: str
     details: Mapping[str, str] = field(default_factory=dict, repr=False)
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Called with the provider's payment id once it exists and before any money can move,
+    # so that a crash afterwards leaves an order that knows where to ask.
+    record_reference: Callable[[str], None] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -109,24 +109,31 @@ class StripePaymentProvider:
             "currency": request.currency.lower(),
             "payment_method": payment_method,
             "payment_method_types": self.payment_method_types,
-            "confirm": True,
             "metadata": dict(request.metadata),
             **self.intent_params,
         }
+        # Create, record, then confirm: if this process dies after the money moves, the order
+        # already holds the PaymentIntent id and the sweeper can ask Stripe about it.
+        reference = None
         try:
             intent = self.client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": "bb-pay-" + request.idempotency_key},
             )
+            reference = intent.id
+            if request.record_reference is not None:
+                request.record_reference(intent.id)
+            intent = self.client.v1.payment_intents.confirm(
+                intent.id, options={"idempotency_key": "bb-confirm-" + request.idempotency_key}
+            )
         except stripe.CardError as exc:
             error = exc.error
             decline = getattr(error, "decline_code", None) if error else None
-            intent_obj = getattr(error, "payment_intent", None) if error else None
             return ChargeResult(
                 status="failed",
                 code=decline or exc.code,
                 message=decline_message(decline, exc.code),
-                reference=getattr(intent_obj, "id", None),
+                reference=reference,
             )
         except stripe.StripeError as exc:
             raise self._unavailable(exc) from None

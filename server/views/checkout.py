@@ -3,6 +3,7 @@ shows the result."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -36,6 +37,7 @@ from buybutton_server.orders import (
     order_by_public_id,
     place_order,
     reconcile_order,
+    record_payment_reference,
     settle_order,
 )
 from buybutton_server.payments import ChargeRequest, ChargeResult
@@ -271,6 +273,9 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
                 method=method,
                 details=details,
                 metadata=metadata,
+                record_reference=functools.partial(
+                    record_payment_reference, state.sessions, order.id
+                ),
             ),
         )
     except ProviderDown:

@@ -1,0 +1,81 @@
+"""A flash sale: several worker processes, S units, S + 50 buyers at once (some double-tapping).
+
+Exactly S orders are paid, every other buyer reads "sold out", nothing answers 5xx, and stock
+ends at zero. Runs on each database backend against ``buybutton serve --workers 3``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton import BuyButton
+from tests.conftest import GOOD_CARD, SECRET, SHOPPER, add_product, attempt_key, orders, product
+from tests.live_server import free_port
+from tests.test_commands import running, wait_for
+
+STOCK = 5
+BUYERS = STOCK + 50
+DOUBLE_TAPPERS = 10
+WORKERS = 3
+
+
+def test_flash_sale_across_worker_processes(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions, stock=STOCK, price="49.00")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "BUYBUTTON_DATABASE_URL": database_url,
+        "BUYBUTTON_SECRET_KEYS": SECRET,
+        "BUYBUTTON_BASE_URL": base,
+        "BUYBUTTON_PORT": str(port),
+        "BUYBUTTON_RATE_LIMIT_PAY_IP": "off",  # every buyer comes from 127.0.0.1 here
+        "PYTHONUNBUFFERED": "1",
+    }
+    link = BuyButton(secret_keys=[SECRET], base_url=base).checkout_link(
+        "MUG-01", source="instagram", campaign="drop"
+    )
+    path = link.removeprefix(base)
+    with running(
+        ["serve", "--workers", str(WORKERS)], env, ready="Application startup complete"
+    ) as lines:
+        wait_for(f"{base}/healthz")
+        with httpx.Client(base_url=base, timeout=60) as client:
+            keys = [attempt_key(client.get(path).text) for _ in range(BUYERS)]
+        # A double tap sends the same attempt twice.
+        attempts = keys + keys[:DOUBLE_TAPPERS]
+        answers: list[tuple[str, int, str]] = []
+        barrier = threading.Barrier(len(attempts))
+
+        def buy(key: str) -> None:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                barrier.wait()
+                answer = client.post(
+                    path, data={"attempt": key, "quantity": "1", **SHOPPER, **GOOD_CARD}
+                )
+                answers.append((key, answer.status_code, answer.headers.get("location", "")))
+
+        threads = [threading.Thread(target=buy, args=(key,)) for key in attempts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    started = {m for m in re.findall(r"Started server process \[(\d+)\]", "".join(lines))}
+    assert len(started) == WORKERS, "".join(lines)
+
+    statuses = [status for _, status, _ in answers]
+    assert all(status in (303, 409) for status in statuses), statuses
+    paid_keys = {key for key, status, _ in answers if status == 303}
+    assert len(paid_keys) == STOCK
+    # A double-tapper who got through saw the same order twice, never two orders.
+    for key in paid_keys:
+        locations = {loc for k, status, loc in answers if k == key and status == 303}
+        assert len(locations) == 1
+    paid = orders(sessions, "paid")
+    assert len(paid) == STOCK and {o.attempt_key for o in paid} == paid_keys
+    assert (product(sessions).on_hand, product(sessions).reserved) == (0, 0)
