@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -124,13 +125,17 @@ class LinkSigner:
     ``secret_keys`` is a list of keys, newest last. The newest signs; all of them verify.
     """
 
-    def __init__(self, secret_keys: Sequence[str]) -> None:
+    def __init__(self, secret_keys: Sequence[str], *, cache_size: int = 0) -> None:
         keys = list(secret_keys)
         if not keys or any(not k for k in keys):
             raise ValueError("at least one non-empty secret key is required")
         self._serializer = URLSafeSerializer(
             keys, salt=CHECKOUT_LINK_SALT, signer_kwargs={"digest_method": hashlib.sha256}
         )
+        # Tokens that already passed verification, newest last. A popular link is verified
+        # once per process; expiry is still checked on every use, failures are never kept.
+        self._verified: OrderedDict[str, CheckoutLink] = OrderedDict()
+        self._cache_size = cache_size
 
     def sign(self, link: CheckoutLink) -> str:
         token = self._serializer.dumps(link.to_wire())
@@ -142,6 +147,11 @@ class LinkSigner:
         Raises :class:`InvalidLink` for anything not signed by one of our keys and
         :class:`ExpiredLink` (carrying the verified link) for a genuine but expired one.
         """
+        cached = self._verified.get(token) if self._cache_size else None
+        if cached is not None:
+            if cached.is_expired(now):
+                raise ExpiredLink(cached)
+            return cached
         if not isinstance(token, str) or len(token) > 2048:
             raise InvalidLink("token is not a string of reasonable length")
         if not _canonical(token):
@@ -153,6 +163,10 @@ class LinkSigner:
         except Exception:  # itsdangerous may raise decoding errors for mangled tokens
             raise InvalidLink("token does not decode") from None
         link = CheckoutLink.from_wire(data)
+        if self._cache_size:
+            self._verified[token] = link
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
         if link.is_expired(now):
             raise ExpiredLink(link)
         return link

@@ -24,7 +24,7 @@ from buybutton_server.orders import release_expired
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings
-from buybutton_server.templating import make_templates
+from buybutton_server.templating import RenderCache, make_templates
 from buybutton_server.views import checkout, public, webhooks
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
 
@@ -110,6 +110,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.payments = provider
-    app.state.link_signer = LinkSigner(settings.secret_keys)
+    app.state.link_signer = LinkSigner(settings.secret_keys, cache_size=4096)
+    app.state.page_cache = RenderCache(size=256)
     app.state.templates = make_templates()
     return app

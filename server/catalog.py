@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN
+from buybutton_server.db import read_connection
 from buybutton_server.models import Product
 
 _FIELDS = (
@@ -33,6 +34,39 @@ _FIELDS = (
 
 def product_by_sku(session: Session, sku: str) -> Product | None:
     return session.scalar(select(Product).where(Product.sku == sku))
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    """A product as pages and public JSON show it: a plain read, no ORM identity."""
+
+    id: int
+    sku: str
+    title: str
+    description: str
+    image_url: str
+    price_amount: int
+    currency: str
+    on_hand: int
+    reserved: int
+    requires_shipping: bool
+    active: bool
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved, 0)
+
+
+_PRODUCT_VIEW = select(
+    *(Product.__table__.c[name] for name in ProductView.__slots__)  # type: ignore[attr-defined]
+).where(Product.__table__.c.sku == bindparam("sku"))
+
+
+def product_view(factory: sessionmaker[Session], sku: str) -> ProductView | None:
+    """The hot read of every checkout page: one prebuilt statement, no ORM unit of work."""
+    with read_connection(factory) as connection:
+        row = connection.execute(_PRODUCT_VIEW, {"sku": sku}).first()
+    return None if row is None else ProductView(*row)
 
 
 @dataclass(frozen=True, slots=True)

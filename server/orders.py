@@ -19,16 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, String, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from buybutton.tokens import CheckoutLink
 from buybutton_server import inventory
-from buybutton_server.catalog import product_by_sku
 from buybutton_server.db import read_session, write_session
 from buybutton_server.errors import NotEnoughStock, ProductUnavailable, SoldOut
-from buybutton_server.models import Order, OrderLine, Refund, utcnow
+from buybutton_server.models import Order, OrderLine, Product, Refund, utcnow
 from buybutton_server.payments.base import ChargeResult, PaymentProvider
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -61,6 +60,39 @@ def order_by_public_id(session: Session, public_id: str) -> Order | None:
     )
 
 
+_ORDERS, _LINES, _PRODUCTS = Order.__table__, OrderLine.__table__, Product.__table__
+_ORDER_INSERT_COLUMNS = [c.name for c in _ORDERS.columns if c.name != "id"]
+_LINE_COLUMNS = [c.name for c in _LINES.columns if c.name != "id"]
+# Prebuilt statements: the checkout's hot path skips the ORM's unit of work.
+_ATTEMPT_TAKEN = select(_ORDERS.c.id).where(_ORDERS.c.attempt_key == bindparam("key"))
+_PRODUCT_FOR_ORDER = select(
+    _PRODUCTS.c.id,
+    _PRODUCTS.c.sku,
+    _PRODUCTS.c.title,
+    _PRODUCTS.c.price_amount,
+    _PRODUCTS.c.currency,
+    _PRODUCTS.c.active,
+).where(_PRODUCTS.c.sku == bindparam("sku"))
+_AVAILABLE = select(_PRODUCTS.c.on_hand - _PRODUCTS.c.reserved).where(
+    _PRODUCTS.c.id == bindparam("id")
+)
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_INSERT_LINE = insert(_LINES)
+_ORDER_LINES = select(_LINES.c.product_id, _LINES.c.quantity, _LINES.c.sku).where(
+    _LINES.c.order_id == bindparam("order_id")
+)
+
+
+def _existing(session: Session, attempt_key: str) -> Order:
+    order = order_by_attempt(session, attempt_key)
+    assert order is not None
+    return order
+
+
+def _lines(session: Session, order_id: int) -> list[Any]:
+    return list(session.connection().execute(_ORDER_LINES, {"order_id": order_id}))
+
+
 def place_order(
     factory: sessionmaker[Session],
     *,
@@ -79,10 +111,10 @@ def place_order(
     """
     try:
         with write_session(factory) as session:
-            existing = order_by_attempt(session, attempt_key)
-            if existing is not None:
-                return existing, False
-            product = product_by_sku(session, link.sku)
+            connection = session.connection()
+            if connection.execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first() is not None:
+                return _existing(session, attempt_key), False
+            product = connection.execute(_PRODUCT_FOR_ORDER, {"sku": link.sku}).first()
             if product is None or not product.active:
                 raise ProductUnavailable()
             total = product.price_amount * quantity
@@ -93,6 +125,7 @@ def place_order(
                 status="pending",
                 currency=product.currency,
                 total_amount=total,
+                refunded_amount=0,
                 email=shopper.email,
                 name=shopper.name,
                 ship_line1=shopper.line1,
@@ -106,42 +139,45 @@ def place_order(
                 payment_provider=provider,
                 payment_method=method,
                 reserved_until=utcnow() + hold_for,
-                lines=[
-                    OrderLine(
-                        product_id=product.id,
-                        sku=product.sku,
-                        title=product.title,
-                        unit_amount=product.price_amount,
-                        quantity=quantity,
-                        total_amount=total,
-                    )
-                ],
+                created_at=utcnow(),
+            )
+            line = OrderLine(
+                product_id=product.id,
+                sku=product.sku,
+                title=product.title,
+                unit_amount=product.price_amount,
+                quantity=quantity,
+                total_amount=total,
             )
             # Claim the attempt key before touching stock: every transaction locks orders
             # first and products second, so a double tap cannot deadlock with a settlement.
-            session.add(order)
-            session.flush()
+            order.id = connection.execute(
+                _INSERT_ORDER, {c: getattr(order, c) for c in _ORDER_INSERT_COLUMNS}
+            ).scalar_one()
+            line.order_id = order.id
+            connection.execute(_INSERT_LINE, {c: getattr(line, c) for c in _LINE_COLUMNS})
+            order.lines = [line]
             if not inventory.reserve(session, product.id, quantity):
-                session.refresh(product)
-                if product.available <= 0:
+                available = max(connection.execute(_AVAILABLE, {"id": product.id}).scalar_one(), 0)
+                if available <= 0:
                     raise SoldOut()
-                raise NotEnoughStock(product.available)
+                raise NotEnoughStock(available)
             return order, True
     except IntegrityError:
         # Two requests with one attempt key raced past the look-up (PostgreSQL); the loser's
         # transaction, reservation included, rolled back. Answer with the winner's order.
         with write_session(factory) as session:
-            existing = order_by_attempt(session, attempt_key)
-        if existing is None:
-            raise
-        return existing, False
+            if session.connection().execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first():
+                return _existing(session, attempt_key), False
+        raise
 
 
 def settle_order(factory: sessionmaker[Session], order_id: int, result: ChargeResult) -> Order:
     """Record what a charge said, in one transaction. Idempotent.
 
     Providers that settle by webhook may answer ``requires_action`` or ``processing`` here;
-    that is noted on the order, which stays pending until the webhook says more.
+    that is noted on the order, which stays pending until the webhook says more. Returns the
+    order row without its lines (use ``load_order`` for those).
     """
     with write_session(factory) as session:
         if result.succeeded:
@@ -157,7 +193,10 @@ def settle_order(factory: sessionmaker[Session], order_id: int, result: ChargeRe
             )
         else:
             note_progress(session, order_id, result.status, reference=result.reference)
-        return load_order(session, order_id)
+        # The order row alone: its lines and refunds are not loaded here.
+        order = session.get(Order, order_id, populate_existing=True)
+        assert order is not None
+        return order
 
 
 def load_order(session: Session, order_id: int) -> Order:
@@ -171,22 +210,71 @@ def load_order(session: Session, order_id: int) -> Order:
     return order
 
 
-def _update(session: Session, statement: Any) -> int:
-    result = session.execute(statement, execution_options={"synchronize_session": False})
+def _update(session: Session, statement: Any, params: dict[str, Any] | None = None) -> int:
+    result = session.connection().execute(statement, params or {})
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+# Status moves, built once. Each is conditional on the status it moves from, so a move that
+# already happened (a duplicate event, a concurrent settlement) changes nothing.
+_O = _ORDERS.c
+_ORDER_ID = bindparam("order_id")
+_KEEP_REFERENCE = func.coalesce(bindparam("reference", type_=String), _O.payment_reference)
+_NOTE_PROGRESS = (
+    update(_ORDERS)
+    .where(_O.id == _ORDER_ID, _O.status == "pending")
+    .values(payment_status=bindparam("provider_status"), payment_reference=_KEEP_REFERENCE)
+)
+
+
+def _to_paid(*from_statuses: str) -> Any:
+    return (
+        update(_ORDERS)
+        .where(_O.id == _ORDER_ID, _O.status.in_(from_statuses))
+        .values(
+            status="paid",
+            paid_at=bindparam("paid_at"),
+            reserved_until=None,
+            payment_status="succeeded",
+            failure_code=None,
+            failure_message=None,
+            payment_reference=_KEEP_REFERENCE,
+        )
+    )
+
+
+def _to_given_up(*from_statuses: str) -> Any:
+    status = bindparam("status")
+    return (
+        update(_ORDERS)
+        .where(_O.id == _ORDER_ID, _O.status.in_(from_statuses))
+        .values(
+            status=status,
+            payment_status=status,
+            failure_code=bindparam("code"),
+            failure_message=bindparam("message"),
+            reserved_until=None,
+            payment_reference=_KEEP_REFERENCE,
+        )
+    )
+
+
+_PAID_FROM_PENDING = _to_paid("pending")
+_PAID_AFTER_GIVING_UP = _to_paid("failed", "canceled")
+_GIVEN_UP_FROM_PENDING = _to_given_up("pending")
+_CANCELED_AFTER_FAILING = _to_given_up("failed")
+_FLAG = update(_ORDERS).where(_O.id == _ORDER_ID).values(attention=bindparam("attention"))
 
 
 def note_progress(
     session: Session, order_id: int, provider_status: str, *, reference: str | None
 ) -> None:
     """The provider is still working (3-D Secure, processing): note it, decide nothing."""
-    values: dict[str, object] = {"payment_status": provider_status}
-    if reference:
-        values["payment_reference"] = reference
     _update(
         session,
-        update(Order).where(Order.id == order_id, Order.status == "pending").values(**values),
+        _NOTE_PROGRESS,
+        {"order_id": order_id, "provider_status": provider_status, "reference": reference},
     )
 
 
@@ -205,37 +293,21 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     otherwise it is marked for an automatic refund, never left as an order nobody can fill.
     A paid or refunded order is left alone, so duplicates change nothing.
     """
-    paid = {
-        "status": "paid",
-        "paid_at": utcnow(),
-        "reserved_until": None,
-        "payment_status": "succeeded",
-        "failure_code": None,
-        "failure_message": None,
-    }
-    if reference:
-        paid["payment_reference"] = reference
+    params = {"order_id": order_id, "reference": reference, "paid_at": utcnow()}
     # Orders row first, products second: the lock order every transaction here follows.
-    if _update(
-        session, update(Order).where(Order.id == order_id, Order.status == "pending").values(**paid)
-    ):
-        for line in load_order(session, order_id).lines:
+    if _update(session, _PAID_FROM_PENDING, params):
+        for line in _lines(session, order_id):
             if not inventory.take_reserved(session, line.product_id, line.quantity):
                 raise RuntimeError(f"order {order_id}: reservation for {line.sku} is missing")
         return False
-    if not _update(
-        session,
-        update(Order)
-        .where(Order.id == order_id, Order.status.in_(("failed", "canceled")))
-        .values(**paid),
-    ):
+    if not _update(session, _PAID_AFTER_GIVING_UP, params):
         return False  # already paid or refunded
-    lines = load_order(session, order_id).lines
+    lines = _lines(session, order_id)
     with session.begin_nested() as savepoint:
         if all(inventory.take_available(session, ln.product_id, ln.quantity) for ln in lines):
             return False
         savepoint.rollback()
-    _update(session, update(Order).where(Order.id == order_id).values(attention=REFUND_DUE))
+    _update(session, _FLAG, {"order_id": order_id, "attention": REFUND_DUE})
     return True
 
 
@@ -254,27 +326,19 @@ def apply_failure(
     was then canceled is canceled, whichever event came first), so a failed order may still
     become canceled; its stock was already released. Paid and refunded orders never change.
     """
-    values: dict[str, object] = {
+    params = {
+        "order_id": order_id,
         "status": status,
-        "failure_code": code,
-        "failure_message": message,
-        "reserved_until": None,
-        "payment_status": status,
+        "code": code,
+        "message": message,
+        "reference": reference,
     }
-    if reference:
-        values["payment_reference"] = reference
-    if _update(
-        session,
-        update(Order).where(Order.id == order_id, Order.status == "pending").values(**values),
-    ):
-        for line in load_order(session, order_id).lines:
+    if _update(session, _GIVEN_UP_FROM_PENDING, params):
+        for line in _lines(session, order_id):
             if not inventory.release(session, line.product_id, line.quantity):
                 raise RuntimeError(f"order {order_id}: reservation for {line.sku} is missing")
     elif status == "canceled":
-        _update(
-            session,
-            update(Order).where(Order.id == order_id, Order.status == "failed").values(**values),
-        )
+        _update(session, _CANCELED_AFTER_FAILING, params)
 
 
 REFUND_DUE = "Paid after its stock ran out: refund due."

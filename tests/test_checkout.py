@@ -340,3 +340,16 @@ def test_missing_attempt_key_writes_nothing(
 def test_unknown_order_page_is_404(client: TestClient) -> None:
     assert client.get("/orders/AAAAAAAAAAAAAAAAAAAAAA").status_code == 404
     assert client.get("/orders/../../etc").status_code == 404
+
+
+def test_cached_pages_follow_the_database_and_get_fresh_keys(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions, price="24.00", stock=9)
+    path = path_of(bb.checkout_link("MUG-01"))
+    first, second = client.get(path).text, client.get(path).text
+    assert attempt_key(first) != attempt_key(second)  # one attempt per rendering
+    assert "Only" not in first
+    add_product(sessions, price="26.00", stock=2)
+    third = client.get(path).text
+    assert "$26.00" in third and "Only 2 left" in third and "$24.00" not in third

@@ -85,9 +85,7 @@ def test_a_retried_charge_reuses_its_idempotency_key() -> None:
         server.server_close()
     assert result.status == "succeeded"
     # create (dropped, then retried with the same key), then confirm with its own key
-    assert FlakyStripe.keys == ["bb-pay-attempt-key-123456"] * 2 + [
-        "bb-confirm-attempt-key-123456"
-    ]
+    assert FlakyStripe.keys == ["bb-pay-attempt-key-123456"] * 2 + ["bb-confirm-attempt-key-123456"]
 
 
 def test_worker_killed_after_stripe_charged_loses_nothing(

@@ -143,3 +143,18 @@ def test_well_signed_nonsense_is_rejected() -> None:
 def test_invalid_links_cannot_be_signed(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         CheckoutLink(**fields)  # type: ignore[arg-type]
+
+
+def test_verified_links_are_remembered_but_expiry_still_applies() -> None:
+    signer = LinkSigner([KEY], cache_size=2)
+    token = signer.sign(CheckoutLink(sku="MUG-01", expires_at=1_000))
+    assert signer.verify(token, now=10).sku == "MUG-01"
+    with pytest.raises(ExpiredLink):
+        signer.verify(token, now=1_000)  # served from the cache, still expired
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    with pytest.raises(InvalidLink):
+        signer.verify(tampered)
+    others = [signer.sign(CheckoutLink(sku=f"S-{n}")) for n in range(3)]
+    for other in others:
+        signer.verify(other)
+    assert len(signer._verified) == 2  # bounded

@@ -64,6 +64,8 @@ class PaymentProvider(Protocol):
     name: str
     # True when the final word on a payment comes by webhook rather than from charge().
     settles_by_webhook: bool
+    # True when charge() waits on the network, so it must run off the event loop.
+    calls_network: bool
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Take the money, or say why not. The same idempotency key must never charge twice."""

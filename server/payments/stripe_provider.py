@@ -64,6 +64,7 @@ def _error_code(intent: Mapping[str, Any]) -> str | None:
 
 class StripePaymentProvider:
     name = "stripe"
+    calls_network = True
     settles_by_webhook = True
 
     def __init__(

@@ -70,6 +70,7 @@ class TestPaymentProvider:
 
     __test__ = False  # not a pytest test class
     name = "test"
+    calls_network = False
     settles_by_webhook = False
 
     def charge(self, request: ChargeRequest) -> ChargeResult:

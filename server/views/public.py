@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 from importlib.resources import files
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from buybutton.money import format_amount
-from buybutton_server.catalog import product_by_sku
-from buybutton_server.db import read_session
+from buybutton_server.catalog import product_view
+from buybutton_server.db import run_read
 from buybutton_server.errors import NotFound, ProductUnavailable
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
@@ -23,32 +22,31 @@ LOW_STOCK = 5
 
 
 def _product_json(request: Request, sku: str) -> dict[str, object] | None:
-    with read_session(request.app.state.sessions) as session:
-        product = product_by_sku(session, sku)
-        if product is None or not product.active:
-            return None
-        image = product.image_url
-        if image.startswith("/"):
-            image = request.app.state.settings.base_url + image
-        available = product.available
-        return {
-            "sku": product.sku,
-            "title": product.title,
-            "image_url": image or None,
-            "price": {
-                "amount": product.price_amount,
-                "currency": product.currency,
-                "formatted": format_amount(product.price_amount, product.currency),
-            },
-            "in_stock": available > 0,
-            # Exact counts only when they help a shopper decide ("only 3 left").
-            "low_stock": available if 0 < available <= LOW_STOCK else None,
-        }
+    product = product_view(request.app.state.sessions, sku)
+    if product is None or not product.active:
+        return None
+    image = product.image_url
+    if image.startswith("/"):
+        image = request.app.state.settings.base_url + image
+    available = product.available
+    return {
+        "sku": product.sku,
+        "title": product.title,
+        "image_url": image or None,
+        "price": {
+            "amount": product.price_amount,
+            "currency": product.currency,
+            "formatted": format_amount(product.price_amount, product.currency),
+        },
+        "in_stock": available > 0,
+        # Exact counts only when they help a shopper decide ("only 3 left").
+        "low_stock": available if 0 < available <= LOW_STOCK else None,
+    }
 
 
 async def product(request: Request) -> Response:
     sku = request.path_params["sku"]
-    data = await run_in_threadpool(_product_json, request, sku)
+    data = await run_read(request.app.state.sessions, _product_json, request, sku)
     if data is None:
         error = ProductUnavailable("No product with that sku is for sale.")
         return JSONResponse(

