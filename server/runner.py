@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 import logging
 import os
 import socket
@@ -107,6 +108,8 @@ def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, Bu
     from buybutton_demo_site.app import create_demo_site
 
     blog_base = f"http://{settings.host}:{blog_port}"
+    # The demo blog is the merchant's own site: it may frame checkout and be returned to.
+    settings = replace(settings, allowed_origins=settings.allowed_origins or (blog_base,))
     migrate(settings.database_url)
     seed_demo_catalog(settings, image_base=blog_base)
     bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)

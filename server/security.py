@@ -82,10 +82,16 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault(
-                        "Content-Security-Policy", self.csp.replace(NONCE_PLACEHOLDER, nonce)
-                    )
-                    headers.setdefault("X-Frame-Options", "DENY")
+                    csp = self.csp.replace(NONCE_PLACEHOLDER, nonce)
+                    # A view may allow framing by listed origins (the embedded checkout).
+                    framers = scope["state"].get("frame_ancestors")
+                    if framers:
+                        csp = csp.replace(
+                            "frame-ancestors 'none'", "frame-ancestors " + " ".join(framers)
+                        )
+                    else:
+                        headers.setdefault("X-Frame-Options", "DENY")
+                    headers.setdefault("Content-Security-Policy", csp)
                 if self.hsts:
                     headers.setdefault(
                         "Strict-Transport-Security", "max-age=63072000; includeSubDomains"

@@ -41,6 +41,9 @@ class Settings:
     # Payment attempts allowed per window, as (count, seconds); None switches a limit off.
     # Per IP stops card testing from one place; per link stops it from many through one link
     # (set that one high enough for a flash sale, where many buyers share a link).
+    # The merchant's own sites: the only origins that may frame the embedded checkout, and
+    # the only places a "back to the post" link may lead.
+    allowed_origins: tuple[str, ...] = ()
     rate_limit_pay_ip: tuple[int, int] | None = (10, 60)
     rate_limit_pay_link: tuple[int, int] | None = (600, 60)
 
@@ -73,6 +76,12 @@ class Settings:
                 f"BUYBUTTON_PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, "
                 f"got {self.payment_provider!r}"
             )
+        for origin in self.allowed_origins:
+            if not is_origin(origin):
+                raise ConfigurationError(
+                    "BUYBUTTON_ALLOWED_ORIGINS must list origins such as https://blog.example, "
+                    f"got {origin!r}"
+                )
         if self.payment_provider == "stripe":
             for name, value in (
                 ("BUYBUTTON_STRIPE_SECRET_KEY", self.stripe_secret_key),
@@ -120,6 +129,12 @@ class Settings:
         values: dict[str, object] = {}
         if "BUYBUTTON_ENV" in env:
             values["environment"] = env["BUYBUTTON_ENV"].strip().lower()
+        if "BUYBUTTON_ALLOWED_ORIGINS" in env:
+            values["allowed_origins"] = tuple(
+                o.strip().rstrip("/")
+                for o in env["BUYBUTTON_ALLOWED_ORIGINS"].split(",")
+                if o.strip()
+            )
         if "BUYBUTTON_SECRET_KEYS" in env:
             values["secret_keys"] = tuple(
                 k.strip() for k in env["BUYBUTTON_SECRET_KEYS"].split(",") if k.strip()
@@ -177,10 +192,31 @@ class Settings:
             "BUYBUTTON_STRIPE_API_BASE": self.stripe_api_base,
             "BUYBUTTON_STRIPE_JS_URL": self.stripe_js_url,
             "BUYBUTTON_FORWARDED_ALLOW_IPS": self.forwarded_allow_ips,
+            "BUYBUTTON_ALLOWED_ORIGINS": ",".join(self.allowed_origins),
             "BUYBUTTON_RATE_LIMIT_PAY_IP": _rate_text(self.rate_limit_pay_ip),
             "BUYBUTTON_RATE_LIMIT_PAY_LINK": _rate_text(self.rate_limit_pay_link),
         }
         return {k: v for k, v in values.items() if v}
+
+
+def is_origin(text: str) -> bool:
+    parts = urlsplit(text)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not parts.path
+        and not parts.query
+        and not parts.fragment
+        and "@" not in parts.netloc
+    )
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of an absolute http(s) URL, or None for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _integer(name: str, raw: str) -> int:

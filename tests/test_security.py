@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
@@ -123,3 +124,65 @@ def test_card_numbers_are_not_stored(
         )
     assert "ana@example.com" in dump  # the order is there, so the search means something
     assert "4242" not in dump.replace(" ", "")
+
+
+def test_only_registered_sites_may_frame_the_embedded_checkout(
+    settings, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from buybutton_server import create_app
+
+    add_product(sessions)
+    path = path_of(bb.checkout_link("MUG-01"))
+    registered = replace(
+        settings, allowed_origins=("https://blog.example", "https://shop-news.example")
+    )
+    with TestClient(create_app(registered), base_url=BASE_URL) as client:
+        framed = client.get(path + "?embed=1")
+        csp = framed.headers["content-security-policy"]
+        assert "frame-ancestors https://blog.example https://shop-news.example" in csp
+        assert "x-frame-options" not in framed.headers
+        plain = client.get(path)
+        assert "frame-ancestors 'none'" in plain.headers["content-security-policy"]
+        assert plain.headers["x-frame-options"] == "DENY"
+    with TestClient(create_app(settings), base_url=BASE_URL) as client:  # none registered
+        assert (
+            "frame-ancestors 'none'"
+            in client.get(path + "?embed=1").headers["content-security-policy"]
+        )
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("https://blog.example/2026/pour-over", True),
+        ("https://evil.example/phish", False),
+        ("javascript:alert(1)", False),
+        ("https://blog.example@evil.example/", False),
+        ("//blog.example/x", False),
+        ("https://blog.example.evil.example/", False),
+    ],
+)
+def test_back_links_lead_only_to_registered_origins(
+    given: str, shown: bool, settings, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+    from urllib.parse import quote
+
+    from buybutton_server import create_app
+
+    add_product(sessions)
+    registered = replace(settings, allowed_origins=("https://blog.example",))
+    path = path_of(bb.checkout_link("MUG-01")) + "?return=" + quote(given, safe="")
+    with TestClient(create_app(registered), base_url=BASE_URL) as client:
+        page = client.get(path).text
+        assert ('name="return"' in page) is shown
+        form = {"attempt": attempt_key(page), **SHOPPER, **GOOD_CARD, "return": given}
+        paid = client.post(path, data=form, follow_redirects=False)
+        receipt = client.get(
+            paid.headers["location"] + ("" if shown else "?return=" + quote(given, safe=""))
+        )
+    assert ("Back to blog.example" in receipt.text) is shown
+    if not shown:
+        assert given not in receipt.text

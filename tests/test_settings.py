@@ -44,3 +44,19 @@ def test_production_refuses_unsafe_settings(env: dict[str, str], message: str) -
 def test_secret_values_stay_out_of_repr() -> None:
     settings = Settings.from_env({"BUYBUTTON_SECRET_KEYS": STRONG})
     assert STRONG not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["blog.example", "https://blog.example/path", "ftp://x.example", "https://user@blog.example"],
+)
+def test_allowed_origins_must_be_origins(origin: str) -> None:
+    with pytest.raises(ConfigurationError, match="BUYBUTTON_ALLOWED_ORIGINS must list origins"):
+        Settings.from_env({"BUYBUTTON_ALLOWED_ORIGINS": origin})
+
+
+def test_allowed_origins_parse() -> None:
+    settings = Settings.from_env(
+        {"BUYBUTTON_ALLOWED_ORIGINS": "https://a.example/, http://b.test:8001"}
+    )
+    assert settings.allowed_origins == ("https://a.example", "http://b.test:8001")

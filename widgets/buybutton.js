@@ -31,6 +31,13 @@
     a.setAttribute("data-bb-ready", "");
     a.classList.add("buybutton");
     var api = a.getAttribute("data-buybutton-api") || new URL(a.href).origin;
+    try { // after paying, the shop offers a way back here (if this site is registered there)
+      var url = new URL(a.href);
+      if (!url.searchParams.has("return")) {
+        url.searchParams.set("return", location.href.split("#")[0]);
+        a.href = url.toString();
+      }
+    } catch (e) { /* leave the link as it is */ }
     var note = d.createElement("span");
     note.className = "bb-price";
     note.setAttribute("aria-live", "polite");

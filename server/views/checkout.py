@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -42,6 +43,7 @@ from buybutton_server.orders import (
 )
 from buybutton_server.payments import ChargeRequest, ChargeResult
 from buybutton_server.payments import PaymentUnavailable as ProviderDown
+from buybutton_server.settings import origin_of
 from buybutton_server.views.errors import render_error, wants_json
 
 _ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -102,6 +104,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     state = request.app.state
+    back = return_url(request, request.query_params.get("return"))
 
     def render() -> str:
         available = product.available
@@ -123,13 +126,14 @@ def _page(
             "provider": state.payments.name,
             "provider_settings": state.payments.page_settings(),
             "image_url": _absolute_image(request, product),
+            "return_url": back,
         }
         return str(state.templates.get_template("checkout.html").render(context))
 
     if errors or alert:
         html = render()
     else:  # the plain page: the same bytes for the same link, product row and quantity
-        html = state.page_cache.get_or_render((token, product, quantity), render)
+        html = state.page_cache.get_or_render((token, product, quantity, back), render)
     html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
         _NONCE_SLOT, request.state.csp_nonce
     )
@@ -153,9 +157,20 @@ async def checkout_page(request: Request) -> Response:
     if product is None or not product.active:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
+    if request.query_params.get("embed") == "1" and request.app.state.settings.allowed_origins:
+        # The overlay checkout: framed by the merchant's registered sites, nobody else's.
+        request.state.frame_ancestors = list(request.app.state.settings.allowed_origins)
     return _page(
         request, token=token, link=link, product=product, quantity=link.quantity, values=values
     )
+
+
+def return_url(request: Request, raw: str | None) -> str | None:
+    """A place to send the shopper back to, only on one of the merchant's own origins."""
+    if not raw or len(raw) > 2048:
+        return None
+    origin = origin_of(raw)
+    return raw if origin in request.app.state.settings.allowed_origins else None
 
 
 async def _expired_page(request: Request, error: LinkExpiredPage) -> Response:
@@ -230,7 +245,9 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
             k: str(form.get(k, ""))
             for k in ("card_number", "card_expiry", "card_cvc", "payment_method")
         }
+        back = return_url(request, str(form.get("return", "")))
     echo = {"product": product, "quantity": quantity, "values": values}
+    request.state.return_url = back
 
     if not _ATTEMPT_KEY.match(attempt_key):
         alert = "Your checkout form was incomplete. Please try again."
@@ -341,7 +358,7 @@ async def pay(request: Request) -> Response:
     await run_in_threadpool(_limit_payment_attempts, request, token)
     outcome, echo = await _attempt(request, token, link)
     if wants_json(request):
-        return _as_json(outcome)
+        return _as_json(request, outcome)
     if outcome.alert is not None:
         return _page(
             request,
@@ -353,10 +370,15 @@ async def pay(request: Request) -> Response:
             **echo,
         )
     assert outcome.order is not None
-    return RedirectResponse(f"/orders/{outcome.order.public_id}", status_code=303)
+    return RedirectResponse(_order_path(request, outcome.order), status_code=303)
 
 
-def _as_json(outcome: Outcome) -> Response:
+def _order_path(request: Request, order: Order) -> str:
+    back = getattr(request.state, "return_url", None)
+    return f"/orders/{order.public_id}" + (f"?{urlencode({'return': back})}" if back else "")
+
+
+def _as_json(request: Request, outcome: Outcome) -> Response:
     # Every answer carries a fresh attempt key: whatever happens next is a new attempt.
     body: dict[str, Any] = {"attempt": secrets.token_urlsafe(18)}
     if outcome.alert is not None:
@@ -365,7 +387,7 @@ def _as_json(outcome: Outcome) -> Response:
             body["error"]["fields"] = outcome.errors
         return JSONResponse(body, status_code=outcome.status_code, headers=NO_STORE)
     assert outcome.order is not None
-    body["next"] = f"/orders/{outcome.order.public_id}"
+    body["next"] = _order_path(request, outcome.order)
     body["status"] = "requires_action" if outcome.client_secret else outcome.order.status
     if outcome.client_secret:
         body["client_secret"] = outcome.client_secret
@@ -406,9 +428,14 @@ async def order_page(request: Request) -> Response:
         order = await run_in_threadpool(_load_order, request, public_id)
     if order is None:
         raise NotFound("We could not find that order. Check the link in your confirmation.")
+    back = return_url(request, request.query_params.get("return"))
     return request.app.state.templates.TemplateResponse(
         request,
         "order.html",
-        {"order": order},
+        {
+            "order": order,
+            "return_url": back,
+            "return_host": urlsplit(back).netloc if back else None,
+        },
         headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
     )

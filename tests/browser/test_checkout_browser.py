@@ -70,6 +70,11 @@ def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> N
     dripper = product(demo.sessions, "DRIPPER-01")
     assert (dripper.on_hand, dripper.reserved) == (23, 0)
     assert violations == []
+    # And the way back to the post the shopper came from.
+    back = page.locator("a.back")
+    expect(back).to_have_text(f"Back to {demo.blog.removeprefix('http://')}")
+    back.tap()
+    expect(page).to_have_url(demo.post)
 
 
 def test_wallet_pays_in_two_taps_from_the_post(phone: BrowserContext, demo: Demo) -> None:
