@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import replace
 import logging
 import os
 import socket
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
