@@ -186,3 +186,17 @@ def test_back_links_lead_only_to_registered_origins(
     assert ("Back to blog.example" in receipt.text) is shown
     if not shown:
         assert given not in receipt.text
+
+
+def test_https_shops_send_hsts(settings, bb: BuyButton, sessions: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from buybutton_server import create_app
+
+    add_product(sessions)
+    secure = replace(settings, base_url="https://shop.example")
+    with TestClient(create_app(secure), base_url="https://shop.example") as client:
+        page = client.get(path_of(bb.checkout_link("MUG-01")))
+        assert page.headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+    with TestClient(create_app(settings), base_url=BASE_URL) as client:
+        assert "strict-transport-security" not in client.get("/healthz").headers
