@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
+from buybutton import snippets
 from buybutton.errors import ConfigurationError
-from buybutton.snippets import button_snippet
 from buybutton.tokens import CheckoutLink, LinkSigner
-
-WIDGET_PATH = "/widgets/buybutton.js"
 
 
 class BuyButton:
@@ -87,18 +86,104 @@ class BuyButton:
         source: str | None = None,
         campaign: str | None = None,
         content: str | None = None,
+        layout: str | None = None,
+        theme: Mapping[str, str] | None = None,
     ) -> str:
         """Paste-ready HTML: a plain link to checkout that the widget script enhances with
-        live price and stock. It carries no personal data, so it is safe to publish."""
+        live price and stock (``layout="card"``: a product card with options and quantity).
+        It carries no personal data, so it is safe to publish. ``theme`` sets ``color``,
+        ``text-color``, ``radius`` and ``size`` (``small``/``large`` or a CSS length)."""
         href = self.checkout_link(
             sku, quantity=quantity, source=source, campaign=campaign, content=content
         )
-        return button_snippet(
-            href=href,
-            sku=sku,
-            label=label,
+        return snippets.button_snippet(
+            href=href, sku=sku, label=label, api_base=self.base_url, theme=theme, layout=layout
+        )
+
+    def card_snippet(self, sku: str, **options: Any) -> str:
+        """The product card: :meth:`embed_snippet` with ``layout="card"``."""
+        return self.embed_snippet(sku, layout="card", **options)
+
+    def email_snippet(
+        self,
+        sku: str,
+        *,
+        title: str,
+        price: str,
+        image_url: str | None = None,
+        label: str = "Buy now",
+        email: str | None = None,
+        name: str | None = None,
+        source: str = "email",
+        campaign: str | None = None,
+        content: str | None = None,
+    ) -> str:
+        """Email-safe HTML (tables, inline CSS, no script). Give ``email``/``name`` to
+        pre-fill the checkout for one recipient: render once per recipient, or use
+        :meth:`email_links` to feed a newsletter tool's merge field."""
+        href = self.checkout_link(
+            sku, email=email, name=name, source=source, campaign=campaign, content=content
+        )
+        return snippets.email_snippet(
+            href=href, title=title, price=price, image_url=image_url, label=label
+        )
+
+    def email_links(
+        self,
+        sku: str,
+        recipients: Iterable[str | tuple[str, str]],
+        *,
+        source: str = "email",
+        campaign: str | None = None,
+        content: str | None = None,
+        expires_in: timedelta | int | None = timedelta(days=30),
+    ) -> dict[str, str]:
+        """One pre-filled checkout link per recipient (an email, or ``(email, name)``), for
+        newsletter tools that merge a per-subscriber field into the button's ``href``."""
+        links: dict[str, str] = {}
+        for recipient in recipients:
+            email, name = (recipient, None) if isinstance(recipient, str) else recipient
+            links[email] = self.checkout_link(
+                sku,
+                email=email,
+                name=name or None,
+                source=source,
+                campaign=campaign,
+                content=content,
+                expires_in=expires_in,
+            )
+        return links
+
+    def moment(
+        self,
+        sku: str,
+        *,
+        title: str,
+        at: float,
+        until: float,
+        source: str = "video",
+        campaign: str | None = None,
+        content: str | None = None,
+    ) -> snippets.Moment:
+        """A product shown over a video from ``at`` to ``until`` seconds."""
+        href = self.checkout_link(sku, source=source, campaign=campaign, content=content)
+        return snippets.Moment(sku=sku, href=href, title=title, at=at, until=until)
+
+    def video_snippet(
+        self,
+        video_src: str,
+        moments: Iterable[snippets.Moment],
+        *,
+        poster: str | None = None,
+        caption: str | None = None,
+    ) -> str:
+        """An HTML5 video whose products appear at their moments and link to checkout."""
+        return snippets.video_snippet(
+            video_src=video_src,
+            moments=moments,
             api_base=self.base_url,
-            script_src=self.base_url + WIDGET_PATH,
+            poster=poster,
+            caption=caption,
         )
 
 

@@ -55,3 +55,9 @@ def format_amount(amount: int, currency: str) -> str:
     number = f"{Decimal(amount).scaleb(-places):,.{places}f}"
     symbol = _SYMBOLS.get(currency)
     return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
+def decimal_string(amount: int, currency: str) -> str:
+    """The amount in major units with no symbol or grouping: ``24.00``, ``1200``."""
+    places = exponent(currency)
+    return f"{Decimal(amount).scaleb(-places):.{places}f}"

@@ -33,6 +33,7 @@ MAX_QUANTITY = 99
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
+SHORT_CODE_PATTERN = re.compile(r"^[A-Za-z0-9]{6,16}$")
 
 # Compact wire names keep links short; the mapping is part of the token format.
 _WIRE = {
@@ -44,6 +45,7 @@ _WIRE = {
     "campaign": "cmp",
     "content": "cnt",
     "expires_at": "x",
+    "short_code": "l",
 }
 _FROM_WIRE = {wire: field for field, wire in _WIRE.items()}
 
@@ -63,6 +65,9 @@ class CheckoutLink:
     campaign: str | None = None
     content: str | None = None
     expires_at: int | None = None
+    # Set on links that a short link (``/l/{code}``) redirects to: the pre-fill stays in the
+    # server's database under that code instead of in the URL.
+    short_code: str | None = None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -114,6 +119,9 @@ def _problem(link: CheckoutLink) -> str | None:
         value = getattr(link, label)
         if value is not None and (not isinstance(value, str) or not _LABEL.match(value)):
             return f"{label} must be 1-64 letters, digits or . _ : / + -"
+    code = link.short_code
+    if code is not None and (not isinstance(code, str) or not SHORT_CODE_PATTERN.match(code)):
+        return "short_code must be 6-16 letters or digits"
     if link.expires_at is not None and type(link.expires_at) is not int:
         return "expires_at must be a whole number of seconds"
     return None

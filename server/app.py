@@ -25,7 +25,7 @@ from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
-from buybutton_server.views import checkout, public, webhooks
+from buybutton_server.views import checkout, public, sharing, webhooks
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
 
 log = logging.getLogger("buybutton")
@@ -70,6 +70,11 @@ def create_app(
         Route("/c/{token}", checkout.pay, methods=["POST"]),
         Route("/orders/{public_id}", checkout.order_page, methods=["GET"]),
         Route("/orders/{public_id}/abandon", checkout.abandon, methods=["POST"]),
+        Route("/l/{code}", sharing.short_link, methods=["GET"]),
+        Route("/l/{code}/qr.{kind:str}", sharing.short_link_qr, methods=["GET"]),
+        Route("/p/{sku}", sharing.product_page, methods=["GET"]),
+        Route("/p/{sku}/embed", sharing.product_embed, methods=["GET"]),
+        Route("/oembed", sharing.oembed, methods=["GET"]),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
         Route("/widgets/{name}", public.WidgetFiles().serve, methods=["GET"]),

@@ -29,6 +29,8 @@ _FIELDS = (
     "stock",
     "requires_shipping",
     "active",
+    "variant_group",
+    "variant_label",
 )
 
 
@@ -51,6 +53,8 @@ class ProductView:
     reserved: int
     requires_shipping: bool
     active: bool
+    variant_group: str | None
+    variant_label: str | None
 
     @property
     def available(self) -> int:
@@ -69,6 +73,25 @@ def product_view(factory: sessionmaker[Session], sku: str) -> ProductView | None
     return None if row is None else ProductView(*row)
 
 
+_VARIANTS = (
+    select(
+        *(Product.__table__.c[name] for name in ProductView.__slots__)  # type: ignore[attr-defined]
+    )
+    .where(Product.__table__.c.variant_group == bindparam("group"))
+    .where(Product.__table__.c.active.is_(True))
+    .order_by(Product.__table__.c.price_amount, Product.__table__.c.sku)
+)
+
+
+def variants_of(factory: sessionmaker[Session], product: ProductView) -> list[ProductView]:
+    """The active products of ``product``'s variant group, itself included, cheapest first."""
+    if not product.variant_group:
+        return []
+    with read_connection(factory) as connection:
+        rows = connection.execute(_VARIANTS, {"group": product.variant_group}).all()
+    return [ProductView(*row) for row in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class ProductRow:
     """One validated row of an import."""
@@ -82,6 +105,8 @@ class ProductRow:
     stock: int
     requires_shipping: bool
     active: bool
+    variant_group: str | None = None
+    variant_label: str | None = None
 
 
 class CatalogImportError(Exception):
@@ -205,7 +230,14 @@ def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
         stock=stock,
         requires_shipping=_flag(raw, "requires_shipping", True),
         active=_flag(raw, "active", True),
+        variant_group=_optional_label(raw, "variant_group"),
+        variant_label=_optional_label(raw, "variant_label"),
     )
+
+
+def _optional_label(raw: Mapping[str, Any], key: str) -> str | None:
+    text = _text(raw, key, limit=64)
+    return text or None
 
 
 def _whole(value: Any, name: str) -> int:
@@ -241,6 +273,8 @@ def upsert_products(session: Session, rows: list[ProductRow]) -> ImportResult:
             "on_hand": row.stock,
             "requires_shipping": row.requires_shipping,
             "active": row.active,
+            "variant_group": row.variant_group,
+            "variant_label": row.variant_label,
         }
         product = existing.get(row.sku)
         if product is None:

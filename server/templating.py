@@ -10,7 +10,7 @@ from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from buybutton import __version__
-from buybutton.money import format_amount
+from buybutton.money import decimal_string, format_amount
 
 
 def make_templates() -> Jinja2Templates:
@@ -24,6 +24,8 @@ def make_templates() -> Jinja2Templates:
         auto_reload=False,
     )
     env.filters["money"] = format_amount
+    env.filters["decimal"] = decimal_string
+    env.globals["shop_name"] = "buybutton"
     env.globals["asset_version"] = __version__
     env.globals["AUTOCOMPLETE"] = {
         "email": "email",

@@ -21,9 +21,47 @@ def test_product_json_is_public_and_cached_briefly(
         "title": 'Mug "<Deluxe>"',
         "image_url": "http://shop.test/img/mug.svg",
         "price": {"amount": 2400, "currency": "USD", "formatted": "$24.00"},
+        "description": "",
         "in_stock": True,
         "low_stock": 3,
+        "max_quantity": 3,
+        "variants": [],
+        "overlay": False,
     }
+    assert answer.headers["vary"] == "Origin"
+
+
+def test_variants_are_listed_cheapest_first_with_their_own_stock(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions, sku="TEE-M", title="Tee M", variant_group="TEE", variant_label="M")
+    add_product(
+        sessions, sku="TEE-XL", price="26.00", stock=0, variant_group="TEE", variant_label="XL"
+    )
+    add_product(sessions, sku="TEE-S", price="22.00", variant_group="TEE", variant_label="S")
+    add_product(sessions, sku="TEE-OLD", variant_group="TEE", variant_label="L", active="false")
+    variants = client.get("/api/public/products/TEE-M").json()["variants"]
+    assert [(v["sku"], v["label"], v["price"]["formatted"], v["in_stock"]) for v in variants] == [
+        ("TEE-S", "S", "$22.00", True),
+        ("TEE-M", "M", "$24.00", True),
+        ("TEE-XL", "XL", "$26.00", False),
+    ]
+
+
+def test_overlay_is_offered_only_to_registered_origins(
+    settings, sessions: sessionmaker[Session]  # type: ignore[no-untyped-def]
+) -> None:
+    from dataclasses import replace
+
+    from buybutton_server import create_app
+
+    add_product(sessions)
+    registered = replace(settings, allowed_origins=("https://blog.example",))
+    with TestClient(create_app(registered), base_url="http://shop.test") as client:
+        url = "/api/public/products/MUG-01"
+        assert client.get(url, headers={"Origin": "https://blog.example"}).json()["overlay"]
+        assert not client.get(url, headers={"Origin": "https://evil.example"}).json()["overlay"]
+        assert not client.get(url).json()["overlay"]
 
 
 def test_plenty_of_stock_is_not_counted_out(
@@ -49,5 +87,23 @@ def test_widget_script_is_served_with_validators(client: TestClient) -> None:
     assert script.headers["access-control-allow-origin"] == "*"
     again = client.get("/widgets/buybutton.js", headers={"If-None-Match": script.headers["etag"]})
     assert again.status_code == 304
+    assert "/*" not in script.text, "served minified, comments stripped"
     assert client.get("/widgets/__init__.py").status_code == 404
     assert client.get("/widgets/..%2Fapp.py").status_code == 404
+
+
+def test_widget_files_go_out_gzipped_to_browsers_that_accept_it(client: TestClient) -> None:
+    import gzip
+
+    import httpx2 as httpx
+
+    plain = client.get("/widgets/buybutton.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    # Read the raw bytes as they cross the wire, before any client-side decoding.
+    with client.stream("GET", "/widgets/buybutton.js", headers={"Accept-Encoding": "gzip"}) as raw:
+        assert raw.headers["content-encoding"] == "gzip"
+        assert raw.headers["vary"] == "Accept-Encoding"
+        wire = b"".join(raw.iter_raw())
+    assert gzip.decompress(wire) == plain.content
+    assert len(wire) < len(plain.content) / 2
+    assert isinstance(raw, httpx.Response)

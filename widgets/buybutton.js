@@ -1,23 +1,25 @@
 /*! buybutton widget: turns <a data-buybutton-sku> checkout links into buttons with live
-    price and stock. Without this script the links still open checkout. */
+    price and stock, each in its own Shadow DOM. Without this script the links still open
+    checkout. Cards and shoppable videos load their own small module on demand. */
 (function (w, d) {
   "use strict";
   if (w.BuyButton) { w.BuyButton.scan(); return; }
+  var script = d.currentScript, here = script ? script.src.replace(/[^/]*$/, "") : "";
   var CSS =
-    ".buybutton{display:inline-block;text-align:center;min-height:44px;box-sizing:border-box;" +
-    "padding:.65em 1.15em;border-radius:8px;background:#1f5eff;color:#fff!important;" +
-    "font:600 16px/1.2 system-ui,-apple-system,sans-serif;text-decoration:none!important;cursor:pointer}" +
-    ".buybutton:focus-visible{outline:3px solid #9db6ff;outline-offset:2px}" +
-    ".buybutton[aria-disabled=true]{background:#767b86;cursor:not-allowed}" +
-    ".buybutton .bb-price{font-weight:400}";
-  var cache = {};
+    ":host{display:inline-block;vertical-align:middle;max-width:100%}" +
+    ".b{display:inline-flex;align-items:center;justify-content:center;gap:.35em;box-sizing:border-box;" +
+    "min-height:44px;padding:.6em 1.15em;border-radius:var(--buybutton-radius,8px);" +
+    "background:var(--buybutton-color,#1f5eff);color:var(--buybutton-text-color,#fff);" +
+    "font:600 var(--buybutton-font-size,16px)/1.2 var(--buybutton-font,system-ui,sans-serif);" +
+    "text-decoration:none;cursor:pointer}" +
+    ".b:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:2px}" +
+    ".b[aria-disabled=true]{background:#5b606b;cursor:not-allowed}.p{font-weight:400}";
+  var THEME = ["color", "text-color", "radius", "font-size"], SIZES = { small: "14px", large: "19px" };
+  var cache = {}, sheets = {};
 
-  function addStyles() {
-    try { // Constructed sheets need no inline <style>, so a strict host CSP allows them.
-      var sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
-      d.adoptedStyleSheets = d.adoptedStyleSheets.concat(sheet);
-    } catch (e) { /* old browser: the link stays a plain link */ }
+  function sheet(css) {
+    if (!sheets[css]) { sheets[css] = new CSSStyleSheet(); sheets[css].replaceSync(css); }
+    return sheets[css];
   }
 
   function product(api, sku) {
@@ -26,37 +28,80 @@
       { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }));
   }
 
-  function enhance(a) {
-    if (a.hasAttribute("data-bb-ready")) return;
-    a.setAttribute("data-bb-ready", "");
-    a.classList.add("buybutton");
-    var api = a.getAttribute("data-buybutton-api") || new URL(a.href).origin;
+  // Move the publisher's link into a shadow root on a new host element: host CSS cannot
+  // reach it, and nothing of ours leaks out. Theme attributes become CSS custom properties.
+  function mount(a, css) {
+    var host = d.createElement("span"), root = host.attachShadow({ mode: "open" });
+    root.adoptedStyleSheets = [sheet(CSS), sheet(css || "")];
+    THEME.forEach(function (k) {
+      var v = a.getAttribute("data-buybutton-" + k);
+      if (v) host.style.setProperty("--buybutton-" + k, SIZES[v] || v);
+    });
+    host.className = "buybutton-host";
+    a.parentNode.insertBefore(host, a);
+    a.className = "b";
+    root.appendChild(a);
     try { // after paying, the shop offers a way back here (if this site is registered there)
       var url = new URL(a.href);
-      if (!url.searchParams.has("return")) {
-        url.searchParams.set("return", location.href.split("#")[0]);
-        a.href = url.toString();
-      }
+      if (!url.searchParams.has("return")) url.searchParams.set("return", location.href.split("#")[0]);
+      a.href = url;
     } catch (e) { /* leave the link as it is */ }
-    var note = d.createElement("span");
-    note.className = "bb-price";
+    return root;
+  }
+
+  // Wide screens on a site the merchant registered: checkout in a dialog over the post.
+  function open(a, p, root, e) {
+    if (!p || !p.overlay || !w.matchMedia("(min-width:720px)").matches) return;
+    e.preventDefault();
+    load("overlay", function (run) { run(a, root); });
+  }
+
+  function button(a) {
+    var root = mount(a), note = d.createElement("span"), api = api_of(a), info = null;
+    note.className = "p";
     note.setAttribute("aria-live", "polite");
     a.appendChild(note);
+    a.addEventListener("click", function (e) {
+      if (a.getAttribute("aria-disabled")) e.preventDefault(); else open(a, info, root, e);
+    });
     product(api, a.getAttribute("data-buybutton-sku")).then(function (p) {
-      if (!p) return;
+      if (!(info = p)) return;
       if (!p.in_stock) {
         a.setAttribute("aria-disabled", "true");
-        note.textContent = " · Sold out";
-        a.addEventListener("click", function (e) { e.preventDefault(); });
-        return;
+        note.textContent = " \u00b7 Sold out";
+      } else {
+        note.textContent = " \u00b7 " + p.price.formatted + (p.low_stock ? " \u00b7 only " + p.low_stock + " left" : "");
       }
-      note.textContent = " · " + p.price.formatted + (p.low_stock ? " · only " + p.low_stock + " left" : "");
     }, function () { /* offline or blocked: the plain link still works */ });
   }
 
-  function scan() { d.querySelectorAll("a[data-buybutton-sku]").forEach(enhance); }
+  function api_of(a) { return a.getAttribute("data-buybutton-api") || new URL(a.href).origin; }
 
-  addStyles();
-  w.BuyButton = { scan: scan };
+  var modules = {};
+  function load(name, then) { // a module calls BuyButton.ready(name, fn) when it has loaded
+    if (modules[name]) return modules[name].push ? modules[name].push(then) : modules[name](then);
+    modules[name] = [then];
+    var s = d.createElement("script");
+    s.async = true;
+    s.src = here + "buybutton-" + name + ".js";
+    d.head.appendChild(s);
+  }
+
+  function scan() {
+    d.querySelectorAll("a[data-buybutton-sku]:not([data-bb])").forEach(function (a) {
+      a.setAttribute("data-bb", "");
+      var kind = a.getAttribute("data-buybutton-layout");
+      if (kind) load(kind, function (run) { run(a); }); else button(a);
+    });
+  }
+
+  w.BuyButton = {
+    scan: scan, product: product, mount: mount, open: open, api: api_of,
+    ready: function (name, run) {
+      var waiting = modules[name] || [];
+      modules[name] = function (then) { then(run); };
+      waiting.forEach(function (then) { then(run); });
+    }
+  };
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", scan); else scan();
 })(window, document);

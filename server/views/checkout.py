@@ -8,7 +8,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -20,8 +20,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
-from buybutton_server import rate_limits
-from buybutton_server.catalog import ProductView, product_view
+from buybutton_server import rate_limits, short_links
+from buybutton_server.catalog import ProductView, product_view, variants_of
 from buybutton_server.db import read_session, run_read, write_session
 from buybutton_server.errors import (
     LinkNotValid,
@@ -86,6 +86,36 @@ def _load_product(request: Request, sku: str) -> ProductView | None:
     return product_view(request.app.state.sessions, sku)
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What this request sells: the link as the shopper will pay it, its product, and the
+    product's variants (empty when it has none)."""
+
+    link: CheckoutLink
+    product: ProductView | None
+    variants: tuple[ProductView, ...] = ()
+
+
+def _load_offer(request: Request, link: CheckoutLink) -> Offer:
+    """The link's product, or the variant the shopper picked (``?variant=SKU``, only within
+    the signed product's variant group), with a short link's stored pre-fill filled in."""
+    sessions = request.app.state.sessions
+    if link.short_code:
+        stored = short_links.find(sessions, link.short_code)
+        if stored is not None and stored.sku == link.sku:
+            link = replace(link, email=stored.email, name=stored.name)
+    product = product_view(sessions, link.sku)
+    if product is None or not product.variant_group:
+        return Offer(link, product)
+    variants = tuple(variants_of(sessions, product))
+    chosen = request.query_params.get("variant")
+    if chosen and chosen != product.sku:
+        for variant in variants:
+            if variant.sku == chosen:
+                return Offer(replace(link, sku=variant.sku), variant, variants)
+    return Offer(link, product, variants)
+
+
 # Stand-ins rendered into cached pages and replaced on the way out.
 _ATTEMPT_SLOT = "\x00attempt\x00"
 _NONCE_SLOT = "\x00nonce\x00"
@@ -99,6 +129,7 @@ def _page(
     product: ProductView,
     quantity: int,
     values: Mapping[str, str],
+    variants: tuple[ProductView, ...] = (),
     errors: Mapping[str, str] | None = None,
     alert: str | None = None,
     status_code: int = 200,
@@ -127,17 +158,26 @@ def _page(
             "provider_settings": state.payments.page_settings(),
             "image_url": _absolute_image(request, product),
             "return_url": back,
+            "variants": variants,
+            "variant_query": _query_without_variant(request),
         }
         return str(state.templates.get_template("checkout.html").render(context))
 
     if errors or alert:
         html = render()
     else:  # the plain page: the same bytes for the same link, product row and quantity
-        html = state.page_cache.get_or_render((token, product, quantity, back), render)
+        key = (token, product, variants, quantity, back, request.url.query)
+        html = state.page_cache.get_or_render(key, render)
     html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
         _NONCE_SLOT, request.state.csp_nonce
     )
     return HTMLResponse(html, status_code=status_code, headers=NO_STORE)
+
+
+def _query_without_variant(request: Request) -> str:
+    """The page's other query parameters, for the variant links to keep (return, embed)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "variant"]
+    return ("&" + urlencode(kept)) if kept else ""
 
 
 def _absolute_image(request: Request, product: ProductView) -> str:
@@ -153,16 +193,31 @@ async def checkout_page(request: Request) -> Response:
         link = _verify(request, token)
     except LinkExpiredPage as error:
         return await _expired_page(request, error)
-    product = await run_read(request.app.state.sessions, _load_product, request, link.sku)
+    offer = await run_read(request.app.state.sessions, _load_offer, request, link)
+    link, product = offer.link, offer.product
     if product is None or not product.active:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
-    if request.query_params.get("embed") == "1" and request.app.state.settings.allowed_origins:
-        # The overlay checkout: framed by the merchant's registered sites, nobody else's.
-        request.state.frame_ancestors = list(request.app.state.settings.allowed_origins)
+    _allow_overlay(request)
+    # The widget's card lets the shopper pick a quantity before tapping; the link's is the default.
+    quantity = _read_quantity(request.query_params, link.quantity)
     return _page(
-        request, token=token, link=link, product=product, quantity=link.quantity, values=values
+        request,
+        token=token,
+        link=link,
+        product=product,
+        quantity=quantity,
+        values=values,
+        variants=offer.variants,
     )
+
+
+def _allow_overlay(request: Request) -> bool:
+    """The overlay checkout (``?embed=1``): framed by the merchant's registered sites only."""
+    if request.query_params.get("embed") == "1" and request.app.state.settings.allowed_origins:
+        request.state.frame_ancestors = list(request.app.state.settings.allowed_origins)
+        return True
+    return False
 
 
 def return_url(request: Request, raw: str | None) -> str | None:
@@ -187,7 +242,7 @@ async def _expired_page(request: Request, error: LinkExpiredPage) -> Response:
     return render_error(request, error, **context)
 
 
-def _read_quantity(form: FormData, default: int) -> int:
+def _read_quantity(form: Mapping[str, Any], default: int) -> int:
     raw = str(form.get("quantity", default))
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_QUANTITY else default
 
@@ -233,7 +288,8 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
     state = request.app.state
     provider = state.payments
     async with request.form(max_files=0, max_fields=40) as form:
-        product = await run_in_threadpool(_load_product, request, link.sku)
+        offer = await run_in_threadpool(_load_offer, request, link)
+        link, product = offer.link, offer.product
         if product is None or not product.active:
             raise ProductUnavailable()
         quantity = _read_quantity(form, link.quantity)
@@ -246,7 +302,8 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
             for k in ("card_number", "card_expiry", "card_cvc", "payment_method")
         }
         back = return_url(request, str(form.get("return", "")))
-    echo = {"product": product, "quantity": quantity, "values": values}
+    echo = {"product": product, "quantity": quantity, "values": values, "variants": offer.variants}
+    request.state.link = link
     request.state.return_url = back
 
     if not _ATTEMPT_KEY.match(attempt_key):
@@ -355,6 +412,7 @@ async def pay(request: Request) -> Response:
     """Take a payment. A plain form post gets pages; Stripe.js (Accept: JSON) gets JSON."""
     token = request.path_params["token"]
     link = _verify(request, token)
+    _allow_overlay(request)
     await run_in_threadpool(_limit_payment_attempts, request, token)
     outcome, echo = await _attempt(request, token, link)
     if wants_json(request):
@@ -363,7 +421,7 @@ async def pay(request: Request) -> Response:
         return _page(
             request,
             token=token,
-            link=link,
+            link=getattr(request.state, "link", link),
             alert=outcome.alert,
             status_code=outcome.status_code,
             errors=outcome.errors,
@@ -375,7 +433,10 @@ async def pay(request: Request) -> Response:
 
 def _order_path(request: Request, order: Order) -> str:
     back = getattr(request.state, "return_url", None)
-    return f"/orders/{order.public_id}" + (f"?{urlencode({'return': back})}" if back else "")
+    query = {"return": back} if back else {}
+    if request.query_params.get("embed") == "1":
+        query["embed"] = "1"
+    return f"/orders/{order.public_id}" + (f"?{urlencode(query)}" if query else "")
 
 
 def _as_json(request: Request, outcome: Outcome) -> Response:
@@ -434,6 +495,7 @@ async def order_page(request: Request) -> Response:
         "order.html",
         {
             "order": order,
+            "embedded": _allow_overlay(request),
             "return_url": back,
             "return_host": urlsplit(back).netloc if back else None,
         },

@@ -6,41 +6,64 @@ not, and carry no credentials.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from importlib.resources import files
 
+import rcssmin
+import rjsmin
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from buybutton.money import format_amount
-from buybutton_server.catalog import product_view
+from buybutton_server.catalog import ProductView, product_view, variants_of
 from buybutton_server.db import run_read
 from buybutton_server.errors import NotFound, ProductUnavailable
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 LOW_STOCK = 5
+QUANTITY_CHOICES = 10
+
+
+def _price(product: ProductView) -> dict[str, object]:
+    return {
+        "amount": product.price_amount,
+        "currency": product.currency,
+        "formatted": format_amount(product.price_amount, product.currency),
+    }
 
 
 def _product_json(request: Request, sku: str) -> dict[str, object] | None:
-    product = product_view(request.app.state.sessions, sku)
+    sessions = request.app.state.sessions
+    product = product_view(sessions, sku)
     if product is None or not product.active:
         return None
     image = product.image_url
     if image.startswith("/"):
         image = request.app.state.settings.base_url + image
     available = product.available
+    variants = variants_of(sessions, product)
     return {
         "sku": product.sku,
         "title": product.title,
+        "description": product.description,
         "image_url": image or None,
-        "price": {
-            "amount": product.price_amount,
-            "currency": product.currency,
-            "formatted": format_amount(product.price_amount, product.currency),
-        },
+        "price": _price(product),
         "in_stock": available > 0,
         # Exact counts only when they help a shopper decide ("only 3 left").
         "low_stock": available if 0 < available <= LOW_STOCK else None,
+        "max_quantity": min(available, QUANTITY_CHOICES),
+        "variants": [
+            {
+                "sku": v.sku,
+                "label": v.variant_label or v.title,
+                "price": _price(v),
+                "in_stock": v.available > 0,
+            }
+            for v in variants
+        ],
+        # The overlay checkout may be framed only by the merchant's registered sites.
+        "overlay": request.headers.get("origin") in request.app.state.settings.allowed_origins,
     }
 
 
@@ -54,29 +77,48 @@ async def product(request: Request) -> Response:
             status_code=error.status,
             headers=CORS,
         )
-    return JSONResponse(data, headers={**CORS, "Cache-Control": "public, max-age=15"})
+    return JSONResponse(
+        data, headers={**CORS, "Cache-Control": "public, max-age=15", "Vary": "Origin"}
+    )
+
+
+def minify(name: str, source: str) -> bytes:
+    """What a browser gets: comments and white space removed (the sources stay readable)."""
+    if name.endswith(".css"):
+        return str(rcssmin.cssmin(source)).encode()
+    return str(rjsmin.jsmin(source, keep_bang_comments=False)).encode()
 
 
 class WidgetFiles:
-    """The browser widget files, read once from the installed package."""
+    """The browser widget files, read once from the installed package, minified and
+    gzipped ahead of time."""
 
     MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
     def __init__(self) -> None:
-        self.files: dict[str, tuple[bytes, str, str]] = {}
+        self.files: dict[str, tuple[bytes, bytes, str, str]] = {}
         for entry in files("buybutton_widgets").iterdir():
             suffix = "." + entry.name.rsplit(".", 1)[-1]
             if entry.is_file() and suffix in self.MEDIA_TYPES:
-                body = entry.read_bytes()
+                body = minify(entry.name, entry.read_text(encoding="utf-8"))
+                packed = gzip.compress(body, compresslevel=9, mtime=0)
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                self.files[entry.name] = (body, self.MEDIA_TYPES[suffix], etag)
+                self.files[entry.name] = (body, packed, self.MEDIA_TYPES[suffix], etag)
 
     async def serve(self, request: Request) -> Response:
         found = self.files.get(request.path_params["name"])
         if found is None:
             raise NotFound()
-        body, media_type, etag = found
-        headers = {**CORS, "ETag": etag, "Cache-Control": "public, max-age=300"}
+        body, packed, media_type, etag = found
+        headers = {
+            **CORS,
+            "ETag": etag,
+            "Cache-Control": "public, max-age=300",
+            "Vary": "Accept-Encoding",
+        }
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            headers["Content-Encoding"] = "gzip"
+            return Response(packed, media_type=media_type, headers=headers)
         return Response(body, media_type=media_type, headers=headers)

@@ -1,0 +1,83 @@
+/*! buybutton product card: image, title, live price and stock, options and quantity. */
+(function (w, d) {
+  "use strict";
+  var CSS =
+    ":host{display:block;max-width:var(--buybutton-card-width,360px);min-height:var(--buybutton-card-height,452px)}" +
+    ".c{box-sizing:border-box;border:1px solid var(--buybutton-border,#d5d8e0);border-radius:var(--buybutton-card-radius,14px);" +
+    "background:var(--buybutton-card,#fff);color:var(--buybutton-ink,#17171c);overflow:hidden;" +
+    "font:16px/1.4 var(--buybutton-font,system-ui,-apple-system,sans-serif);text-align:left}" +
+    "img{display:block;width:100%;height:200px;object-fit:cover;background:#eef0f4}" +
+    ".i{display:grid;gap:8px;padding:12px 16px 16px}h3{margin:0;font-size:18px;line-height:1.3}" +
+    "p{margin:0}.s{font-size:14px;color:var(--buybutton-muted,#4d5060)}.r{display:flex;gap:10px}" +
+    "label{display:grid;gap:2px;flex:1;font-size:14px}label[hidden]{display:none}" +
+    "select{min-height:44px;font:inherit;color:inherit;background:#fff;border:1px solid #767b8a;border-radius:8px;padding:0 8px}" +
+    "select:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:1px}.b{width:100%}";
+
+  function el(tag, cls, parent) {
+    var e = d.createElement(tag);
+    if (cls) e.className = cls;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function choice(text, parent) {
+    var l = el("label", "", parent);
+    l.textContent = text;
+    return el("select", "", l);
+  }
+
+  w.BuyButton.ready("card", function (a) {
+    var B = w.BuyButton, root = B.mount(a, CSS), api = B.api(a), sku = a.getAttribute("data-buybutton-sku");
+    var base = new URL(a.href), label = a.textContent, info = null;
+    var c = el("div", "c", root), img = el("img", "", c), i = el("div", "i", c);
+    var h = el("h3", "", i), price = el("p", "", i), stock = el("p", "s", i), row = el("div", "r", i);
+    var variant = choice("Option", row), qty = choice("Quantity", row);
+    img.alt = "";
+    img.width = 360;
+    img.height = 200;
+    h.textContent = label;
+    variant.parentNode.hidden = true;
+    price.setAttribute("aria-live", "polite");
+    stock.setAttribute("aria-live", "polite");
+    i.appendChild(a);
+
+    function relink() {
+      var url = new URL(base);
+      if (variant.value && variant.value !== sku) url.searchParams.set("variant", variant.value);
+      if (qty.value > 1) url.searchParams.set("quantity", qty.value);
+      a.href = url;
+    }
+    function show(p) {
+      if (!(info = p)) return;
+      h.textContent = p.title;
+      if (p.image_url) img.src = p.image_url;
+      price.textContent = p.price.formatted;
+      stock.textContent = !p.in_stock ? "Sold out" : p.low_stock ? "Only " + p.low_stock + " left" : "In stock";
+      a.textContent = p.in_stock ? label : "Sold out";
+      if (p.in_stock) a.removeAttribute("aria-disabled"); else a.setAttribute("aria-disabled", "true");
+      var keep = +qty.value || 1;
+      qty.textContent = "";
+      for (var n = 1; n <= Math.max(1, p.max_quantity); n++) el("option", "", qty).textContent = n;
+      qty.value = Math.min(keep, qty.options.length);
+      relink();
+    }
+    B.product(api, sku).then(function (p) {
+      if (p && p.variants && p.variants.length > 1) {
+        p.variants.forEach(function (v) {
+          var o = el("option", "", variant);
+          o.value = v.sku;
+          o.textContent = v.label + " \u00b7 " + v.price.formatted + (v.in_stock ? "" : " (sold out)");
+        });
+        variant.value = sku;
+        variant.parentNode.hidden = false;
+      }
+      show(p);
+    }, function () { /* the plain link still works */ });
+    variant.addEventListener("change", function () {
+      B.product(api, variant.value).then(show);
+    });
+    qty.addEventListener("change", relink);
+    a.addEventListener("click", function (e) {
+      if (a.getAttribute("aria-disabled")) e.preventDefault(); else B.open(a, info, root, e);
+    });
+  });
+})(window, document);

@@ -1,0 +1,31 @@
+/*! buybutton overlay: checkout in a dialog over the post, on wide screens of registered sites. */
+(function (w, d) {
+  "use strict";
+  var CSS =
+    "dialog{border:0;padding:0;width:min(480px,96vw);height:min(780px,94vh);border-radius:14px;overflow:hidden}" +
+    "dialog::backdrop{background:#000a}iframe{border:0;width:100%;height:100%}" +
+    ".x{position:absolute;top:8px;right:8px;width:44px;height:44px;border:0;border-radius:22px;" +
+    "background:#fff;color:#17171c;font:26px/1 system-ui,sans-serif;cursor:pointer}" +
+    ".x:focus-visible{outline:3px solid #0b3bd3}";
+  var sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+
+  w.BuyButton.ready("overlay", function (a, root) {
+    var dlg = d.createElement("dialog"), frame = d.createElement("iframe"), x = d.createElement("button");
+    var url = new URL(a.href);
+    url.searchParams.set("embed", "1");
+    if (root.adoptedStyleSheets.indexOf(sheet) < 0) root.adoptedStyleSheets = root.adoptedStyleSheets.concat(sheet);
+    frame.src = url;
+    frame.title = "Checkout";
+    frame.allow = "payment";
+    x.className = "x";
+    x.textContent = "\u00d7";
+    x.setAttribute("aria-label", "Close checkout");
+    x.addEventListener("click", function () { dlg.close(); });
+    dlg.setAttribute("aria-label", "Checkout");
+    dlg.addEventListener("close", function () { dlg.remove(); a.focus(); });
+    dlg.append(frame, x);
+    root.appendChild(dlg);
+    dlg.showModal();
+  });
+})(window, document);
