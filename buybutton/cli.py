@@ -5,8 +5,9 @@
     buybutton demo                      seed a demo shop and serve it with a demo blog
     buybutton serve                     run the server (migrates the database first)
     buybutton db upgrade                bring the database schema up to date
-    buybutton link SKU [options]        print a signed checkout link
-    buybutton snippet SKU [options]     print paste-ready embed HTML
+    buybutton link SKU [options]        print a signed checkout link (--short: a /l/ short link)
+    buybutton snippet SKU [options]     print paste-ready HTML for a surface (--surface)
+    buybutton admin create EMAIL        create a merchant login for the snippet builder
     buybutton catalog import FILE       create or update products from CSV or JSON
     buybutton orders list|refund|sweep  look at orders, refund them, release expired holds
 
@@ -45,21 +46,51 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
 
     for name, help_text in (
-        ("link", "print a signed checkout link"),
-        ("snippet", "print paste-ready embed HTML"),
+        ("link", "print a signed checkout link, or mint a short link"),
+        ("snippet", "print paste-ready embed code for a surface"),
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("sku")
-        sub.add_argument("--quantity", type=int, default=1)
         sub.add_argument("--source", help="where the link is published, e.g. instagram")
         sub.add_argument("--campaign")
         sub.add_argument("--content", help="the post, video or email it appears in")
         if name == "link":
+            sub.add_argument("--quantity", type=int, default=1)
             sub.add_argument("--email", help="pre-fill (only in links sent to that person)")
             sub.add_argument("--name", help="pre-fill (only in links sent to that person)")
             sub.add_argument("--expires-in", type=int, metavar="SECONDS")
+            sub.add_argument(
+                "--short", action="store_true", help="mint /l/CODE; pre-fill stays on the server"
+            )
+            sub.add_argument(
+                "--qr", type=Path, metavar="FILE", help="also write a QR code (.svg/.png)"
+            )
+            sub.add_argument(
+                "--recipients",
+                type=Path,
+                metavar="CSV",
+                help="CSV with an email (and optional name) column: print email,link per "
+                "recipient, for a newsletter tool's merge field",
+            )
         else:
+            sub.add_argument(
+                "--surface",
+                default="button",
+                choices=["button", "card", "email", "video", "social", "qr"],
+            )
             sub.add_argument("--label", default="Buy now")
+            sub.add_argument("--color", help="button color, e.g. #0a7d4f")
+            sub.add_argument("--video-src", default="", help="video file URL (--surface video)")
+            sub.add_argument("--at", type=float, default=0, help="moment start, seconds")
+            sub.add_argument("--until", type=float, default=15, help="moment end, seconds")
+
+    admin = commands.add_parser("admin", help="merchant logins")
+    admin_commands = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = admin_commands.add_parser("create", help="create a login (asks for a password)")
+    create.add_argument("email")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
 
     orders = commands.add_parser("orders", help="orders")
     order_commands = orders.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -158,22 +189,16 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    if args.command == "admin":
+        from buybutton_server.admin_auth import create_admin_command
+
+        return create_admin_command(settings, args.email, from_stdin=args.password_stdin)
+    from buybutton_server import embed_commands
+
     bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
-    common = {
-        "quantity": args.quantity,
-        "source": args.source,
-        "campaign": args.campaign,
-        "content": args.content,
-    }
     if args.command == "link":
-        print(
-            bb.checkout_link(
-                args.sku, email=args.email, name=args.name, expires_in=args.expires_in, **common
-            )
-        )
-    else:
-        print(bb.embed_snippet(args.sku, label=args.label, **common))
-    return 0
+        return embed_commands.link_command(settings, bb, args, out=print)
+    return embed_commands.snippet_command(settings, bb, args, out=print)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -25,7 +25,7 @@ from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
-from buybutton_server.views import checkout, public, sharing, webhooks
+from buybutton_server.views import admin, checkout, public, sharing, webhooks
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
 
 log = logging.getLogger("buybutton")
@@ -75,6 +75,12 @@ def create_app(
         Route("/p/{sku}", sharing.product_page, methods=["GET"]),
         Route("/p/{sku}/embed", sharing.product_embed, methods=["GET"]),
         Route("/oembed", sharing.oembed, methods=["GET"]),
+        Route("/admin", lambda request: RedirectResponse("/admin/snippets"), methods=["GET"]),
+        Route("/admin/login", admin.login_page, methods=["GET"]),
+        Route("/admin/login", admin.login, methods=["POST"]),
+        Route("/admin/logout", admin.logout, methods=["POST"]),
+        Route("/admin/snippets", admin.builder, methods=["GET"]),
+        Route("/admin/preview", admin.preview, methods=["GET"]),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
         Route("/widgets/{name}", public.WidgetFiles().serve, methods=["GET"]),

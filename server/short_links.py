@@ -81,6 +81,28 @@ def mint(session: Session, link: CheckoutLink) -> str:
     raise RuntimeError("could not find a free short code")
 
 
+def mint_or_reuse(session: Session, link: CheckoutLink) -> str:
+    """Like :func:`mint`, but a link without personal data reuses the code already minted
+    for the same product, quantity and attribution."""
+    if link.email or link.name:
+        return mint(session, link)
+    table = ShortLink.__table__.c
+    same = [
+        table.sku == link.sku,
+        table.quantity == link.quantity,
+        table.email.is_(None),
+        table.name.is_(None),
+    ]
+    for column, value in (
+        (table.source, link.source),
+        (table.campaign, link.campaign),
+        (table.content, link.content),
+    ):
+        same.append(column.is_(None) if value is None else column == value)
+    existing = session.scalar(select(table.code).where(*same).order_by(table.id).limit(1))
+    return existing or mint(session, link)
+
+
 _FIELDS = tuple(ShortLinkView.__slots__)  # type: ignore[attr-defined]
 _BY_CODE = select(*(ShortLink.__table__.c[name] for name in _FIELDS)).where(
     ShortLink.__table__.c.code == bindparam("code")

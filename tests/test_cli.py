@@ -68,7 +68,10 @@ def test_printed_link_opens_a_prefilled_checkout_that_pays_once(
     )
 
 
-def test_snippet_is_printed(env: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_snippet_is_printed(
+    env: None, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_product(sessions)
     assert main(["snippet", "MUG-01", "--label", "Buy <now>", "--source", "blog"]) == 0
     out = capsys.readouterr().out
     assert 'data-buybutton-sku="MUG-01"' in out and "Buy &lt;now&gt;" in out

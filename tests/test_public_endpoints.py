@@ -49,7 +49,8 @@ def test_variants_are_listed_cheapest_first_with_their_own_stock(
 
 
 def test_overlay_is_offered_only_to_registered_origins(
-    settings, sessions: sessionmaker[Session]  # type: ignore[no-untyped-def]
+    settings,
+    sessions: sessionmaker[Session],  # type: ignore[no-untyped-def]
 ) -> None:
     from dataclasses import replace
 

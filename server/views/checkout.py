@@ -301,7 +301,9 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
             k: str(form.get(k, ""))
             for k in ("card_number", "card_expiry", "card_cvc", "payment_method")
         }
-        back = return_url(request, str(form.get("return", "")))
+        back = return_url(
+            request, str(form.get("return") or request.query_params.get("return", ""))
+        )
     echo = {"product": product, "quantity": quantity, "values": values, "variants": offer.variants}
     request.state.link = link
     request.state.return_url = back

@@ -192,8 +192,6 @@ async def oembed(request: Request) -> Response:
     headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
     if fmt == "json":
         return JSONResponse(answer, headers=headers)
-    fields = "".join(
-        f"<{key}>{xml_escape(str(value))}</{key}>" for key, value in answer.items()
-    )
+    fields = "".join(f"<{key}>{xml_escape(str(value))}</{key}>" for key, value in answer.items())
     body = f'<?xml version="1.0" encoding="utf-8" standalone="yes"?>\n<oembed>{fields}</oembed>'
     return Response(body, media_type="text/xml; charset=utf-8", headers=headers)

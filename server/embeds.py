@@ -1,0 +1,140 @@
+"""Snippets for every surface, filled in from the catalog: what the snippet builder shows and
+``buybutton snippet`` prints. The HTML itself comes from the SDK (``buybutton.snippets``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton import BuyButton, snippets
+from buybutton.money import format_amount
+from buybutton.tokens import CheckoutLink
+from buybutton_server import short_links
+from buybutton_server.catalog import ProductView, product_view
+from buybutton_server.db import write_session
+from buybutton_server.errors import ProductUnavailable
+
+SURFACES = {
+    "button": "Blog button",
+    "card": "Product card",
+    "email": "Email (newsletter)",
+    "video": "Shoppable video",
+    "social": "Social post or chat (short link)",
+    "qr": "QR code (print, TV)",
+}
+DEFAULT_SOURCE = {
+    "button": "blog",
+    "card": "blog",
+    "email": "email",
+    "video": "video",
+    "social": "instagram",
+    "qr": "qr",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SnippetOptions:
+    sku: str
+    surface: str = "button"
+    label: str = "Buy now"
+    source: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+    theme: dict[str, str] = field(default_factory=dict)
+    video_src: str = ""
+    at: float = 0
+    until: float = 15
+
+    def __post_init__(self) -> None:
+        if self.surface not in SURFACES:
+            raise ValueError(f"surface must be one of {', '.join(SURFACES)}")
+        # Attribution is validated by the link format itself.
+        CheckoutLink(
+            sku=self.sku,
+            source=self.attribution_source,
+            campaign=self.campaign,
+            content=self.content,
+        )
+        if not 0 < len(self.label) <= 80:
+            raise ValueError("label must be 1-80 characters")
+
+    @property
+    def attribution_source(self) -> str:
+        return self.source or DEFAULT_SOURCE[self.surface]
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """``code`` is what the publisher pastes; ``kind`` says whether it is HTML or plain text
+    (social captions); ``short_url`` is set for surfaces that post a short link, and
+    ``text`` holds a plain-text companion (a video description with time stamps)."""
+
+    code: str
+    kind: str
+    short_url: str | None = None
+    text: str | None = None
+
+
+def make_snippet(
+    sessions: sessionmaker[Session], bb: BuyButton, options: SnippetOptions
+) -> Snippet:
+    product = product_view(sessions, options.sku)
+    if product is None or not product.active:
+        raise ProductUnavailable("No product with that sku is for sale.")
+    price = format_amount(product.price_amount, product.currency)
+    attribution = {
+        "source": options.attribution_source,
+        "campaign": options.campaign,
+        "content": options.content,
+    }
+    if options.surface in ("button", "card"):
+        code = bb.embed_snippet(
+            options.sku,
+            label=options.label,
+            layout="card" if options.surface == "card" else None,
+            theme=options.theme or None,
+            **attribution,
+        )
+        return Snippet(code, "html")
+    if options.surface == "email":
+        code = bb.email_snippet(
+            options.sku,
+            title=product.title,
+            price=price,
+            image_url=_absolute(bb, product),
+            label=options.label,
+            **attribution,  # type: ignore[arg-type]
+        )
+        return Snippet(code, "html")
+    code = mint_short_link(sessions, CheckoutLink(sku=options.sku, **attribution))
+    short_url = f"{bb.base_url}/l/{code}"
+    if options.surface == "video":
+        moment = bb.moment(
+            options.sku,
+            title=product.title,
+            at=options.at,
+            until=options.until,
+            **attribution,  # type: ignore[arg-type]
+        )
+        video = bb.video_snippet(options.video_src or "/media/video.mp4", [moment])
+        description = snippets.video_description([(moment, short_url)])
+        return Snippet(video, "html", short_url, text=description)
+    if options.surface == "social":
+        text = snippets.social_text(title=product.title, price=price, url=short_url)
+        return Snippet(text, "text", short_url)
+    return Snippet(snippets.qr_snippet(short_url=short_url, title=product.title), "html", short_url)
+
+
+def mint_short_link(sessions: sessionmaker[Session], link: CheckoutLink) -> str:
+    """A short code for ``link``; links without personal data reuse an existing code for the
+    same product and attribution, so previewing a snippet twice does not mint twice."""
+    with write_session(sessions) as session:
+        return short_links.mint_or_reuse(session, link)
+
+
+def _absolute(bb: BuyButton, product: ProductView) -> str | None:
+    url = product.image_url
+    if not url:
+        return None
+    return bb.base_url + url if url.startswith("/") else url
