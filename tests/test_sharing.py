@@ -270,7 +270,9 @@ def test_micawber_embeds_our_product_urls(
 def test_variant_choice_stays_inside_the_signed_products_group(
     client: TestClient, sessions: sessionmaker[Session], bb: BuyButton
 ) -> None:
-    add_product(sessions, sku="BEANS-250", title="Beans", variant_group="BEANS", variant_label="250 g")
+    add_product(
+        sessions, sku="BEANS-250", title="Beans", variant_group="BEANS", variant_label="250 g"
+    )
     add_product(
         sessions,
         sku="BEANS-1KG",
@@ -382,7 +384,7 @@ def test_cli_prints_a_snippet_for_every_surface(
     expected = {
         "button": 'data-buybutton-sku="MUG-01"',
         "card": 'data-buybutton-layout="card"',
-        "email": "<table role=\"presentation\"",
+        "email": '<table role="presentation"',
         "video": 'data-buybutton-layout="moment"',
         "social": "Buy it in one tap: http://shop.test/l/",
         "qr": "/qr.svg",

@@ -1,0 +1,182 @@
+"""Merchant login and the snippet builder: KDF-hashed passwords, __Host- session cookie,
+CSRF, rate-limited sign-in, and every surface previewed from the catalog."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from buybutton_server import Settings, create_app
+from buybutton_server.admin_auth import COOKIE, check_password, create_admin, hash_password
+from buybutton_server.db import write_session
+from buybutton_server.models import AdminSession, AdminUser
+from tests.conftest import SECRET, add_product
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def admin(sessions: sessionmaker[Session]) -> str:
+    with write_session(sessions) as session:
+        create_admin(session, "Owner@Shop.example", PASSWORD)
+    return "owner@shop.example"
+
+
+@pytest.fixture
+def https_client(settings: Settings) -> Iterator[TestClient]:
+    # Secure cookies travel only over https, as in production.
+    with TestClient(create_app(settings), base_url="https://shop.test") as client:
+        yield client
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> object:
+    return client.post(
+        "/admin/login", data={"email": email, "password": password}, follow_redirects=False
+    )
+
+
+def test_passwords_are_stored_as_scrypt_hashes(sessions: sessionmaker[Session], admin: str) -> None:
+    with sessions() as session:
+        user = session.scalar(select(AdminUser))
+        assert user is not None
+    assert user.password_hash.startswith("scrypt$16384$8$1$")
+    assert PASSWORD not in user.password_hash
+    assert check_password(PASSWORD, user.password_hash)
+    assert not check_password(PASSWORD + "x", user.password_hash)
+    assert hash_password(PASSWORD) != hash_password(PASSWORD), "salted"
+    assert not check_password(PASSWORD, "md5$abc")
+
+
+def test_weak_or_duplicate_logins_are_refused(sessions: sessionmaker[Session], admin: str) -> None:
+    with write_session(sessions) as session, pytest.raises(ValueError, match="at least 12"):
+        create_admin(session, "new@shop.example", "short")
+    with write_session(sessions) as session, pytest.raises(ValueError, match="exists already"):
+        create_admin(session, "OWNER@shop.example", PASSWORD)
+
+
+def test_sign_in_sets_a_host_only_secure_session_cookie(
+    https_client: TestClient, sessions: sessionmaker[Session], admin: str
+) -> None:
+    assert https_client.get("/admin/snippets", follow_redirects=False).headers["location"] == (
+        "/admin/login?next=%2Fadmin%2Fsnippets"
+    )
+    answer = sign_in(https_client, admin)
+    assert answer.status_code == 303  # type: ignore[attr-defined]
+    cookie = answer.headers["set-cookie"]  # type: ignore[attr-defined]
+    assert cookie.startswith(f"{COOKIE}=")
+    for flag in ("HttpOnly", "Path=/", "SameSite=lax", "Secure"):
+        assert flag in cookie
+    assert "Domain" not in cookie
+    token = cookie.split("=", 1)[1].split(";", 1)[0]
+    with sessions() as session:
+        stored = session.scalar(select(AdminSession.token_hash))
+    assert stored is not None and token not in stored, "only a hash of the secret is stored"
+    builder = https_client.get("/admin/snippets")
+    assert builder.status_code == 200 and admin in builder.text
+
+
+def test_wrong_password_is_refused_and_sign_in_is_rate_limited(
+    https_client: TestClient, admin: str
+) -> None:
+    for _ in range(10):
+        answer = sign_in(https_client, admin, "wrong password!!")
+        assert answer.status_code == 401  # type: ignore[attr-defined]
+        assert "do not match" in answer.text  # type: ignore[attr-defined]
+    blocked = sign_in(https_client, admin)
+    assert blocked.status_code == 429  # type: ignore[attr-defined]
+    assert int(blocked.headers["retry-after"]) > 0  # type: ignore[attr-defined]
+
+
+def test_a_forged_cookie_gets_nothing(https_client: TestClient, admin: str) -> None:
+    https_client.cookies.set(COOKIE, "x" * 43, domain="shop.test")
+    assert https_client.get("/admin/snippets", follow_redirects=False).status_code == 303
+    assert https_client.get("/admin/preview?sku=MUG-01", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_needs_the_csrf_token_and_ends_the_session(
+    https_client: TestClient, admin: str
+) -> None:
+    sign_in(https_client, admin)
+    page = https_client.get("/admin/snippets").text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert csrf is not None
+    refused = https_client.post("/admin/logout", data={"csrf": "0" * 64}, follow_redirects=False)
+    assert refused.status_code == 400
+    assert https_client.get("/admin/snippets").status_code == 200
+    # A cross-site form post is refused before the token is even read.
+    cross = https_client.post(
+        "/admin/logout",
+        data={"csrf": csrf.group(1)},
+        headers={"Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert cross.status_code == 403
+    done = https_client.post("/admin/logout", data={"csrf": csrf.group(1)}, follow_redirects=False)
+    assert done.status_code == 303
+    assert https_client.get("/admin/snippets", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("surface", ["button", "card", "email", "video", "social", "qr"])
+def test_builder_makes_and_previews_every_surface(
+    https_client: TestClient, sessions: sessionmaker[Session], admin: str, surface: str
+) -> None:
+    add_product(sessions, title='Mug "<i>Deluxe</i>"')
+    sign_in(https_client, admin)
+    query = f"sku=MUG-01&surface={surface}&label=Get+it&campaign=nov&color=%230a7d4f"
+    answer = https_client.get(f"/admin/snippets?format=json&{query}").json()
+    assert answer["preview"] == f"/admin/preview?format=json&{query}"
+    assert "<i>" not in answer["code"] or surface == "social"
+    page = https_client.get(f"/admin/snippets?{query}")
+    assert page.status_code == 200
+    assert "&lt;i&gt;" in page.text, "titles are escaped on the builder page too"
+    preview = https_client.get(f"/admin/preview?{query}")
+    assert "frame-ancestors 'self'" in preview.headers["content-security-policy"]
+    nonce = re.search(r"'nonce-([^']+)'", preview.headers["content-security-policy"])
+    assert nonce is not None
+    if surface in ("button", "card", "video"):
+        assert f'<script nonce="{nonce.group(1)}" async src=' in preview.text
+
+
+def test_builder_explains_bad_options(https_client: TestClient, admin: str) -> None:
+    sign_in(https_client, admin)
+    answer = https_client.get("/admin/snippets?format=json&sku=NOPE&surface=button")
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"] == "No product with that sku is for sale."
+    bad = https_client.get("/admin/snippets?format=json&sku=NOPE&surface=fax")
+    assert "surface must be one of" in bad.json()["error"]["message"]
+
+
+def test_admin_create_command(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    env = {
+        "BUYBUTTON_DATABASE_URL": settings.database_url,
+        "BUYBUTTON_SECRET_KEYS": SECRET,
+        "PATH": "/usr/bin:/bin",
+    }
+    command = [sys.executable, "-m", "buybutton.cli", "admin", "create", "ops@shop.example"]
+    made = subprocess.run(
+        [*command, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "created login ops@shop.example"
+    again = subprocess.run(
+        [*command, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 2 and "exists already" in again.stderr
+    with sessions() as session:
+        user = session.scalar(select(AdminUser).where(AdminUser.email == "ops@shop.example"))
+        assert user is not None and check_password(PASSWORD, user.password_hash)
