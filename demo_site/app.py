@@ -1,11 +1,19 @@
-"""A tiny publisher site: a coffee blog that pastes buybutton snippets into its posts.
+"""A tiny publisher: a coffee blog with a post, a social feed, a video and a newsletter, each
+carrying the snippet its surface allows.
 
-It runs on its own origin, as a real blog would, so the widget is exercised cross-origin.
-The snippets are generated when the page renders, because the signing keys belong to this
-installation; a real publisher pastes the output of ``buybutton snippet`` once.
+It runs on its own origin, as a real publisher would, so the widget is exercised
+cross-origin, and it sends a strict Content-Security-Policy (no inline script or style) so
+the widget is exercised under one. The snippets are generated when a page renders, because
+the signing keys belong to this installation; a real publisher pastes the output of the
+snippet builder or ``buybutton snippet`` once.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -15,23 +23,118 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from buybutton import BuyButton
+from buybutton import BuyButton, snippets
+from buybutton.money import format_amount, parse_amount
+from buybutton.tokens import CheckoutLink
+
+# (sku, source, campaign, content) -> a short link URL; the shop mints it.
+Shortener = Callable[[CheckoutLink], str]
+
+VIDEO_MOMENTS = [("DRIPPER-01", 2, 8), ("GRINDER-02", 9, 15), ("BEANS-GUJI-250", 16, 23)]
 
 
-def create_demo_site(bb: BuyButton) -> Starlette:
+def catalog() -> dict[str, dict[str, Any]]:
+    """The demo products as the blog knows them (titles, prices, images for its pages)."""
+    rows = json.loads(files("buybutton_demo_site").joinpath("catalog.json").read_text())
+    products = {}
+    for row in rows["products"]:
+        amount = parse_amount(row["price"], row["currency"])
+        products[row["sku"]] = {**row, "price_text": format_amount(amount, row["currency"])}
+    return products
+
+
+def _csp(shop: str, *, email: bool = False) -> str:
+    if email:  # what a mail client allows: no script at all, inline styles, any image
+        return "default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+    return (
+        f"default-src 'self'; script-src 'self' {shop}; style-src 'self' {shop}; "
+        f"img-src 'self' {shop} data:; connect-src {shop}; frame-src {shop}; media-src 'self'; "
+        "base-uri 'none'; form-action 'self'"
+    )
+
+
+def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
     env = Environment(
         loader=PackageLoader("buybutton_demo_site", "."),
         autoescape=select_autoescape(default=True),
     )
+    products = catalog()
 
-    def snippet(sku: str, **options: str) -> Markup:
+    def snippet(sku: str, **options: Any) -> Markup:
         # The SDK escapes every merchant string; mark its output safe for this template.
         return Markup(bb.embed_snippet(sku, **options))  # noqa: S704
 
     env.globals["snippet"] = snippet
+    env.globals["products"] = products
+
+    def page(name: str, *, email: bool = False, **context: Any) -> Response:
+        html = env.get_template(name).render(**context)
+        return HTMLResponse(
+            html, headers={"Content-Security-Policy": _csp(bb.base_url, email=email)}
+        )
 
     async def post(request: Request) -> Response:
-        return HTMLResponse(env.get_template("post.html").render())
+        return page("post.html", hostile="hostile" in request.query_params)
+
+    async def social(request: Request) -> Response:
+        posts = []
+        for sku, source, content in (
+            ("GRINDER-02", "instagram", "ig-grinder-reel"),
+            ("BEANS-GUJI-250", "tiktok", "tt-guji-tasting"),
+            ("DRIPPER-01", "messenger", "chat-share"),
+        ):
+            product = products[sku]
+            url = shorten(CheckoutLink(sku=sku, source=source, content=content))
+            caption = snippets.social_text(
+                title=product["title"],
+                price=product["price_text"],
+                url=url,
+                hashtags=["pourover", "coffee"],
+            )
+            posts.append({"product": product, "source": source, "caption": caption, "url": url})
+        qr_url = shorten(CheckoutLink(sku="DRIPPER-01", source="qr", content="cafe-poster"))
+        return page(
+            "social.html",
+            posts=posts,
+            qr=Markup(snippets.qr_snippet(short_url=qr_url, title=products["DRIPPER-01"]["title"])),  # noqa: S704
+            qr_url=qr_url,
+            hostile="hostile" in request.query_params,
+        )
+
+    async def video(request: Request) -> Response:
+        moments = []
+        described = []
+        for sku, at, until in VIDEO_MOMENTS:
+            title = products[sku]["title"]
+            moment = bb.moment(sku, title=title, at=at, until=until, content="yt-pour-over")
+            moments.append(moment)
+            link = CheckoutLink(sku=sku, source="youtube", content="yt-pour-over")
+            described.append((moment, shorten(link)))
+        html = bb.video_snippet(
+            "/media/pour-over.webm", moments, caption="Pour-over at home, in four minutes"
+        )
+        return page(
+            "video.html",
+            video=Markup(html),  # noqa: S704
+            description=snippets.video_description(described),
+            hostile="hostile" in request.query_params,
+        )
+
+    async def newsletter(request: Request) -> Response:
+        # A newsletter tool merges one pre-filled link per subscriber (see BuyButton.email_links);
+        # ?subscriber= plays that part here.
+        subscriber = request.query_params.get("subscriber") or None
+        product = products["GRINDER-02"]
+        block = bb.email_snippet(
+            "GRINDER-02",
+            title=product["title"],
+            price=product["price_text"],
+            image_url=str(request.base_url).rstrip("/") + product["image_url"],
+            email=subscriber,
+            campaign="november-letter",
+            content="issue-42",
+        )
+        return page("newsletter.html", email=True, block=Markup(block))  # noqa: S704
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/blog/pour-over-at-home")
@@ -40,7 +143,11 @@ def create_demo_site(bb: BuyButton) -> Starlette:
         routes=[
             Route("/", home),
             Route("/blog/pour-over-at-home", post),
+            Route("/social", social),
+            Route("/videos/pour-over", video),
+            Route("/newsletter", newsletter),
             Mount("/images", StaticFiles(packages=[("buybutton_demo_site", "images")])),
             Mount("/assets", StaticFiles(packages=[("buybutton_demo_site", "assets")])),
+            Mount("/media", StaticFiles(packages=[("buybutton_demo_site", "media")])),
         ]
     )

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.pool import NullPool
 from starlette.types import ASGIApp
 
 from buybutton import BuyButton
 from buybutton.errors import ConfigurationError
+from buybutton.tokens import CheckoutLink
 from buybutton_server.app import create_app
 from buybutton_server.catalog import read_catalog_file, upsert_products, validate_rows
 from buybutton_server.db import make_engine, migrate, session_factory, write_session
@@ -96,16 +99,42 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
         engine.dispose()
 
 
+DEMO_ADMIN = "demo@buybutton.test"
+
+
 def demo_urls(bb: BuyButton, blog_base: str) -> list[tuple[str, str]]:
     return [
-        ("Publisher's blog post", f"{blog_base}/blog/pour-over-at-home"),
+        ("Blog post", f"{blog_base}/blog/pour-over-at-home"),
+        ("Shoppable video", f"{blog_base}/videos/pour-over"),
+        ("Social feed", f"{blog_base}/social"),
+        ("Newsletter", f"{blog_base}/newsletter?subscriber=ana@example.com"),
         ("Checkout link", bb.checkout_link("DRIPPER-01", source="demo", campaign="cli")),
-        ("Product JSON", f"{bb.base_url}/api/public/products/DRIPPER-01"),
+        ("Product page (oEmbed)", f"{bb.base_url}/p/DRIPPER-01"),
+        ("Snippet builder", f"{bb.base_url}/admin/snippets"),
     ]
+
+
+def ensure_demo_admin(settings: Settings) -> str | None:
+    """A login for the demo's snippet builder, with a fresh password each run (printed)."""
+    from sqlalchemy import delete
+
+    from buybutton_server.admin_auth import create_admin
+    from buybutton_server.models import AdminUser
+
+    password = secrets.token_urlsafe(12)
+    engine = make_engine(settings.database_url)
+    try:
+        with write_session(session_factory(engine)) as session:
+            session.execute(delete(AdminUser).where(AdminUser.email == DEMO_ADMIN))
+            create_admin(session, DEMO_ADMIN, password)
+    finally:
+        engine.dispose()
+    return password
 
 
 def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, BuyButton, str]:
     from buybutton_demo_site.app import create_demo_site
+    from buybutton_server.embeds import mint_short_link
 
     blog_base = f"http://{settings.host}:{blog_port}"
     # The demo blog is the merchant's own site: it may frame checkout and be returned to.
@@ -113,13 +142,20 @@ def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, Bu
     migrate(settings.database_url)
     seed_demo_catalog(settings, image_base=blog_base)
     bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
-    return create_app(settings), create_demo_site(bb), bb, blog_base
+    # The blog mints its short links through the shop's database; no pool to leave open.
+    sessions = session_factory(make_engine(settings.database_url, poolclass=NullPool))
+
+    def shorten(link: CheckoutLink) -> str:
+        return f"{settings.base_url}/l/{mint_short_link(sessions, link)}"
+
+    return create_app(settings), create_demo_site(bb, shorten=shorten), bb, blog_base
 
 
 def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]) -> None:
     ensure_port_free(settings.host, settings.port, "--port")
     ensure_port_free(settings.host, blog_port, "--blog-port")
     shop_app, blog_app, bb, blog_base = build_demo(settings, blog_port)
+    password = ensure_demo_admin(settings)
     shop = uvicorn.Server(
         uvicorn.Config(shop_app, host=settings.host, port=settings.port, log_level="warning")
     )
@@ -138,6 +174,7 @@ def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]
                 say(f"  {label + ':':24} {url}")
             say("  Pay with test card 4242 4242 4242 4242 (any future date, any CVC),")
             say("  or tap 'Pay with Test Wallet'. Card 4000 0000 0000 0002 is declined.")
+            say(f"  Snippet builder login: {DEMO_ADMIN} / {password} (new each run)")
 
         blog_task = asyncio.create_task(blog.serve())
         announce_task = asyncio.create_task(announce())

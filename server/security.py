@@ -34,6 +34,7 @@ def content_security_policy(
         "style-src": ["'self'"],
         "img-src": ["'self'", "https:", "data:", *(["http:"] if allow_http_images else [])],
         "connect-src": ["'self'"],
+        "frame-src": ["'self'"],  # the snippet builder's preview
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],

@@ -1,8 +1,8 @@
 /*! buybutton product card: image, title, live price and stock, options and quantity. */
 (function (w, d) {
   "use strict";
+  var BOX = { display: "block", "max-width": "var(--buybutton-card-width,360px)", "min-height": "452px" };
   var CSS =
-    ":host{display:block;max-width:var(--buybutton-card-width,360px);min-height:var(--buybutton-card-height,452px)}" +
     ".c{box-sizing:border-box;border:1px solid var(--buybutton-border,#d5d8e0);border-radius:var(--buybutton-card-radius,14px);" +
     "background:var(--buybutton-card,#fff);color:var(--buybutton-ink,#17171c);overflow:hidden;" +
     "font:16px/1.4 var(--buybutton-font,system-ui,-apple-system,sans-serif);text-align:left}" +
@@ -26,7 +26,7 @@
   }
 
   w.BuyButton.ready("card", function (a) {
-    var B = w.BuyButton, root = B.mount(a, CSS), api = B.api(a), sku = a.getAttribute("data-buybutton-sku");
+    var B = w.BuyButton, root = B.mount(a, CSS, BOX), api = B.api(a), sku = a.getAttribute("data-buybutton-sku");
     var base = new URL(a.href), label = a.textContent, info = null;
     var c = el("div", "c", root), img = el("img", "", c), i = el("div", "i", c);
     var h = el("h3", "", i), price = el("p", "", i), stock = el("p", "s", i), row = el("div", "r", i);

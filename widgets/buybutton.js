@@ -6,11 +6,10 @@
   if (w.BuyButton) { w.BuyButton.scan(); return; }
   var script = d.currentScript, here = script ? script.src.replace(/[^/]*$/, "") : "";
   var CSS =
-    ":host{display:inline-block;vertical-align:middle;max-width:100%}" +
-    ".b{display:inline-flex;align-items:center;justify-content:center;gap:.35em;box-sizing:border-box;" +
-    "min-height:44px;padding:.6em 1.15em;border-radius:var(--buybutton-radius,8px);" +
+    ".b{display:inline-block;text-align:center;box-sizing:border-box;" +
+    "min-height:44px;padding:.75em 1.15em;border-radius:var(--buybutton-radius,8px);" +
     "background:var(--buybutton-color,#1f5eff);color:var(--buybutton-text-color,#fff);" +
-    "font:600 var(--buybutton-font-size,16px)/1.2 var(--buybutton-font,system-ui,sans-serif);" +
+    "font:600 var(--buybutton-font-size,16px)/1.25 var(--buybutton-font,system-ui,sans-serif);" +
     "text-decoration:none;cursor:pointer}" +
     ".b:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:2px}" +
     ".b[aria-disabled=true]{background:#5b606b;cursor:not-allowed}.p{font-weight:400}";
@@ -30,9 +29,13 @@
 
   // Move the publisher's link into a shadow root on a new host element: host CSS cannot
   // reach it, and nothing of ours leaks out. Theme attributes become CSS custom properties.
-  function mount(a, css) {
+  // The host's own box is set inline (CSSOM, allowed by any CSP), where `* {all: unset}`
+  // on the page cannot undo it.
+  function mount(a, css, box) {
     var host = d.createElement("span"), root = host.attachShadow({ mode: "open" });
     root.adoptedStyleSheets = [sheet(CSS), sheet(css || "")];
+    box = box || { display: "inline-block", "vertical-align": "middle", "max-width": "100%" };
+    for (var p in box) host.style.setProperty(p, box[p]);
     THEME.forEach(function (k) {
       var v = a.getAttribute("data-buybutton-" + k);
       if (v) host.style.setProperty("--buybutton-" + k, SIZES[v] || v);

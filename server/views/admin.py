@@ -25,6 +25,7 @@ from buybutton_server.errors import RateLimited, ShopError
 from buybutton_server.models import AdminUser, Product
 
 NO_STORE = {"Cache-Control": "no-store"}
+DEFAULT_COLOR = "#1f5eff"
 _NEXT = re.compile(r"^/admin/[A-Za-z0-9/_-]*$")
 
 
@@ -145,7 +146,7 @@ def _options(request: Request, default_sku: str | None) -> SnippetOptions:
         source=q.get("source") or None,
         campaign=q.get("campaign") or None,
         content=q.get("content") or None,
-        theme={"color": q["color"]} if q.get("color") else {},
+        theme={"color": q["color"]} if q.get("color", DEFAULT_COLOR) != DEFAULT_COLOR else {},
         video_src=q.get("video_src", ""),
         at=number("at", 0),
         until=number("until", 15),

@@ -26,7 +26,7 @@ class Taps:
 def open_post(phone: BrowserContext, demo: Demo) -> Page:
     page = phone.new_page()
     page.goto(demo.post)
-    expect(page.locator('a[data-buybutton-sku="DRIPPER-01"] .bb-price')).to_have_text(" · $28.00")
+    expect(page.locator('a[data-buybutton-sku="DRIPPER-01"] .p')).to_have_text(" · $28.00")
     return page
 
 
