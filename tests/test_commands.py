@@ -73,11 +73,23 @@ def test_demo_seeds_serves_and_prints_urls(tmp_path: Path) -> None:
         "--database",
         str(tmp_path / "demo.sqlite3"),
     ]
-    with running(args, {"PYTHONUNBUFFERED": "1"}, ready="Card 4000") as lines:
+    with running(args, {"PYTHONUNBUFFERED": "1"}, ready="Snippet builder login") as lines:
         output = "".join(lines)
-        post = re.search(r"Publisher's blog post:\s+(\S+)", output)
+        post = re.search(r"Blog post:\s+(\S+)", output)
         link = re.search(r"Checkout link:\s+(\S+)", output)
-        assert post and link, output
+        login = re.search(r"Snippet builder login: (\S+) / (\S+)", output)
+        assert post and link and login, output
+        for label in ("Shoppable video", "Social feed", "Newsletter", "Product page \\(oEmbed\\)"):
+            found = re.search(label + r":\s+(\S+)", output)
+            assert found and httpx.get(found[1]).status_code == 200, label
+        signed_in = httpx.post(
+            f"http://127.0.0.1:{port}/admin/login",
+            data={"email": login[1], "password": login[2]},
+        )
+        assert (
+            signed_in.status_code == 303
+            and "__Host-buybutton_admin=" in signed_in.headers["set-cookie"]
+        )
         page = httpx.get(post[1])
         assert page.status_code == 200 and "data-buybutton-sku" in page.text
         assert f"http://127.0.0.1:{port}/widgets/buybutton.js" in page.text
