@@ -83,9 +83,7 @@ def widget_sizes() -> dict[str, Any]:
     from buybutton_server.views.public import minify
 
     files = sorted(p for p in (ROOT / "widgets").iterdir() if p.suffix in (".js", ".css"))
-    sizes = {
-        p.name: len(gzip.compress(minify(p.name, p.read_text()), 9, mtime=0)) for p in files
-    }
+    sizes = {p.name: len(gzip.compress(minify(p.name, p.read_text()), 9, mtime=0)) for p in files}
     source = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in files}
     button = sizes["buybutton.js"] + sizes["buybutton.css"]
     return {

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
 from buybutton_server import rate_limits
-from buybutton_server.db import make_engine, session_factory, write_session
+from buybutton_server.db import close_readers, make_engine, session_factory, write_session
 from buybutton_server.orders import release_expired
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
@@ -102,6 +102,7 @@ def create_app(
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            close_readers(engine)
             engine.dispose()
 
     app = Starlette(

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN
-from buybutton_server.db import read_connection
+from buybutton_server.db import fetch_all
 from buybutton_server.models import Product
 
 _FIELDS = (
@@ -66,11 +66,19 @@ _PRODUCT_VIEW = select(
 ).where(Product.__table__.c.sku == bindparam("sku"))
 
 
+def _view(row: tuple[Any, ...]) -> ProductView:
+    view = ProductView(*row)
+    if type(view.active) is not bool:  # the bare sqlite3 driver answers 0 and 1
+        view = replace(
+            view, active=bool(view.active), requires_shipping=bool(view.requires_shipping)
+        )
+    return view
+
+
 def product_view(factory: sessionmaker[Session], sku: str) -> ProductView | None:
     """The hot read of every checkout page: one prebuilt statement, no ORM unit of work."""
-    with read_connection(factory) as connection:
-        row = connection.execute(_PRODUCT_VIEW, {"sku": sku}).first()
-    return None if row is None else ProductView(*row)
+    rows = fetch_all(factory, _PRODUCT_VIEW, {"sku": sku})
+    return _view(rows[0]) if rows else None
 
 
 _VARIANTS = (
@@ -87,9 +95,7 @@ def variants_of(factory: sessionmaker[Session], product: ProductView) -> list[Pr
     """The active products of ``product``'s variant group, itself included, cheapest first."""
     if not product.variant_group:
         return []
-    with read_connection(factory) as connection:
-        rows = connection.execute(_VARIANTS, {"group": product.variant_group}).all()
-    return [ProductView(*row) for row in rows]
+    return [_view(row) for row in fetch_all(factory, _VARIANTS, {"group": product.variant_group})]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server.db import read_connection
+from buybutton_server.db import fetch_all
 from buybutton_server.models import ShortLink
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -110,9 +110,8 @@ _BY_CODE = select(*(ShortLink.__table__.c[name] for name in _FIELDS)).where(
 
 
 def find(factory: sessionmaker[Session], code: str) -> ShortLinkView | None:
-    with read_connection(factory) as connection:
-        row = connection.execute(_BY_CODE, {"code": code}).first()
-    return None if row is None else ShortLinkView(*row)
+    rows = fetch_all(factory, _BY_CODE, {"code": code})
+    return ShortLinkView(*rows[0]) if rows else None
 
 
 def qr_code(url: str, kind: str) -> bytes:

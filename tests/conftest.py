@@ -19,7 +19,13 @@ from starlette.testclient import TestClient
 from buybutton import BuyButton
 from buybutton_server import Settings, create_app
 from buybutton_server.catalog import upsert_products, validate_rows
-from buybutton_server.db import make_engine, migrate, session_factory, write_session
+from buybutton_server.db import (
+    close_readers,
+    make_engine,
+    migrate,
+    session_factory,
+    write_session,
+)
 from buybutton_server.models import Order, Product
 
 SECRET = "test-secret-key-0123456789abcdef-0123"
@@ -100,6 +106,7 @@ def settings(database_url: str) -> Settings:
 def sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(settings.database_url)
     yield session_factory(engine)
+    close_readers(engine)
     engine.dispose()
 
 
