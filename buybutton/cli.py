@@ -8,6 +8,8 @@
     buybutton link SKU [options]        print a signed checkout link (--short: a /l/ short link)
     buybutton snippet SKU [options]     print paste-ready HTML for a surface (--surface)
     buybutton admin create EMAIL        create a merchant login for the snippet builder
+    buybutton keys create --scope S     create an API key (read or write); list; revoke
+    buybutton worker                    deliver order webhooks (serve does this too)
     buybutton catalog import FILE       create or update products from CSV or JSON
     buybutton orders list|refund|sweep  look at orders, refund them, release expired holds
 
@@ -83,6 +85,18 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--video-src", default="", help="video file URL (--surface video)")
             sub.add_argument("--at", type=float, default=0, help="moment start, seconds")
             sub.add_argument("--until", type=float, default=15, help="moment end, seconds")
+
+    keys = commands.add_parser("keys", help="API keys")
+    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    make_key = key_commands.add_parser("create", help="create a key (shown once)")
+    make_key.add_argument("--scope", choices=["read", "write"], required=True)
+    make_key.add_argument("--name", default="", help="what the key is for")
+    key_commands.add_parser("list", help="keys by prefix, scope and state")
+    drop_key = key_commands.add_parser("revoke", help="revoke a key by its prefix")
+    drop_key.add_argument("prefix")
+
+    worker = commands.add_parser("worker", help="deliver order webhooks from the outbox")
+    worker.add_argument("--once", action="store_true", help="send what is due, then stop")
 
     admin = commands.add_parser("admin", help="merchant logins")
     admin_commands = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -189,6 +203,14 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         return 0
 
+    if args.command == "keys":
+        from buybutton_server.api_keys import run_keys_command
+
+        return run_keys_command(settings, args, out=print)
+    if args.command == "worker":
+        from buybutton_server.runner import run_worker
+
+        return run_worker(settings, once=args.once, say=print)
     if args.command == "admin":
         from buybutton_server.admin_auth import create_admin_command
 

@@ -9,27 +9,50 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from buybutton import snippets
+from buybutton.api import ApiClient, WebhookEvent, verify_webhook
 from buybutton.errors import ConfigurationError
 from buybutton.tokens import CheckoutLink, LinkSigner
 
 
-class BuyButton:
-    """Signs pre-filled checkout links and builds embed snippets, offline.
+class BuyButton(ApiClient):
+    """Signs pre-filled checkout links and builds embed snippets, offline; with an
+    ``api_key``, also calls the shop's REST API (see :class:`buybutton.api.ApiClient`).
 
     >>> bb = BuyButton(secret_keys=["…"], base_url="https://shop.example")
     >>> bb.checkout_link("MUG-01", source="instagram")   # doctest: +SKIP
     'https://shop.example/c/eyJzIjoiTVVHLTAxIi...'
 
-    ``secret_keys`` must be the server's ``BUYBUTTON_SECRET_KEYS``, newest last.
+    ``secret_keys`` must be the server's ``BUYBUTTON_SECRET_KEYS``, newest last (only
+    needed to sign links offline). ``webhook_secrets`` are the ``whsec_…`` secrets of your
+    webhook endpoint, for :meth:`verify_webhook`.
     """
 
-    def __init__(self, *, secret_keys: Sequence[str], base_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        secret_keys: Sequence[str] = (),
+        api_key: str | None = None,
+        webhook_secrets: Sequence[str] = (),
+        http_client: httpx.Client | None = None,
+        retries: int = 3,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
-        self._signer = LinkSigner(secret_keys)
+        self._signer = LinkSigner(secret_keys) if secret_keys else None
+        self.webhook_secrets = list(webhook_secrets)
+        super().__init__(self.base_url, api_key, http_client=http_client, retries=retries)
+
+    def verify_webhook(self, body: bytes | str, headers: Mapping[str, str]) -> WebhookEvent:
+        """Check a delivery's Standard Webhooks signature and return its typed event."""
+        if not self.webhook_secrets:
+            raise ConfigurationError("webhook_secrets is not set")
+        return verify_webhook(body, headers, self.webhook_secrets)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BuyButton:
@@ -37,10 +60,13 @@ class BuyButton:
         ``BUYBUTTON_BASE_URL``, the same variables the server reads."""
         env = os.environ if environ is None else environ
         keys = [k.strip() for k in env.get("BUYBUTTON_SECRET_KEYS", "").split(",") if k.strip()]
-        if not keys:
+        api_key = env.get("BUYBUTTON_API_KEY") or None
+        if not keys and not api_key:
             raise ConfigurationError("BUYBUTTON_SECRET_KEYS is not set")
         return cls(
-            secret_keys=keys, base_url=env.get("BUYBUTTON_BASE_URL", "http://127.0.0.1:8000")
+            secret_keys=keys,
+            base_url=env.get("BUYBUTTON_BASE_URL", "http://127.0.0.1:8000"),
+            api_key=api_key,
         )
 
     def checkout_link(
@@ -75,6 +101,11 @@ class BuyButton:
         return self.url_for(link)
 
     def url_for(self, link: CheckoutLink) -> str:
+        if self._signer is None:
+            raise ConfigurationError(
+                "secret_keys is not set: signing links offline needs BUYBUTTON_SECRET_KEYS "
+                "(or mint them on the server with create_link)"
+            )
         return f"{self.base_url}/c/{self._signer.sign(link)}"
 
     def embed_snippet(

@@ -13,19 +13,21 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
 from buybutton_server import rate_limits
 from buybutton_server.db import close_readers, make_engine, session_factory, write_session
+from buybutton_server.openapi import document as openapi_document
 from buybutton_server.orders import release_expired
+from buybutton_server.outbox import Sender, deliver_due
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
-from buybutton_server.views import admin, checkout, public, sharing, webhooks
+from buybutton_server.views import admin, api, checkout, public, sharing, webhooks
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
 
 log = logging.getLogger("buybutton")
@@ -46,6 +48,17 @@ async def sweep_forever(
             log.exception("sweeper run failed; trying again next time")
 
 
+async def deliver_forever(sessions: sessionmaker[Session], sender: Sender, every: float) -> None:
+    """Send due webhook deliveries (the outbox), every ``every`` seconds."""
+    while True:
+        try:
+            while await run_in_threadpool(deliver_due, sessions, sender):
+                pass  # a full batch: there may be more
+        except Exception:
+            log.exception("webhook delivery run failed; trying again next time")
+        await asyncio.sleep(every)
+
+
 def _forget_old_rate_windows(sessions: sessionmaker[Session]) -> None:
     with write_session(sessions) as session:
         rate_limits.forget_old(session, older_than=86_400)
@@ -53,6 +66,10 @@ def _forget_old_rate_windows(sessions: sessionmaker[Session]) -> None:
 
 async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
 
 
 def create_app(
@@ -83,6 +100,8 @@ def create_app(
         Route("/admin/preview", admin.preview, methods=["GET"]),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
+        Route("/api/openapi.json", openapi, methods=["GET"]),
+        *api.routes(),
         Route("/widgets/{name}", public.WidgetFiles().serve, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("buybutton_server", "static")]), name="static"),
         Route("/healthz", health, methods=["GET"]),
@@ -96,12 +115,17 @@ def create_app(
         sweeper = asyncio.create_task(
             sweep_forever(app.state.sessions, provider, settings.sweep_seconds)
         )
+        sender = Sender(allow_private=not settings.production)
+        deliverer = asyncio.create_task(
+            deliver_forever(app.state.sessions, sender, settings.webhook_seconds)
+        )
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, deliverer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             close_readers(engine)
             engine.dispose()
 

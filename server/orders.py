@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server import inventory
+from buybutton_server import inventory, outbox
 from buybutton_server.db import read_session, write_session
 from buybutton_server.errors import NotEnoughStock, ProductUnavailable, SoldOut
 from buybutton_server.models import Order, OrderLine, Product, Refund, utcnow
@@ -296,19 +296,44 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     params = {"order_id": order_id, "reference": reference, "paid_at": utcnow()}
     # Orders row first, products second: the lock order every transaction here follows.
     if _update(session, _PAID_FROM_PENDING, params):
-        for line in _lines(session, order_id):
+        lines = _lines(session, order_id)
+        for line in lines:
             if not inventory.take_reserved(session, line.product_id, line.quantity):
                 raise RuntimeError(f"order {order_id}: reservation for {line.sku} is missing")
+        _announce_paid(session, order_id, lines)
         return False
     if not _update(session, _PAID_AFTER_GIVING_UP, params):
         return False  # already paid or refunded
     lines = _lines(session, order_id)
     with session.begin_nested() as savepoint:
         if all(inventory.take_available(session, ln.product_id, ln.quantity) for ln in lines):
+            _announce_paid(session, order_id, lines)
             return False
         savepoint.rollback()
     _update(session, _FLAG, {"order_id": order_id, "attention": REFUND_DUE})
     return True
+
+
+LOW_STOCK = 5
+
+
+def _announce_paid(session: Session, order_id: int, lines: list[Any]) -> None:
+    """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
+    written to the outbox in the transaction that makes the order paid."""
+    outbox.record_order_event(session, "order.paid", order_id)
+    for line in lines:
+        row = session.execute(
+            select(Product.sku, Product.on_hand, Product.reserved).where(
+                Product.id == line.product_id
+            )
+        ).one()
+        available = row.on_hand - row.reserved
+        if available <= LOW_STOCK < available + line.quantity:
+            outbox.record(
+                session,
+                "stock.low",
+                {"sku": row.sku, "available": available, "on_hand": row.on_hand},
+            )
 
 
 def apply_failure(
@@ -408,6 +433,7 @@ def refund_order(
             if full and restock:
                 for line in order.lines:
                     inventory.restock(session, line.product_id, line.quantity)
+            outbox.record_order_event(session, "order.refunded", order.id)
         return load_order(session, order.id)
 
 
@@ -494,3 +520,28 @@ def release_expired(
         refund_order(factory, provider, order_id, reason="out_of_stock", restock=False)
         changed += 1
     return changed
+
+
+class FulfillRefused(Exception):
+    pass
+
+
+def fulfill_order(factory: sessionmaker[Session], number: str) -> Order:
+    """Mark a paid order as shipped or handed over. Idempotent: a second call changes nothing
+    and sends no second ``order.fulfilled``."""
+    with write_session(factory) as session:
+        order = session.scalar(select(Order).where(Order.number == number))
+        if order is None:
+            raise LookupError(number)
+        if order.fulfilled_at is None:
+            if order.status != "paid":
+                raise FulfillRefused(f"order {number} is {order.status}, not paid")
+            moved = _update(
+                session,
+                update(Order)
+                .where(Order.id == order.id, Order.fulfilled_at.is_(None), Order.status == "paid")
+                .values(fulfilled_at=utcnow()),
+            )
+            if moved:
+                outbox.record_order_event(session, "order.fulfilled", order.id)
+        return load_order(session, order.id)

@@ -186,3 +186,25 @@ def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]
             announce_task.cancel()
 
     asyncio.run(run())
+
+
+def run_worker(settings: Settings, *, once: bool, say: Callable[[str], None]) -> int:
+    """``buybutton worker``: deliver due webhooks until stopped (or once)."""
+    import time
+
+    from buybutton_server.outbox import Sender, deliver_due
+
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    sender = Sender(allow_private=not settings.production)
+    try:
+        if once:
+            say(f"delivered {deliver_due(sessions, sender)} webhook attempts")
+            return 0
+        say("buybutton worker: delivering webhooks (Ctrl-C stops it)")
+        while True:
+            if not deliver_due(sessions, sender):
+                time.sleep(settings.webhook_seconds)
+    finally:
+        engine.dispose()

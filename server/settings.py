@@ -31,6 +31,8 @@ class Settings:
     reservation_seconds: int = 900
     # Seconds between sweeps that release reservations whose time ran out.
     sweep_seconds: float = 60
+    # How often the webhook worker looks for due deliveries.
+    webhook_seconds: float = 1
     stripe_secret_key: str = field(default="", repr=False)
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = field(default="", repr=False)
@@ -159,6 +161,10 @@ class Settings:
         ):
             if env.get(name, "").strip():
                 values[attr] = _integer(name, env[name])
+        if env.get("BUYBUTTON_WEBHOOK_SECONDS", "").strip():
+            values["webhook_seconds"] = _positive_number(
+                "BUYBUTTON_WEBHOOK_SECONDS", env["BUYBUTTON_WEBHOOK_SECONDS"]
+            )
         if env.get("BUYBUTTON_SWEEP_SECONDS", "").strip():
             values["sweep_seconds"] = _positive_number(
                 "BUYBUTTON_SWEEP_SECONDS", env["BUYBUTTON_SWEEP_SECONDS"]
@@ -186,6 +192,7 @@ class Settings:
             "BUYBUTTON_PORT": str(self.port),
             "BUYBUTTON_RESERVATION_SECONDS": str(self.reservation_seconds),
             "BUYBUTTON_SWEEP_SECONDS": str(self.sweep_seconds),
+            "BUYBUTTON_WEBHOOK_SECONDS": str(self.webhook_seconds),
             "BUYBUTTON_STRIPE_SECRET_KEY": self.stripe_secret_key,
             "BUYBUTTON_STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key,
             "BUYBUTTON_STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,

@@ -1,0 +1,305 @@
+"""The REST API through the ASGI app: keys and scopes, products and stock, idempotency,
+links, orders, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from buybutton.tokens import LinkSigner
+from buybutton_server import Settings
+from buybutton_server.api_keys import create_key, revoke
+from buybutton_server.db import write_session
+from buybutton_server.models import ApiKey, ShortLink, WebhookEvent
+from tests.conftest import BASE_URL, GOOD_CARD, SECRET, SHOPPER, attempt_key, path_of
+
+
+def make_key(sessions: sessionmaker[Session], scope: str) -> str:
+    with write_session(sessions) as session:
+        return create_key(session, scope, "test")[1]
+
+
+@pytest.fixture
+def writer(sessions: sessionmaker[Session]) -> str:
+    return make_key(sessions, "write")
+
+
+@pytest.fixture
+def api(client: TestClient, writer: str) -> TestClient:
+    client.headers["Authorization"] = f"Bearer {writer}"
+    return client
+
+
+def new_product(api: TestClient, sku: str = "MUG-01", **fields: object) -> dict:
+    body = {"sku": sku, "title": "Stoneware Mug", "price": "24.00", "currency": "USD", "stock": 5}
+    answer = api.post("/api/v1/products", json={**body, **fields})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def pay(client: TestClient, url: str, **attribution: str) -> None:
+    page = client.get(path_of(url))
+    client.post(path_of(url), data={"attempt": attempt_key(page.text), **SHOPPER, **GOOD_CARD})
+
+
+def test_keys_are_shown_once_stored_hashed_and_recognisable(
+    sessions: sessionmaker[Session],
+) -> None:
+    key = make_key(sessions, "read")
+    assert re.fullmatch(r"bb_read_[a-z0-9]{8}_[A-Za-z0-9_-]{43}", key)
+    with sessions() as session:
+        row = session.scalar(select(ApiKey))
+        assert row is not None
+    assert key.startswith(row.prefix + "_")
+    assert key not in row.key_hash and len(row.key_hash) == 64
+
+
+@pytest.mark.parametrize(
+    "header", [None, "Bearer nope", "Bearer bb_write_00000000_forged", "Basic dXNlcjpwYXNz"]
+)
+def test_requests_without_a_valid_key_get_401(client: TestClient, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    answer = client.get("/api/v1/products", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "unauthorized"
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_read_keys_cannot_write_and_revoked_keys_cannot_do_anything(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    reader = make_key(sessions, "read")
+    auth = {"Authorization": f"Bearer {reader}"}
+    assert client.get("/api/v1/products", headers=auth).status_code == 200
+    refused = client.post("/api/v1/products", headers=auth, json={"sku": "X"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    with write_session(sessions) as session:
+        assert revoke(session, reader[: len("bb_read_") + 8])
+    assert client.get("/api/v1/products", headers=auth).status_code == 401
+
+
+def test_product_lifecycle_and_pagination(api: TestClient) -> None:
+    created = new_product(api, title='Mug "<Deluxe>"', description="Hand thrown.")
+    assert created["price"] == {"amount": 2400, "currency": "USD", "decimal": "24.00"}
+    assert created["stock"] == {"on_hand": 5, "reserved": 0, "available": 5}
+    duplicate = api.post(
+        "/api/v1/products", json={"sku": "MUG-01", "title": "x", "price": "1.00", "currency": "USD"}
+    )
+    assert duplicate.status_code == 409
+    for n in range(4):
+        new_product(api, f"CUP-{n}")
+    first = api.get("/api/v1/products", params={"limit": 2}).json()
+    assert [p["sku"] for p in first["data"]] == ["MUG-01", "CUP-0"]
+    rest = api.get("/api/v1/products", params={"limit": 10, "cursor": first["next_cursor"]}).json()
+    assert [p["sku"] for p in rest["data"]] == ["CUP-1", "CUP-2", "CUP-3"]
+    assert rest["next_cursor"] is None
+    changed = api.patch("/api/v1/products/MUG-01", json={"price_amount": 2600, "title": "Mug"})
+    assert changed.json()["price"]["amount"] == 2600 and changed.json()["title"] == "Mug"
+    assert api.patch("/api/v1/products/MUG-01", json={"stock": 9}).status_code == 422
+    archived = api.delete("/api/v1/products/MUG-01").json()
+    assert archived["active"] is False
+    listed = api.get("/api/v1/products").json()["data"]
+    assert "MUG-01" not in [p["sku"] for p in listed]
+    assert api.get("/api/v1/products/NOPE").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"sku": "bad sku", "title": "t", "price": "1", "currency": "USD"}, "sku may use"),
+        ({"sku": "A", "title": "t", "price": "1.234", "currency": "USD"}, "more decimals"),
+        ({"sku": "A", "title": "t", "price": "1", "currency": "XXQ"}, "ISO 4217"),
+        ({"sku": "A", "title": "t", "currency": "USD"}, "price"),
+        ({"sku": "A", "title": "t", "price_amount": -1, "currency": "USD"}, "price_amount"),
+        ({"sku": "A", "title": "t", "price": "1", "currency": "USD", "colour": "red"}, "colour"),
+    ],
+)
+def test_malformed_products_get_a_clear_422(api: TestClient, body: dict, message: str) -> None:
+    answer = api.post("/api/v1/products", json=body)
+    assert answer.status_code == 422
+    assert message in answer.json()["error"]["message"]
+    assert api.get("/api/v1/products").json()["data"] == []
+
+
+def test_not_json_is_a_422(api: TestClient) -> None:
+    answer = api.post("/api/v1/products", content=b"{nope", headers={"content-type": "text/plain"})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_request"
+
+
+def test_stock_is_set_adjusted_and_never_below_what_checkouts_hold(
+    api: TestClient, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    from buybutton_server.models import Product
+
+    new_product(api)
+    assert api.post("/api/v1/products/MUG-01/stock", json={"on_hand": 8}).json()["stock"] == {
+        "on_hand": 8,
+        "reserved": 0,
+        "available": 8,
+    }
+    assert (
+        api.post("/api/v1/products/MUG-01/stock", json={"delta": -3}).json()["stock"]["on_hand"]
+        == 5
+    )
+    with write_session(sessions) as session:  # a checkout in progress holds 4
+        session.execute(Product.__table__.update().values(reserved=4))
+    refused = api.post("/api/v1/products/MUG-01/stock", json={"on_hand": 3})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "out_of_stock"
+    assert api.post("/api/v1/products/MUG-01/stock", json={"delta": -2}).status_code == 409
+    assert api.post("/api/v1/products/MUG-01/stock", json={"on_hand": 4}).status_code == 200
+    both = api.post("/api/v1/products/MUG-01/stock", json={"on_hand": 4, "delta": 1})
+    assert both.status_code == 422
+
+
+def test_bulk_stock_sync_is_all_or_nothing(api: TestClient) -> None:
+    new_product(api, "A")
+    new_product(api, "B")
+    done = api.post(
+        "/api/v1/stock", json={"items": [{"sku": "A", "on_hand": 50}, {"sku": "B", "delta": 2}]}
+    )
+    assert [p["stock"]["on_hand"] for p in done.json()["data"]] == [50, 7]
+    failed = api.post(
+        "/api/v1/stock", json={"items": [{"sku": "A", "on_hand": 1}, {"sku": "NOPE", "delta": 1}]}
+    )
+    assert failed.status_code == 404
+    assert api.get("/api/v1/products/A").json()["stock"]["on_hand"] == 50, "nothing half-done"
+
+
+def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(
+    api: TestClient,
+) -> None:
+    new_product(api)
+    headers = {"Idempotency-Key": "pos-sync-0001"}
+    first = api.post("/api/v1/products/MUG-01/stock", json={"delta": 3}, headers=headers)
+    again = api.post("/api/v1/products/MUG-01/stock", json={"delta": 3}, headers=headers)
+    assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    assert api.get("/api/v1/products/MUG-01").json()["stock"]["on_hand"] == 8, "applied once"
+    other = api.post("/api/v1/products/MUG-01/stock", json={"delta": 4}, headers=headers)
+    assert other.status_code == 409
+    assert "different request" in other.json()["error"]["message"]
+    # A failed request's answer is kept too: retrying does not suddenly succeed twice.
+    bad = {"Idempotency-Key": "k2"}
+    assert (
+        api.post("/api/v1/products/NOPE/stock", json={"delta": 1}, headers=bad).status_code == 404
+    )
+    assert (
+        api.post("/api/v1/products/NOPE/stock", json={"delta": 1}, headers=bad).status_code == 404
+    )
+
+
+def test_links_signed_or_short_with_prefill_kept_on_the_server(
+    api: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    new_product(api)
+    signed = api.post("/api/v1/links", json={"sku": "MUG-01", "source": "api", "expires_in": 60})
+    assert signed.status_code == 201
+    link = LinkSigner([SECRET]).verify(signed.json()["url"].rsplit("/", 1)[1])
+    assert link.source == "api" and link.expires_at is not None
+    short = api.post(
+        "/api/v1/links",
+        json={"sku": "MUG-01", "short": True, "email": "ana@example.com", "source": "messenger"},
+    ).json()
+    assert re.fullmatch(r"http://shop\.test/l/[A-Za-z0-9]{10}", short["short_url"])
+    assert short["qr_png"] == short["short_url"] + "/qr.png"
+    assert "ana" not in short["url"]
+    with sessions() as session:
+        stored = session.scalar(select(ShortLink))
+        assert stored is not None and stored.email == "ana@example.com"
+    assert api.post("/api/v1/links", json={"sku": "NOPE"}).status_code == 404
+    assert api.post("/api/v1/links", json={"sku": "MUG-01", "email": "x"}).status_code == 422
+
+
+def test_orders_list_filter_get_fulfill_and_refund(
+    api: TestClient, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    new_product(api, stock=10)
+    for source in ("instagram", "email", "instagram"):
+        url = api.post("/api/v1/links", json={"sku": "MUG-01", "source": source}).json()["url"]
+        pay(client, url)
+    orders = api.get("/api/v1/orders", params={"source": "instagram", "status": "paid"}).json()
+    assert len(orders["data"]) == 2
+    number = orders["data"][0]["number"]
+    one = api.get(f"/api/v1/orders/{number}").json()
+    assert one["total"]["amount"] == 2400 and one["lines"][0]["sku"] == "MUG-01"
+    assert one["email"] == "ana@example.com" and one["attribution"]["source"] == "instagram"
+    paged = api.get("/api/v1/orders", params={"limit": 2}).json()
+    assert len(paged["data"]) == 2 and paged["next_cursor"]
+    assert api.get("/api/v1/orders", params={"created_after": "yesterday"}).status_code == 422
+    future = api.get("/api/v1/orders", params={"created_after": "2999-01-01T00:00:00Z"}).json()
+    assert future["data"] == []
+    fulfilled = api.post(f"/api/v1/orders/{number}/fulfill").json()
+    assert fulfilled["fulfilled_at"] is not None
+    assert api.post(f"/api/v1/orders/{number}/fulfill").json() == fulfilled, "idempotent"
+    partial = api.post(f"/api/v1/orders/{number}/refund", json={"amount": 400}).json()
+    assert (partial["status"], partial["refunded"]["amount"]) == ("paid", 400)
+    full = api.post(f"/api/v1/orders/{number}/refund", json={}).json()
+    assert (full["status"], full["refunded"]["amount"]) == ("refunded", 2400)
+    again = api.post(f"/api/v1/orders/{number}/refund", json={})
+    assert again.status_code == 409
+    with sessions() as session:
+        types = [e.type for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+    assert types.count("order.paid") == 3
+    assert types.count("order.fulfilled") == 1
+    assert types.count("order.refunded") == 2
+
+
+def test_stock_low_is_announced_when_a_sale_crosses_the_threshold(
+    api: TestClient, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    new_product(api, stock=7)
+    url = api.post("/api/v1/links", json={"sku": "MUG-01", "quantity": 2}).json()["url"]
+    pay(client, url)  # 7 -> 5: crosses into low stock
+    pay(client, url)  # 5 -> 3: already low, no second event
+    with sessions() as session:
+        lows = list(session.scalars(select(WebhookEvent).where(WebhookEvent.type == "stock.low")))
+    assert len(lows) == 1 and '"available":5' in lows[0].payload
+
+
+def test_every_route_is_documented_and_every_documented_path_is_routed(
+    client: TestClient,
+) -> None:
+    from starlette.routing import Route
+
+    doc = client.get("/api/openapi.json").json()
+    assert doc["openapi"] == "3.1.0"
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    routed = {
+        (route.path, method)
+        for route in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, Route) and route.path.startswith("/api/v1")
+        for method in (route.methods or ()) - {"HEAD"}
+    }
+    assert documented == routed
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    monkeypatch.setenv("BUYBUTTON_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BUYBUTTON_SECRET_KEYS", SECRET)
+    monkeypatch.setenv("BUYBUTTON_BASE_URL", BASE_URL)
+
+
+def test_keys_command_creates_lists_and_revokes(
+    cli_env: None, client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from buybutton.cli import main
+
+    assert main(["keys", "create", "--scope", "write", "--name", "erp sync"]) == 0
+    out = capsys.readouterr()
+    key = out.out.strip()
+    assert key.startswith("bb_write_") and "only time" in out.err
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/products", headers=auth).status_code == 200
+    assert main(["keys", "list"]) == 0
+    listed = capsys.readouterr().out
+    prefix = key[: len("bb_write_") + 8]
+    assert prefix in listed and "active" in listed and key not in listed
+    assert main(["keys", "revoke", prefix]) == 0
+    assert (
+        client.get("/api/v1/products", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
