@@ -198,7 +198,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise UnsafeDestination("the URL must not carry credentials")
 
 
-def _public_address(host: str, port: int, *, allow_private: bool) -> str:
+def public_address(host: str, port: int, *, allow_private: bool) -> str:
     """Resolve ``host`` and return an address to connect to; refuse private, loopback,
     link-local, multicast and reserved ones (every address the name resolves to is checked,
     and we connect to the one checked, so a DNS answer cannot change in between)."""
@@ -226,7 +226,7 @@ class Sender:
         check_url(url, allow_private=self.allow_private)
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = _public_address(parts.hostname or "", port, allow_private=self.allow_private)
+        address = public_address(parts.hostname or "", port, allow_private=self.allow_private)
         netloc = (f"[{address}]" if ":" in address else address) + f":{port}"
         target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
         with httpx.Client(

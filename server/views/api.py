@@ -15,6 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -670,8 +671,14 @@ async def create_webhook_endpoint(request: Request, body: dict[str, Any]) -> tup
         or not all(e == "*" or e in outbox.EVENT_TYPES for e in events)
     ):
         raise InvalidRequest(f"events must list some of {', '.join(outbox.EVENT_TYPES)} (or *).")
+    allow_private = not request.app.state.settings.production
     try:
-        outbox.check_url(url, allow_private=not request.app.state.settings.production)
+        outbox.check_url(url, allow_private=allow_private)
+        if not allow_private:  # checked again at every connection, against DNS changes
+            parts = urlsplit(url)
+            await run_in_threadpool(
+                outbox.public_address, parts.hostname or "", parts.port or 443, allow_private=False
+            )
     except outbox.UnsafeDestination as refused:
         raise InvalidRequest(f"url refused: {refused}.") from None
 
