@@ -277,11 +277,13 @@ class ApiClient:
             fields = dict(row)
             sku, stock = fields.pop("sku"), fields.pop("stock", None)
             try:
-                product = self.create_product(sku, **fields, stock=stock or 0)
-            except ConflictError:
-                product = self.update_product(sku, **fields)
-                if stock is not None:
-                    product = self.set_stock(sku, stock)
+                self.get_product(sku)
+            except NotFoundError:
+                done.append(self.create_product(sku, **fields, stock=stock or 0))
+                continue
+            product = self.update_product(sku, **fields) if fields else self.get_product(sku)
+            if stock is not None:
+                product = self.set_stock(sku, stock)
             done.append(product)
         return done
 

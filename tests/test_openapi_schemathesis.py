@@ -1,0 +1,84 @@
+"""schemathesis generates requests from /api/openapi.json and checks every answer: no 5xx,
+documented status codes and content types, bodies that match the schemas."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from starlette.testclient import TestClient
+
+from buybutton_server import Settings, create_app
+from buybutton_server.api_keys import create_key
+from buybutton_server.catalog import upsert_products, validate_rows
+from buybutton_server.db import make_engine, migrate, session_factory, write_session
+
+_folder = Path(tempfile.mkdtemp(prefix="buybutton-schemathesis-"))
+_url = f"sqlite:///{_folder / 'api.sqlite3'}"
+migrate(_url)
+_engine = make_engine(_url)
+with write_session(session_factory(_engine)) as _session:
+    KEY = create_key(_session, "write")[1]
+    upsert_products(
+        _session,
+        validate_rows(
+            [
+                (
+                    "t",
+                    {
+                        "sku": "MUG-01",
+                        "title": "Mug",
+                        "price": "24.00",
+                        "currency": "USD",
+                        "stock": 9,
+                    },
+                )
+            ]
+        ),
+    )
+_engine.dispose()
+
+APP = create_app(
+    Settings(
+        secret_keys=("schemathesis-secret-0123456789abcdef",),
+        database_url=_url,
+        base_url="http://shop.test",
+        webhook_seconds=3600,
+    )
+)
+schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def running_app():  # type: ignore[no-untyped-def]
+    # Enter the lifespan once: it opens the database for every generated call.
+    with TestClient(APP):
+        yield
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_answers_match_the_document(case) -> None:  # type: ignore[no-untyped-def]
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {KEY}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )
