@@ -303,3 +303,14 @@ def test_keys_command_creates_lists_and_revokes(
         client.get("/api/v1/products", headers={"Authorization": f"Bearer {key}"}).status_code
         == 401
     )
+
+
+def test_the_api_reference_is_generated_from_the_document() -> None:
+    from pathlib import Path
+
+    from buybutton_server.openapi_docs import render
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+    assert docs.read_text() == render(), (
+        "run: python -m buybutton_server.openapi_docs > docs/api.md"
+    )
