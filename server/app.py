@@ -33,12 +33,22 @@ from buybutton_server.views.errors import EXCEPTION_HANDLERS
 log = logging.getLogger("buybutton")
 
 
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 async def sweep_forever(
-    sessions: sessionmaker[Session], provider: PaymentProvider, every: float
+    sessions: sessionmaker[Session], provider: PaymentProvider, every: float, stop: asyncio.Event
 ) -> None:
-    """Release reservations whose time ran out and retry due refunds, every few seconds."""
-    while True:
-        await asyncio.sleep(every)
+    """Release reservations whose time ran out and retry due refunds, every few seconds.
+
+    Work runs in a thread that cancellation cannot interrupt, so shutdown sets ``stop`` and
+    waits for the current run to end before the engine is disposed."""
+    while not stop.is_set():
+        await _pause(stop, every)
+        if stop.is_set():
+            return
         try:
             changed = await run_in_threadpool(release_expired, sessions, provider)
             if changed:
@@ -48,15 +58,17 @@ async def sweep_forever(
             log.exception("sweeper run failed; trying again next time")
 
 
-async def deliver_forever(sessions: sessionmaker[Session], sender: Sender, every: float) -> None:
+async def deliver_forever(
+    sessions: sessionmaker[Session], sender: Sender, every: float, stop: asyncio.Event
+) -> None:
     """Send due webhook deliveries (the outbox), every ``every`` seconds."""
-    while True:
+    while not stop.is_set():
         try:
-            while await run_in_threadpool(deliver_due, sessions, sender):
+            while not stop.is_set() and await run_in_threadpool(deliver_due, sessions, sender):
                 pass  # a full batch: there may be more
         except Exception:
             log.exception("webhook delivery run failed; trying again next time")
-        await asyncio.sleep(every)
+        await _pause(stop, every)
 
 
 def _forget_old_rate_windows(sessions: sessionmaker[Session]) -> None:
@@ -112,20 +124,21 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        sweeper = asyncio.create_task(
-            sweep_forever(app.state.sessions, provider, settings.sweep_seconds)
-        )
+        stop = asyncio.Event()
         sender = Sender(allow_private=not settings.production)
-        deliverer = asyncio.create_task(
-            deliver_forever(app.state.sessions, sender, settings.webhook_seconds)
-        )
+        workers = [
+            asyncio.create_task(
+                sweep_forever(app.state.sessions, provider, settings.sweep_seconds, stop)
+            ),
+            asyncio.create_task(
+                deliver_forever(app.state.sessions, sender, settings.webhook_seconds, stop)
+            ),
+        ]
         try:
             yield
         finally:
-            for task in (sweeper, deliverer):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            stop.set()
+            await asyncio.gather(*workers, return_exceptions=True)
             close_readers(engine)
             engine.dispose()
 
