@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     drop_key = key_commands.add_parser("revoke", help="revoke a key by its prefix")
     drop_key.add_argument("prefix")
 
+    stats = commands.add_parser("stats", help="the funnel: which post, video or email sold what")
+    stats.add_argument("--since", help="a date, e.g. 2026-11-01 (default: 30 days ago)")
+    stats.add_argument("--until", help="a date (default: now)")
+    stats.add_argument("--csv", action="store_true", help="print CSV")
+
     worker = commands.add_parser("worker", help="deliver order webhooks from the outbox")
     worker.add_argument("--once", action="store_true", help="send what is due, then stop")
 
@@ -207,6 +212,10 @@ def _run(args: argparse.Namespace) -> int:
         from buybutton_server.api_keys import run_keys_command
 
         return run_keys_command(settings, args, out=print)
+    if args.command == "stats":
+        from buybutton_server.runner import print_stats
+
+        return print_stats(settings, since=args.since, until=args.until, csv=args.csv, say=print)
     if args.command == "worker":
         from buybutton_server.runner import run_worker
 

@@ -123,7 +123,7 @@ class BuyButton(ApiClient):
         """Paste-ready HTML: a plain link to checkout that the widget script enhances with
         live price and stock (``layout="card"``: a product card with options and quantity).
         It carries no personal data, so it is safe to publish. ``theme`` sets ``color``,
-        ``text-color``, ``radius`` and ``size`` (``small``/``large`` or a CSS length)."""
+        ``text-color``, ``radius`` and ``font-size`` (CSS values)."""
         href = self.checkout_link(
             sku, quantity=quantity, source=source, campaign=campaign, content=content
         )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 
-THEME_ATTRIBUTES = ("color", "text-color", "radius", "size")
+THEME_ATTRIBUTES = ("color", "text-color", "radius", "font-size")
 _THEME_VALUE = re.compile(r"^[#a-zA-Z0-9.%(), -]{1,40}$")
 
 

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
 from buybutton_server import rate_limits
+from buybutton_server.analytics import EventBuffer
 from buybutton_server.db import close_readers, make_engine, session_factory, write_session
 from buybutton_server.openapi import document as openapi_document
 from buybutton_server.orders import release_expired
@@ -56,6 +57,20 @@ async def sweep_forever(
             await run_in_threadpool(_forget_old_rate_windows, sessions)
         except Exception:
             log.exception("sweeper run failed; trying again next time")
+
+
+async def flush_forever(
+    sessions: sessionmaker[Session], buffer: EventBuffer, every: float, stop: asyncio.Event
+) -> None:
+    """Write buffered impressions and clicks in batches; a last flush at shutdown."""
+    while True:
+        await _pause(stop, every)
+        try:
+            await run_in_threadpool(buffer.flush, sessions)
+        except Exception:
+            log.exception("analytics flush failed; the events wait for the next one")
+        if stop.is_set():
+            return
 
 
 async def deliver_forever(
@@ -110,8 +125,11 @@ def create_app(
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/snippets", admin.builder, methods=["GET"]),
         Route("/admin/preview", admin.preview, methods=["GET"]),
+        Route("/admin/dashboard", admin.dashboard, methods=["GET"]),
+        Route("/admin/dashboard.csv", admin.dashboard_csv, methods=["GET"]),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
+        Route("/api/public/events", public.events, methods=["POST"]),
         Route("/api/openapi.json", openapi, methods=["GET"]),
         *api.routes(),
         Route("/widgets/{name}", public.WidgetFiles().serve, methods=["GET"]),
@@ -132,6 +150,9 @@ def create_app(
             ),
             asyncio.create_task(
                 deliver_forever(app.state.sessions, sender, settings.webhook_seconds, stop)
+            ),
+            asyncio.create_task(
+                flush_forever(app.state.sessions, app.state.analytics, settings.flush_seconds, stop)
             ),
         ]
         try:
@@ -161,5 +182,6 @@ def create_app(
     app.state.payments = provider
     app.state.link_signer = LinkSigner(settings.secret_keys, cache_size=4096)
     app.state.page_cache = RenderCache(size=256)
+    app.state.analytics = EventBuffer()
     app.state.templates = make_templates()
     return app

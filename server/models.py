@@ -108,6 +108,12 @@ class Order(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     campaign: Mapped[str | None] = mapped_column(String(64))
     content: Mapped[str | None] = mapped_column(String(64))
+    # The first touch of this browser within the attribution window (the link above is the
+    # last touch); from a first-party cookie on the checkout origin, never set under DNT/GPC.
+    first_source: Mapped[str | None] = mapped_column(String(64))
+    first_campaign: Mapped[str | None] = mapped_column(String(64))
+    first_content: Mapped[str | None] = mapped_column(String(64))
+    first_touch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     payment_provider: Mapped[str] = mapped_column(String(32))
     payment_method: Mapped[str | None] = mapped_column(String(32))
@@ -336,3 +342,38 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(255))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsEvent(Base):
+    """Append-only funnel events: no personal data, no visitor id, just what happened to
+    which product from which placement, and when. The covering index serves the reports."""
+
+    __tablename__ = "analytics_events"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('impression', 'click', 'checkout_started', 'payment_succeeded', "
+            "'payment_failed', 'refunded')",
+            name="kind_known",
+        ),
+        Index(
+            "ix_analytics_events_report",
+            "occurred_at",
+            "kind",
+            "sku",
+            "source",
+            "campaign",
+            "content",
+            "amount",
+            "currency",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    sku: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str | None] = mapped_column(String(64))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -392,6 +392,17 @@ def document() -> dict[str, Any]:
                     write=True,
                 ),
             },
+            "/api/v1/stats": {
+                "get": _operation(
+                    "The funnel (impressions, clicks, checkouts, paid, revenue) per product, "
+                    "source, campaign and content",
+                    _ref("Stats"),
+                    params=[
+                        {"name": "since", "in": "query", "schema": STRING},
+                        {"name": "until", "in": "query", "schema": STRING},
+                    ],
+                ),
+            },
             "/api/v1/orders": {
                 "get": _operation("List orders", _list_of("Order"), params=order_filters),
             },
@@ -458,4 +469,41 @@ def document() -> dict[str, Any]:
     }
 
 
+_FUNNEL_ROW = {
+    "type": "object",
+    "required": ["sku", "impressions", "clicks", "checkouts", "paid", "revenue"],
+    "properties": {
+        "sku": STRING,
+        "source": _nullable(STRING),
+        "campaign": _nullable(STRING),
+        "content": _nullable(STRING),
+        "impressions": INT,
+        "clicks": INT,
+        "checkouts": INT,
+        "paid": INT,
+        "failed": INT,
+        "refunded": INT,
+        "click_rate": {"type": ["number", "null"]},
+        "conversion": {"type": ["number", "null"], "description": "paid orders per click"},
+        "revenue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"currency": STRING, "amount": INT},
+            },
+        },
+    },
+}
+SCHEMAS["FunnelRow"] = _FUNNEL_ROW
+SCHEMAS["Stats"] = {
+    "type": "object",
+    "required": ["since", "until", "totals", "rows"],
+    "properties": {
+        "since": STRING,
+        "until": STRING,
+        "median_seconds_to_pay": {"type": ["number", "null"]},
+        "totals": _ref("FunnelRow"),
+        "rows": {"type": "array", "items": _ref("FunnelRow")},
+    },
+}
 SCHEMAS["Replay"] = {"type": "object", "required": ["event_id"], "properties": {"event_id": STRING}}

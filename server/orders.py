@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, String, bindparam, func, insert, select, update
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server import inventory, outbox
+from buybutton_server import analytics, inventory, outbox
 from buybutton_server.db import read_session, write_session
 from buybutton_server.errors import NotEnoughStock, ProductUnavailable, SoldOut
 from buybutton_server.models import Order, OrderLine, Product, Refund, utcnow
@@ -103,6 +103,7 @@ def place_order(
     provider: str,
     method: str,
     hold_for: timedelta,
+    first_touch: dict[str, Any] | None = None,
 ) -> tuple[Order, bool]:
     """Reserve stock and write a pending order. Returns ``(order, created)``.
 
@@ -141,6 +142,11 @@ def place_order(
                 reserved_until=utcnow() + hold_for,
                 created_at=utcnow(),
             )
+            if first_touch:
+                order.first_source = first_touch.get("s")
+                order.first_campaign = first_touch.get("c")
+                order.first_content = first_touch.get("n")
+                order.first_touch_at = datetime.fromtimestamp(first_touch["t"], UTC)
             line = OrderLine(
                 product_id=product.id,
                 sku=product.sku,
@@ -162,6 +168,7 @@ def place_order(
                 if available <= 0:
                     raise SoldOut()
                 raise NotEnoughStock(available)
+            analytics.record(session, [analytics.event_row("checkout_started", link)])
             return order, True
     except IntegrityError:
         # Two requests with one attempt key raced past the look-up (PostgreSQL); the loser's
@@ -320,7 +327,8 @@ LOW_STOCK = 5
 def _announce_paid(session: Session, order_id: int, lines: list[Any]) -> None:
     """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
     written to the outbox in the transaction that makes the order paid."""
-    outbox.record_order_event(session, "order.paid", order_id)
+    order = outbox.record_order_event(session, "order.paid", order_id)
+    analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)
     for line in lines:
         row = session.execute(
             select(Product.sku, Product.on_hand, Product.reserved).where(
@@ -362,6 +370,9 @@ def apply_failure(
         for line in _lines(session, order_id):
             if not inventory.release(session, line.product_id, line.quantity):
                 raise RuntimeError(f"order {order_id}: reservation for {line.sku} is missing")
+        if status == "failed":
+            failed = session.get(Order, order_id, populate_existing=True)
+            analytics.record_order_event(session, "payment_failed", failed)
     elif status == "canceled":
         _update(session, _CANCELED_AFTER_FAILING, params)
 
@@ -434,6 +445,7 @@ def refund_order(
                 for line in order.lines:
                     inventory.restock(session, line.product_id, line.quantity)
             outbox.record_order_event(session, "order.refunded", order.id)
+            analytics.record_order_event(session, "refunded", order, amount=amount)
         return load_order(session, order.id)
 
 

@@ -169,7 +169,7 @@ def record(session: Session, event_type: str, data: dict[str, Any]) -> WebhookEv
     return event
 
 
-def record_order_event(session: Session, event_type: str, order_id: int) -> None:
+def record_order_event(session: Session, event_type: str, order_id: int) -> Order:
     order = session.scalar(
         select(Order)
         .options(selectinload(Order.lines))
@@ -178,6 +178,7 @@ def record_order_event(session: Session, event_type: str, order_id: int) -> None
     )
     assert order is not None
     record(session, event_type, {"order": order_json(order)})
+    return order
 
 
 # -- sending -------------------------------------------------------------------------------

@@ -208,3 +208,41 @@ def run_worker(settings: Settings, *, once: bool, say: Callable[[str], None]) ->
                 time.sleep(settings.webhook_seconds)
     finally:
         engine.dispose()
+
+
+def print_stats(
+    settings: Settings,
+    *,
+    since: str | None,
+    until: str | None,
+    csv: bool,
+    say: Callable[[str], None],
+) -> int:
+    """``buybutton stats``: the funnel table in the terminal."""
+    from buybutton_server import analytics
+
+    start, end = analytics.parse_range(since, until)
+    engine = make_engine(settings.database_url)
+    try:
+        result = analytics.report(session_factory(engine), start, end)
+    finally:
+        engine.dispose()
+    if csv:
+        say(analytics.report_csv(result).rstrip("\n"))
+        return 0
+    say(f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    header = (
+        f"{'product':16} {'source':12} {'campaign':14} {'content':22} "
+        f"{'seen':>6} {'clicks':>6} {'checkout':>8} {'paid':>5} {'conv':>6}  revenue"
+    )
+    say(header)
+    for row in [*result.rows, result.totals]:
+        conv = "-" if row.conversion is None else f"{row.conversion:.0%}"
+        say(
+            f"{row.sku[:16]:16} {(row.source or '-')[:12]:12} {(row.campaign or '-')[:14]:14} "
+            f"{(row.content or '-')[:22]:22} {row.impressions:>6} {row.clicks:>6} "
+            f"{row.checkouts:>8} {row.paid:>5} {conv:>6}  {row.revenue_text()}"
+        )
+    if result.median_seconds_to_pay is not None:
+        say(f"median first touch to payment: {result.median_seconds_to_pay / 60:.1f} min")
+    return 0

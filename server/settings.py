@@ -33,6 +33,8 @@ class Settings:
     sweep_seconds: float = 60
     # How often the webhook worker looks for due deliveries.
     webhook_seconds: float = 1
+    # How often buffered impressions and clicks are written.
+    flush_seconds: float = 1
     stripe_secret_key: str = field(default="", repr=False)
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = field(default="", repr=False)

@@ -13,18 +13,20 @@
     "text-decoration:none;cursor:pointer}" +
     ".b:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:2px}" +
     ".b[aria-disabled=true]{background:#5b606b;cursor:not-allowed}.p{font-weight:400}";
-  var THEME = ["color", "text-color", "radius", "font-size"], SIZES = { small: "14px", large: "19px" };
+  var THEME = ["color", "text-color", "radius", "font-size"];
   var cache = {}, sheets = {};
 
   function sheet(css) {
-    if (!sheets[css]) { sheets[css] = new CSSStyleSheet(); sheets[css].replaceSync(css); }
-    return sheets[css];
+    var s = sheets[css];
+    if (!s) (s = sheets[css] = new CSSStyleSheet()).replaceSync(css);
+    return s;
   }
 
   function product(api, sku) {
     var key = api + " " + sku;
-    return cache[key] || (cache[key] = fetch(api + "/api/public/products/" + encodeURIComponent(sku),
-      { credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }));
+    // A cross-origin fetch sends no cookies: nothing about the reader goes with it.
+    return cache[key] || (cache[key] = fetch(api + "/api/public/products/" + encodeURIComponent(sku))
+      .then(function (r) { return r.ok ? r.json() : null; }));
   }
 
   // Move the publisher's link into a shadow root on a new host element: host CSS cannot
@@ -34,21 +36,21 @@
   function mount(a, css, box) {
     var host = d.createElement("span"), root = host.attachShadow({ mode: "open" });
     root.adoptedStyleSheets = [sheet(CSS), sheet(css || "")];
-    box = box || { display: "inline-block", "vertical-align": "middle", "max-width": "100%" };
+    box = box || { display: "inline-block", "max-width": "100%" };
     for (var p in box) host.style.setProperty(p, box[p]);
+    if (io) io.observe(a);
     THEME.forEach(function (k) {
       var v = a.getAttribute("data-buybutton-" + k);
-      if (v) host.style.setProperty("--buybutton-" + k, SIZES[v] || v);
+      if (v) host.style.setProperty("--buybutton-" + k, v);
     });
     host.className = "buybutton-host";
     a.parentNode.insertBefore(host, a);
     a.className = "b";
     root.appendChild(a);
-    try { // after paying, the shop offers a way back here (if this site is registered there)
-      var url = new URL(a.href);
-      if (!url.searchParams.has("return")) url.searchParams.set("return", location.href.split("#")[0]);
-      a.href = url;
-    } catch (e) { /* leave the link as it is */ }
+    // After paying, the shop offers a way back here (if this site is registered there).
+    var url = new URL(a.href), q = url.searchParams;
+    q.has("return") || q.set("return", location.href.split("#")[0]);
+    a.href = url;
     return root;
   }
 
@@ -58,6 +60,19 @@
     e.preventDefault();
     load("overlay", function (run) { run(a, root); });
   }
+
+  // Impressions: links at least half on screen, one sendBeacon per batch the observer
+  // reports. No cookie, no id: the server counts them against the signed link's placement.
+  var io = w.IntersectionObserver && navigator.sendBeacon && new IntersectionObserver(function (es) {
+    var by = {};
+    es.forEach(function (e) {
+      var a = e.target, api = api_of(a);
+      if (!e.isIntersecting) return;
+      io.unobserve(a);
+      (by[api] = by[api] || []).push(a.href.split("?")[0]);
+    });
+    for (var api in by) navigator.sendBeacon(api + "/api/public/events", JSON.stringify({ impressions: by[api] }));
+  }, { threshold: 0.5 });
 
   function button(a) {
     var root = mount(a), note = d.createElement("span"), api = api_of(a), info = null;

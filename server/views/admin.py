@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton import BuyButton
-from buybutton_server import admin_auth, rate_limits
+from buybutton_server import admin_auth, analytics, rate_limits
 from buybutton_server.db import write_session
 from buybutton_server.embeds import SURFACES, Snippet, SnippetOptions, make_snippet
 from buybutton_server.errors import RateLimited, ShopError
@@ -220,4 +220,66 @@ async def preview(request: Request) -> Response:
         request,
         "admin_preview.html",
         {"html": html, "snippet": snippet, "problem": problem, "options": options},
+    )
+
+
+def _report(request: Request) -> analytics.Report:
+    since, until = analytics.parse_range(
+        request.query_params.get("since") or None, request.query_params.get("until") or None
+    )
+    return analytics.report(request.app.state.sessions, since, until)
+
+
+def funnel_chart(totals: analytics.FunnelRow) -> list[dict[str, Any]]:
+    """Bars for a server-rendered SVG: no chart library, no script."""
+    steps = [
+        ("Impressions", totals.impressions),
+        ("Clicks", totals.clicks),
+        ("Checkouts", totals.checkouts),
+        ("Paid", totals.paid),
+    ]
+    top = max((n for _, n in steps), default=0) or 1
+    return [
+        {"label": label, "count": n, "width": round(560 * n / top, 1), "y": 10 + i * 44}
+        for i, (label, n) in enumerate(steps)
+    ]
+
+
+async def dashboard(request: Request) -> Response:
+    """``/admin/dashboard``: the funnel per placement, with a date range and CSV export."""
+    user = await current_admin(request)
+    if user is None:
+        return _login_redirect(request)
+    await run_in_threadpool(request.app.state.analytics.flush, request.app.state.sessions)
+    try:
+        result = await run_in_threadpool(_report, request)
+    except ValueError as problem:
+        raise ShopError(str(problem)) from None
+    token = _cookie_token(request) or ""
+    return _render(
+        request,
+        "admin_dashboard.html",
+        {
+            "user": user,
+            "report": result,
+            "bars": funnel_chart(result.totals),
+            "since": result.since.date().isoformat(),
+            "until": result.until.date().isoformat(),
+            "query": request.url.query,
+            "csrf": admin_auth.csrf_token(request.app.state.settings.secret_keys[-1], token),
+        },
+    )
+
+
+async def dashboard_csv(request: Request) -> Response:
+    if await current_admin(request) is None:
+        return _login_redirect(request)
+    try:
+        result = await run_in_threadpool(_report, request)
+    except ValueError as problem:
+        raise ShopError(str(problem)) from None
+    return Response(
+        analytics.report_csv(result),
+        media_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="funnel.csv"'},
     )

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN, CheckoutLink
-from buybutton_server import api_keys, outbox, short_links
+from buybutton_server import analytics, api_keys, outbox, short_links
 from buybutton_server.db import read_session, write_session
 from buybutton_server.errors import NotFound, ShopError
 from buybutton_server.models import (
@@ -794,6 +794,24 @@ async def replay_event(request: Request, body: dict[str, Any]) -> tuple[int, Any
     return 202, await run_in_threadpool(run)
 
 
+@endpoint("read")
+async def stats(request: Request, body: dict[str, Any]) -> tuple[int, Any]:
+    """The funnel per product and placement; ``since``/``until`` are dates or ISO times."""
+    state = request.app.state
+    try:
+        since, until = analytics.parse_range(
+            request.query_params.get("since"), request.query_params.get("until")
+        )
+    except ValueError as problem:
+        raise InvalidRequest(str(problem)) from None
+
+    def read() -> dict[str, Any]:
+        state.analytics.flush(state.sessions)
+        return analytics.report_json(analytics.report(state.sessions, since, until))
+
+    return 200, await run_in_threadpool(read)
+
+
 def routes() -> list[Any]:
     from starlette.routing import Route
 
@@ -807,6 +825,7 @@ def routes() -> list[Any]:
         Route(f"{v1}/products/{{sku}}/stock", set_stock, methods=["POST"]),
         Route(f"{v1}/stock", bulk_stock, methods=["POST"]),
         Route(f"{v1}/links", create_link, methods=["POST"]),
+        Route(f"{v1}/stats", stats, methods=["GET"]),
         Route(f"{v1}/orders", list_orders, methods=["GET"]),
         Route(f"{v1}/orders/{{number}}", get_order, methods=["GET"]),
         Route(f"{v1}/orders/{{number}}/refund", refund, methods=["POST"]),

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
-from buybutton_server import rate_limits, short_links
+from buybutton_server import analytics, rate_limits, short_links
 from buybutton_server.catalog import ProductView, product_view, variants_of
 from buybutton_server.db import read_session, run_read, write_session
 from buybutton_server.errors import (
@@ -201,7 +201,9 @@ async def checkout_page(request: Request) -> Response:
     _allow_overlay(request)
     # The widget's card lets the shopper pick a quantity before tapping; the link's is the default.
     quantity = _read_quantity(request.query_params, link.quantity)
-    return _page(
+    state = request.app.state
+    state.analytics.add([analytics.event_row("click", link)])
+    response = _page(
         request,
         token=token,
         link=link,
@@ -209,6 +211,27 @@ async def checkout_page(request: Request) -> Response:
         quantity=quantity,
         values=values,
         variants=offer.variants,
+    )
+    _remember_first_touch(request, response, link)
+    return response
+
+
+def _remember_first_touch(request: Request, response: Response, link: CheckoutLink) -> None:
+    """A first-party cookie with the first placement that brought this browser here."""
+    settings = request.app.state.settings
+    if not link.source or not analytics.tracking_allowed(request.headers):
+        return
+    existing = request.cookies.get(analytics.FIRST_TOUCH_COOKIE)
+    if analytics.read_first_touch(settings.secret_keys, existing) is not None:
+        return
+    response.set_cookie(
+        analytics.FIRST_TOUCH_COOKIE,
+        analytics.first_touch_cookie(settings.secret_keys, link),
+        max_age=int(analytics.ATTRIBUTION_WINDOW.total_seconds()),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
     )
 
 
@@ -335,6 +358,7 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
             provider=provider.name,
             method=method,
             hold_for=timedelta(seconds=state.settings.reservation_seconds),
+            first_touch=_first_touch(request),
         )
     except NotEnoughStock as short:
         echo["product"] = await run_in_threadpool(_load_product, request, link.sku) or product
@@ -379,6 +403,13 @@ async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Ou
     if result.status == "requires_action" and order.status == "pending":
         outcome.client_secret = result.client_secret
     return outcome, echo
+
+
+def _first_touch(request: Request) -> dict[str, Any] | None:
+    if not analytics.tracking_allowed(request.headers):
+        return None
+    raw = request.cookies.get(analytics.FIRST_TOUCH_COOKIE)
+    return analytics.read_first_touch(request.app.state.settings.secret_keys, raw)
 
 
 def _settled(order: Order) -> Outcome:

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from importlib.resources import files
 
 import rcssmin
 import rjsmin
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.money import format_amount
+from buybutton.tokens import CheckoutLink, LinkSigner
+from buybutton_server import analytics, rate_limits
 from buybutton_server.catalog import ProductView, product_view, variants_of
-from buybutton_server.db import run_read
-from buybutton_server.errors import NotFound, ProductUnavailable
+from buybutton_server.db import run_read, write_session
+from buybutton_server.errors import NotFound, ProductUnavailable, RateLimited, ShopError
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 LOW_STOCK = 5
@@ -122,3 +127,54 @@ class WidgetFiles:
             headers["Content-Encoding"] = "gzip"
             return Response(packed, media_type=media_type, headers=headers)
         return Response(body, media_type=media_type, headers=headers)
+
+
+MAX_BEACON_BYTES = 16_384
+MAX_IMPRESSIONS = 50
+
+
+class BadBeacon(ShopError):
+    status = 400
+    code = "bad_beacon"
+    title = "Bad beacon"
+
+
+def _link_of(signer: LinkSigner, href: object) -> CheckoutLink:
+    if not isinstance(href, str) or "/c/" not in href:
+        raise BadBeacon("Each impression is a checkout link.")
+    token = href.split("/c/", 1)[1].split("?", 1)[0].split("#", 1)[0]
+    try:
+        return signer.verify(token)
+    except ExpiredLink as expired:  # genuine, just old: still counts where it was seen
+        return expired.link
+    except InvalidLink:
+        raise BadBeacon("An impression names a link that is not ours.") from None
+
+
+def _limit_beacons(request: Request) -> None:
+    ip = request.client.host if request.client else "unknown"
+    with write_session(request.app.state.sessions) as session:
+        verdict = rate_limits.hit(session, f"beacon-ip:{ip}", limit=120, per_seconds=60)
+    if not verdict.allowed:
+        raise RateLimited(verdict.retry_after)
+
+
+async def events(request: Request) -> Response:
+    """``POST /api/public/events``: the widget's batched impression beacons (sendBeacon,
+    ``text/plain`` JSON ``{"impressions": [checkout URL, ...]}``). Every link must be one we
+    signed, so placements cannot be forged; a bad batch is refused whole."""
+    await run_in_threadpool(_limit_beacons, request)
+    raw = await request.body()
+    if len(raw) > MAX_BEACON_BYTES:
+        raise BadBeacon("The beacon is too large.")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadBeacon("The beacon is not JSON.") from None
+    hrefs = body.get("impressions") if isinstance(body, dict) else None
+    if not isinstance(hrefs, list) or not 1 <= len(hrefs) <= MAX_IMPRESSIONS:
+        raise BadBeacon(f"impressions must list 1 to {MAX_IMPRESSIONS} checkout links.")
+    signer = request.app.state.link_signer
+    links = [_link_of(signer, href) for href in hrefs]
+    request.app.state.analytics.add(analytics.event_row("impression", link) for link in links)
+    return Response(status_code=204, headers=CORS)

@@ -1,0 +1,313 @@
+"""Funnel analytics: which post, video or email sold what.
+
+Events are counts with a product and a placement (source, campaign, content) and a time; no
+personal data and no visitor id. Impressions (from the widget's beacons) and clicks (a
+checkout page opened) are buffered in memory and written in batches, so the checkout page
+stays fast; checkout starts, payments and refunds are written in the same transaction as the
+order change they describe, so they agree with the orders table.
+
+Attribution: an order's ``source``/``campaign``/``content`` come from the link that opened
+its checkout (last touch). The first touch of the same browser within
+:data:`ATTRIBUTION_WINDOW` is kept in a first-party cookie on the checkout origin (signed, not
+set when the browser sends DNT or GPC) and stored on the order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton.money import format_amount
+from buybutton.tokens import CheckoutLink
+from buybutton_server.db import write_session
+from buybutton_server.models import AnalyticsEvent, Order, utcnow
+
+KINDS = (
+    "impression",
+    "click",
+    "checkout_started",
+    "payment_succeeded",
+    "payment_failed",
+    "refunded",
+)
+ATTRIBUTION_WINDOW = timedelta(days=30)
+FIRST_TOUCH_COOKIE = "bb_ft"
+_EVENTS = AnalyticsEvent.__table__
+_INSERT = insert(_EVENTS)
+
+
+def event_row(
+    kind: str,
+    link: CheckoutLink | None = None,
+    *,
+    sku: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "sku": sku or (link.sku if link else ""),
+        "source": link.source if link else None,
+        "campaign": link.campaign if link else None,
+        "content": link.content if link else None,
+        "amount": amount,
+        "currency": currency,
+        "occurred_at": at or utcnow(),
+    }
+
+
+def record(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write events in the caller's transaction."""
+    if rows:
+        session.connection().execute(_INSERT, list(rows))
+
+
+def record_order_event(session: Session, kind: str, order: Any, amount: int | None = None) -> None:
+    """An event for an order, attributed to the link that opened its checkout."""
+    sku = order.lines[0].sku if getattr(order, "lines", None) else ""
+    record(
+        session,
+        [
+            {
+                "kind": kind,
+                "sku": sku,
+                "source": order.source,
+                "campaign": order.campaign,
+                "content": order.content,
+                "amount": amount,
+                "currency": order.currency if amount is not None else None,
+                "occurred_at": utcnow(),
+            }
+        ],
+    )
+
+
+class EventBuffer:
+    """Impressions and clicks wait here and go to the database in one insert per flush."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.limit = limit
+        self.dropped = 0
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        with self.lock:
+            for row in rows:
+                if len(self.rows) >= self.limit:  # a stuck database must not eat the memory
+                    self.dropped += 1
+                    continue
+                self.rows.append(row)
+
+    def flush(self, sessions: sessionmaker[Session]) -> int:
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if not rows:
+            return 0
+        try:
+            with write_session(sessions) as session:
+                record(session, rows)
+        except Exception:
+            self.add(rows)  # try again next time
+            raise
+        return len(rows)
+
+
+# -- first touch ------------------------------------------------------------------------------
+
+
+def _touch_signer(secret_keys: Sequence[str]) -> URLSafeSerializer:
+    return URLSafeSerializer(list(secret_keys), salt="buybutton.first-touch.v1")
+
+
+def read_first_touch(
+    secret_keys: Sequence[str], raw: str | None, *, now: float | None = None
+) -> dict[str, Any] | None:
+    """The first touch stored in the cookie, if it is ours and inside the window."""
+    if not raw or len(raw) > 500:
+        return None
+    try:
+        touch = _touch_signer(secret_keys).loads(raw)
+    except BadSignature:
+        return None
+    if not isinstance(touch, dict) or not isinstance(touch.get("t"), int):
+        return None
+    if (time.time() if now is None else now) - touch["t"] > ATTRIBUTION_WINDOW.total_seconds():
+        return None
+    return touch
+
+
+def first_touch_cookie(secret_keys: Sequence[str], link: CheckoutLink) -> str:
+    touch = {"s": link.source, "c": link.campaign, "n": link.content, "t": int(time.time())}
+    return _touch_signer(secret_keys).dumps(touch)
+
+
+def tracking_allowed(headers: Mapping[str, str]) -> bool:
+    """Anything beyond counts (the first-touch cookie) only without Do-Not-Track or GPC."""
+    return headers.get("dnt") != "1" and headers.get("sec-gpc") != "1"
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelRow:
+    sku: str
+    source: str | None
+    campaign: str | None
+    content: str | None
+    impressions: int = 0
+    clicks: int = 0
+    checkouts: int = 0
+    paid: int = 0
+    failed: int = 0
+    refunded: int = 0
+    revenue: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.clicks / self.impressions if self.impressions else None
+
+    @property
+    def conversion(self) -> float | None:
+        """Paid orders per click: what share of the people who tapped bought."""
+        return self.paid / self.clicks if self.clicks else None
+
+    def revenue_text(self) -> str:
+        return ", ".join(format_amount(a, c) for c, a in sorted(self.revenue.items())) or "0"
+
+
+@dataclass
+class Report:
+    since: datetime
+    until: datetime
+    rows: list[FunnelRow]
+    median_seconds_to_pay: float | None
+    totals: FunnelRow
+
+
+def report(
+    sessions: sessionmaker[Session], since: datetime, until: datetime, *, sku: str | None = None
+) -> Report:
+    """The funnel per product, source, campaign and content between ``since`` and ``until``."""
+    e = _EVENTS.c
+    counts = [func.sum(case((e.kind == kind, 1), else_=0)).label(kind) for kind in KINDS]
+    revenue = func.sum(case((e.kind == "payment_succeeded", e.amount), else_=0))
+    refunds = func.sum(case((e.kind == "refunded", e.amount), else_=0))
+    where = [e.occurred_at >= since, e.occurred_at < until]
+    if sku:
+        where.append(e.sku == sku)
+    query = (
+        select(e.sku, e.source, e.campaign, e.content, e.currency, *counts, revenue, refunds)
+        .where(and_(*where))
+        .group_by(e.sku, e.source, e.campaign, e.content, e.currency)
+    )
+    rows: dict[tuple[Any, ...], FunnelRow] = {}
+    with sessions() as session:
+        for found in session.execute(query):
+            key = (found.sku, found.source, found.campaign, found.content)
+            row = rows.setdefault(key, FunnelRow(*key))
+            row.impressions += found.impression
+            row.clicks += found.click
+            row.checkouts += found.checkout_started
+            row.paid += found.payment_succeeded
+            row.failed += found.payment_failed
+            row.refunded += found.refunded
+            if found.currency:
+                net = int(found[-2] or 0) - int(found[-1] or 0)
+                row.revenue[found.currency] = row.revenue.get(found.currency, 0) + net
+        waits = [
+            (paid - first).total_seconds()
+            for paid, first in session.execute(
+                select(Order.paid_at, Order.first_touch_at).where(
+                    Order.paid_at >= since,
+                    Order.paid_at < until,
+                    Order.first_touch_at.is_not(None),
+                )
+            )
+            if paid and first
+        ]
+    ordered = sorted(rows.values(), key=lambda r: (-sum(r.revenue.values()), -r.clicks, r.sku))
+    totals = FunnelRow("all", None, None, None)
+    for row in ordered:
+        for name in ("impressions", "clicks", "checkouts", "paid", "failed", "refunded"):
+            setattr(totals, name, getattr(totals, name) + getattr(row, name))
+        for currency, amount in row.revenue.items():
+            totals.revenue[currency] = totals.revenue.get(currency, 0) + amount
+    median = statistics.median(waits) if waits else None
+    return Report(since, until, ordered, median, totals)
+
+
+def report_json(result: Report) -> dict[str, Any]:
+    def row(r: FunnelRow) -> dict[str, Any]:
+        return {
+            "sku": r.sku,
+            "source": r.source,
+            "campaign": r.campaign,
+            "content": r.content,
+            "impressions": r.impressions,
+            "clicks": r.clicks,
+            "checkouts": r.checkouts,
+            "paid": r.paid,
+            "failed": r.failed,
+            "refunded": r.refunded,
+            "click_rate": r.click_rate,
+            "conversion": r.conversion,
+            "revenue": [{"currency": c, "amount": a} for c, a in sorted(r.revenue.items())],
+        }
+
+    return {
+        "since": result.since.isoformat(),
+        "until": result.until.isoformat(),
+        "median_seconds_to_pay": result.median_seconds_to_pay,
+        "totals": row(result.totals),
+        "rows": [row(r) for r in result.rows],
+    }
+
+
+def report_csv(result: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["sku", "source", "campaign", "content", "impressions", "clicks", "checkouts", "paid",
+         "failed", "refunded", "click_rate", "conversion", "revenue"]
+    )  # fmt: skip
+    for r in result.rows:
+        writer.writerow(
+            [r.sku, r.source or "", r.campaign or "", r.content or "", r.impressions, r.clicks,
+             r.checkouts, r.paid, r.failed, r.refunded,
+             "" if r.click_rate is None else f"{r.click_rate:.4f}",
+             "" if r.conversion is None else f"{r.conversion:.4f}", r.revenue_text()]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def parse_range(
+    since: str | None, until: str | None, *, days: int = 30
+) -> tuple[datetime, datetime]:
+    """``YYYY-MM-DD`` or ISO times; default the last ``days`` days up to now."""
+
+    def parse(raw: str, name: str) -> datetime:
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{name} must be a date like 2026-11-01") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    end = parse(until, "until") if until else utcnow() + timedelta(seconds=1)
+    start = parse(since, "since") if since else end - timedelta(days=days)
+    if start >= end:
+        raise ValueError("since must be before until")
+    return start, end
