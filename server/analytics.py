@@ -307,6 +307,8 @@ def parse_range(
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     end = parse(until, "until") if until else utcnow() + timedelta(seconds=1)
+    if until and len(until) == 10:  # a bare date means the whole of that day
+        end += timedelta(days=1)
     start = parse(since, "since") if since else end - timedelta(days=days)
     if start >= end:
         raise ValueError("since must be before until")

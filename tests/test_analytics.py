@@ -281,3 +281,11 @@ def test_the_dashboard_needs_a_login_and_shows_the_funnel(
         exported = client.get("/admin/dashboard.csv")
         assert exported.headers["content-type"].startswith("text/csv")
         assert "MUG-01,blog,,post-1" in exported.text
+
+
+def test_a_bare_until_date_includes_that_whole_day() -> None:
+    since, until = analytics.parse_range("2026-11-01", "2026-11-24")
+    assert (since.isoformat(), until.isoformat()) == (
+        "2026-11-01T00:00:00+00:00",
+        "2026-11-25T00:00:00+00:00",
+    )
