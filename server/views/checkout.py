@@ -224,15 +224,8 @@ def _remember_first_touch(request: Request, response: Response, link: CheckoutLi
     existing = request.cookies.get(analytics.FIRST_TOUCH_COOKIE)
     if analytics.read_first_touch(settings.secret_keys, existing) is not None:
         return
-    response.set_cookie(
-        analytics.FIRST_TOUCH_COOKIE,
-        analytics.first_touch_cookie(settings.secret_keys, link),
-        max_age=int(analytics.ATTRIBUTION_WINDOW.total_seconds()),
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
+    value = analytics.first_touch_cookie(settings.secret_keys, link)
+    response.raw_headers.append(analytics.set_cookie_header(value, secure=settings.secure_cookies))
 
 
 def _allow_overlay(request: Request) -> bool:
