@@ -322,6 +322,9 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
 
 
 LOW_STOCK = 5
+_STOCK_OF = select(_PRODUCTS.c.sku, _PRODUCTS.c.on_hand, _PRODUCTS.c.reserved).where(
+    _PRODUCTS.c.id == bindparam("id")
+)
 
 
 def _announce_paid(session: Session, order_id: int, lines: list[Any]) -> None:
@@ -330,11 +333,7 @@ def _announce_paid(session: Session, order_id: int, lines: list[Any]) -> None:
     order = outbox.record_order_event(session, "order.paid", order_id)
     analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)
     for line in lines:
-        row = session.execute(
-            select(Product.sku, Product.on_hand, Product.reserved).where(
-                Product.id == line.product_id
-            )
-        ).one()
+        row = session.connection().execute(_STOCK_OF, {"id": line.product_id}).one()
         available = row.on_hand - row.reserved
         if available <= LOW_STOCK < available + line.quantity:
             outbox.record(

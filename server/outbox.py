@@ -27,14 +27,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import decimal_string
 from buybutton_server.db import write_session
 from buybutton_server.models import (
     DeliveryAttempt,
     Order,
+    OrderLine,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
@@ -82,7 +83,9 @@ def sign(secrets_: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> s
 # -- the order as the API and the webhooks show it -----------------------------------------
 
 
-def order_json(order: Order) -> dict[str, Any]:
+def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]:
+    """An order (ORM object or Core row) as the API and webhooks show it."""
+    lines = order.lines if lines is None else lines
     money = lambda amount: {  # noqa: E731
         "amount": amount,
         "currency": order.currency,
@@ -112,7 +115,7 @@ def order_json(order: Order) -> dict[str, Any]:
                 "unit_amount": line.unit_amount,
                 "total_amount": line.total_amount,
             }
-            for line in order.lines
+            for line in lines
         ],
         "attribution": {
             "source": order.source,
@@ -140,45 +143,67 @@ def _iso(moment: datetime | None) -> str | None:
 # -- writing events ----------------------------------------------------------------------
 
 
-def record(session: Session, event_type: str, data: dict[str, Any]) -> WebhookEvent:
-    """Write an event and its deliveries in the caller's transaction."""
+_EVENTS = WebhookEvent.__table__
+_DELIVERIES = WebhookDelivery.__table__
+_ENDPOINTS = WebhookEndpoint.__table__
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_INSERT_DELIVERY = insert(_DELIVERIES)
+_SUBSCRIBERS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.enabled.is_(True))
+_ORDER_ROW = select(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
+_LINE_ROWS = (
+    select(OrderLine.__table__)
+    .where(OrderLine.__table__.c.order_id == bindparam("order_id"))
+    .order_by(OrderLine.__table__.c.id)
+)
+
+
+def record(session: Session, event_type: str, data: dict[str, Any]) -> str:
+    """Write an event and its deliveries in the caller's transaction (prebuilt Core
+    statements: this runs inside every payment's settlement). Returns the webhook-id."""
     assert event_type in EVENT_TYPES, event_type
     now = utcnow()
-    event = WebhookEvent(
-        public_id="msg_" + secrets.token_urlsafe(18),
-        type=event_type,
-        payload=json.dumps(
-            {"type": event_type, "timestamp": _iso(now), "data": data}, separators=(",", ":")
-        ),
-        created_at=now,
+    public_id = "msg_" + secrets.token_urlsafe(18)
+    payload = json.dumps(
+        {"type": event_type, "timestamp": _iso(now), "data": data}, separators=(",", ":")
     )
-    session.add(event)
-    session.flush()
-    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
-    for endpoint in endpoints:
-        wanted = endpoint.events.split(",")
-        if "*" in wanted or event_type in wanted:
-            session.add(
-                WebhookDelivery(
-                    endpoint_id=endpoint.id,
-                    event_id=event.id,
-                    status="pending",
-                    next_attempt_at=now,
-                )
-            )
-    return event
+    connection = session.connection()
+    event_id = connection.execute(
+        _INSERT_EVENT,
+        {"public_id": public_id, "type": event_type, "payload": payload, "created_at": now},
+    ).scalar_one()
+    deliveries = [
+        {
+            "endpoint_id": endpoint_id,
+            "event_id": event_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for endpoint_id, events in connection.execute(_SUBSCRIBERS)
+        if "*" in events.split(",") or event_type in events.split(",")
+    ]
+    if deliveries:
+        connection.execute(_INSERT_DELIVERY, deliveries)
+    return public_id
 
 
-def record_order_event(session: Session, event_type: str, order_id: int) -> Order:
-    order = session.scalar(
-        select(Order)
-        .options(selectinload(Order.lines))
-        .where(Order.id == order_id)
-        .execution_options(populate_existing=True)
-    )
-    assert order is not None
-    record(session, event_type, {"order": order_json(order)})
-    return order
+def record_order_event(session: Session, event_type: str, order_id: int) -> Any:
+    """Announce an order's change; returns the order row (Core) with ``lines`` read too."""
+    connection = session.connection()
+    order = connection.execute(_ORDER_ROW, {"order_id": order_id}).one()
+    lines = connection.execute(_LINE_ROWS, {"order_id": order_id}).all()
+    record(session, event_type, {"order": order_json(order, lines)})
+    return _OrderRow(order, lines)
+
+
+class _OrderRow:
+    """An order row with its lines, read the cheap way."""
+
+    def __init__(self, row: Any, lines: Sequence[Any]) -> None:
+        self._row, self.lines = row, lines
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
 
 
 # -- sending -------------------------------------------------------------------------------
