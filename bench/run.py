@@ -360,7 +360,7 @@ smaller). Lemon Squeezy's overlay-only script is about {LEMON_SQUEEZY_GZIP:,} B.
 | endpoint | requests/s | p99 |
 | --- | --- | --- |
 | bare Starlette endpoint (`PlainTextResponse("ok")`) | {h["bare"]["rps"]:,.0f} | {h["bare"]["p99_ms"]:.1f} ms |
-| checkout page `GET /c/{{token}}` (verify link, read product, render {h["page_bytes"]:,} B) | {h["checkout"]["rps"]:,.0f} | {h["checkout"]["p99_ms"]:.1f} ms |
+| checkout page `GET /c/{{token}}` (verify link, read product, count the click, set the first-touch cookie, render {h["page_bytes"]:,} B) | {h["checkout"]["rps"]:,.0f} | {h["checkout"]["p99_ms"]:.1f} ms |
 | **ratio** | **{h["ratio"]:.2f}×** (target ≥ 0.25×) | |
 
 32 connections, SQLite. The page is rendered once per (link, product row, quantity) and
