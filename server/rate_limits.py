@@ -1,15 +1,22 @@
-"""Fixed-window rate limits kept in the database, so every worker process shares them.
+"""Rate limits kept in the database, so every worker process shares them.
 
-One statement per hit: ``INSERT ... ON CONFLICT (key, window_start) DO UPDATE SET hits =
-hits + 1 RETURNING hits`` (SQLite 3.35+ and PostgreSQL both speak it).
+Sliding windows, approximated from two fixed ones (as Cloudflare and others do): the count
+is this window's hits plus the previous window's, weighted by how much of it still overlaps
+the last ``per_seconds``. That closes the fixed window's hole, where a burst at the end of
+one window and another at the start of the next would let twice the limit through.
+
+One upsert per hit: ``INSERT ... ON CONFLICT (key, window_start) DO UPDATE SET hits =
+hits + 1 RETURNING hits`` (SQLite 3.35+ and PostgreSQL both speak it), and one read of the
+previous window.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,7 +46,23 @@ def hit(
         .returning(RateLimitWindow.hits)
     )
     hits = session.execute(statement).scalar_one()
-    return Verdict(allowed=hits <= limit, retry_after=max(1, window + per_seconds - int(now)))
+    previous = (
+        session.scalar(
+            select(RateLimitWindow.hits).where(
+                RateLimitWindow.key == key, RateLimitWindow.window_start == window - per_seconds
+            )
+        )
+        or 0
+    )
+    elapsed = (now - window) / per_seconds
+    count = hits + previous * (1 - elapsed)
+    if count <= limit:
+        return Verdict(allowed=True, retry_after=0)
+    if hits > limit or not previous:  # this window alone is over: wait for the next one
+        wait = window + per_seconds - now
+    else:  # wait until enough of the previous window has slid out of view
+        wait = (1 - (limit - hits) / previous - elapsed) * per_seconds
+    return Verdict(allowed=False, retry_after=max(1, math.ceil(wait)))
 
 
 def forget_old(session: Session, *, older_than: float, now: float | None = None) -> None:

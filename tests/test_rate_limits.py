@@ -91,3 +91,22 @@ def test_rate_settings_parse() -> None:
         {"BUYBUTTON_RATE_LIMIT_PAY_IP": "3/120", "BUYBUTTON_RATE_LIMIT_PAY_LINK": "off"}
     )
     assert (settings.rate_limit_pay_ip, settings.rate_limit_pay_link) == ((3, 120), None)
+
+
+def test_a_burst_across_a_window_boundary_is_still_one_limit(
+    sessions: sessionmaker[Session],
+) -> None:
+    from buybutton_server import rate_limits
+    from buybutton_server.db import write_session
+
+    def hit(at: float) -> rate_limits.Verdict:
+        with write_session(sessions) as session:
+            return rate_limits.hit(session, "k", limit=5, per_seconds=60, now=at)
+
+    base = 1_800_000_000  # a window boundary (divisible by 60)
+    assert all(hit(base - 1).allowed for _ in range(5))
+    # A fixed window would allow five more at once; the sliding count does not.
+    blocked = hit(base + 1)
+    assert not blocked.allowed and 1 <= blocked.retry_after <= 60
+    # Once most of the previous window has slid away, tries are allowed again.
+    assert hit(base + 55).allowed
