@@ -191,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "orders":
         from buybutton_server.order_admin import run_orders_command
 
-        return run_orders_command(settings, args, out=print)
+        return int(run_orders_command(settings, args, out=print))
     if args.command == "catalog":
         from buybutton_server.catalog import CatalogImportError
         from buybutton_server.runner import import_catalog
@@ -211,25 +211,27 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "keys":
         from buybutton_server.api_keys import run_keys_command
 
-        return run_keys_command(settings, args, out=print)
+        return int(run_keys_command(settings, args, out=print))
     if args.command == "stats":
         from buybutton_server.runner import print_stats
 
-        return print_stats(settings, since=args.since, until=args.until, csv=args.csv, say=print)
+        return int(
+            print_stats(settings, since=args.since, until=args.until, csv=args.csv, say=print)
+        )
     if args.command == "worker":
         from buybutton_server.runner import run_worker
 
-        return run_worker(settings, once=args.once, say=print)
+        return int(run_worker(settings, once=args.once, say=print))
     if args.command == "admin":
         from buybutton_server.admin_auth import create_admin_command
 
-        return create_admin_command(settings, args.email, from_stdin=args.password_stdin)
+        return int(create_admin_command(settings, args.email, from_stdin=args.password_stdin))
     from buybutton_server import embed_commands
 
     bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
     if args.command == "link":
-        return embed_commands.link_command(settings, bb, args, out=print)
-    return embed_commands.snippet_command(settings, bb, args, out=print)
+        return int(embed_commands.link_command(settings, bb, args, out=print))
+    return int(embed_commands.snippet_command(settings, bb, args, out=print))
 
 
 if __name__ == "__main__":
