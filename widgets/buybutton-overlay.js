@@ -22,8 +22,17 @@
     x.textContent = "\u00d7";
     x.setAttribute("aria-label", "Close checkout");
     x.addEventListener("click", function () { dlg.close(); });
+    // Escape pressed inside the checkout frame arrives as a message from the shop's origin.
+    function message(e) {
+      if (e.origin === url.origin && e.data && e.data.buybutton === "close") dlg.close();
+    }
+    w.addEventListener("message", message);
     dlg.setAttribute("aria-label", "Checkout");
-    dlg.addEventListener("close", function () { dlg.remove(); a.focus(); });
+    dlg.addEventListener("close", function () {
+      w.removeEventListener("message", message);
+      dlg.remove();
+      a.focus();
+    });
     dlg.append(frame, x);
     root.appendChild(dlg);
     dlg.showModal();

@@ -158,6 +158,7 @@ def _page(
             "provider_settings": state.payments.page_settings(),
             "image_url": _absolute_image(request, product),
             "return_url": back,
+            "embedded": getattr(request.state, "frame_ancestors", None) is not None,
             "variants": variants,
             "variant_query": _query_without_variant(request),
         }
@@ -522,6 +523,7 @@ async def order_page(request: Request) -> Response:
         {
             "order": order,
             "embedded": _allow_overlay(request),
+            "csp_nonce": request.state.csp_nonce,
             "return_url": back,
             "return_host": urlsplit(back).netloc if back else None,
         },
