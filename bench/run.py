@@ -90,6 +90,7 @@ def widget_sizes() -> dict[str, Any]:
         "files": sizes,
         "source": source,
         "total": sum(sizes.values()),
+        "source_total": sum(source.values()),
         "button_page": button,
         "card_page": button + sizes["buybutton-card.js"],
         "video_page": sizes["buybutton.js"] + sizes["buybutton-moment.js"],
@@ -339,7 +340,7 @@ docs/benchmarks.md` (after `./dev test` has installed the test extras).
 | file | served: minified + gzip -9 | source, gzip -9 |
 | --- | --- | --- |
 {rows}
-| **all widget JS+CSS** | **{w["total"]:,} B** (budget 6 KB) | |
+| **all widget JS+CSS** (budget 6,144 B either way) | **{w["total"]:,} B** | **{w["source_total"]:,} B** |
 
 | a publisher page with | loads |
 | --- | --- |

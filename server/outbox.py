@@ -128,13 +128,14 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
             "reference": order.payment_reference,
         },
         "attention": order.attention,
-        "created_at": _iso(order.created_at),
-        "paid_at": _iso(order.paid_at),
-        "fulfilled_at": _iso(order.fulfilled_at),
+        "created_at": iso_time(order.created_at),
+        "paid_at": iso_time(order.paid_at),
+        "fulfilled_at": iso_time(order.fulfilled_at),
     }
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_time(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z; SQLite hands back naive datetimes, which are UTC here."""
     if moment is None:
         return None
     return moment.isoformat().replace("+00:00", "Z") if moment.tzinfo else moment.isoformat() + "Z"
@@ -164,7 +165,7 @@ def record(session: Session, event_type: str, data: dict[str, Any]) -> str:
     now = utcnow()
     public_id = "msg_" + secrets.token_urlsafe(18)
     payload = json.dumps(
-        {"type": event_type, "timestamp": _iso(now), "data": data}, separators=(",", ":")
+        {"type": event_type, "timestamp": iso_time(now), "data": data}, separators=(",", ":")
     )
     connection = session.connection()
     event_id = connection.execute(

@@ -278,6 +278,8 @@ def test_the_dashboard_needs_a_login_and_shows_the_funnel(
         assert '<strong id="kpi-paid">1</strong>' in page.text
         assert '<tr data-source="blog" data-content="post-1" data-sku="MUG-01">' in page.text
         assert "<svg" in page.text and "Paid 1" in page.text
+        bad = client.get("/admin/dashboard?since=soon")
+        assert bad.status_code == 400 and "must be a date like 2026-11-01" in bad.text
         exported = client.get("/admin/dashboard.csv")
         assert exported.headers["content-type"].startswith("text/csv")
         assert "MUG-01,blog,,post-1" in exported.text

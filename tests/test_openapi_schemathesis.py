@@ -4,6 +4,7 @@ documented status codes and content types, bodies that match the schemas."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,35 +23,14 @@ from buybutton_server.api_keys import create_key
 from buybutton_server.catalog import upsert_products, validate_rows
 from buybutton_server.db import make_engine, migrate, session_factory, write_session
 
-_folder = Path(tempfile.mkdtemp(prefix="buybutton-schemathesis-"))
-_url = f"sqlite:///{_folder / 'api.sqlite3'}"
-migrate(_url)
-_engine = make_engine(_url)
-with write_session(session_factory(_engine)) as _session:
-    KEY = create_key(_session, "write")[1]
-    upsert_products(
-        _session,
-        validate_rows(
-            [
-                (
-                    "t",
-                    {
-                        "sku": "MUG-01",
-                        "title": "Mug",
-                        "price": "24.00",
-                        "currency": "USD",
-                        "stock": 9,
-                    },
-                )
-            ]
-        ),
-    )
-_engine.dispose()
-
+# The app is built at import (schemathesis reads its document to make one test per
+# operation); the database is created, migrated and opened only when the tests run.
+URL = f"sqlite:///{Path(tempfile.mkdtemp(prefix='buybutton-schemathesis-')) / 'api.sqlite3'}"
+KEYS: dict[str, str] = {}
 APP = create_app(
     Settings(
         secret_keys=("schemathesis-secret-0123456789abcdef",),
-        database_url=_url,
+        database_url=URL,
         base_url="http://shop.test",
         webhook_seconds=3600,
     )
@@ -59,22 +39,23 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def running_app():  # type: ignore[no-untyped-def]
-    # Enter the lifespan once: it opens the database for every generated call.
-    with TestClient(APP):
+def running_app() -> Iterator[None]:
+    migrate(URL)
+    engine = make_engine(URL)
+    with write_session(session_factory(engine)) as session:
+        KEYS["write"] = create_key(session, "write")[1]
+        row = {"sku": "MUG-01", "title": "Mug", "price": "24.00", "currency": "USD", "stock": 9}
+        upsert_products(session, validate_rows([("t", row)]))
+    engine.dispose()
+    with TestClient(APP):  # the lifespan opens the database for every generated call
         yield
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_answers_match_the_document(case) -> None:  # type: ignore[no-untyped-def]
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {KEY}"},
+        headers={"Authorization": f"Bearer {KEYS['write']}"},
         checks=[
             not_a_server_error,
             status_code_conformance,

@@ -1,36 +1,30 @@
-/*! buybutton product card: image, title, live price and stock, options and quantity. */
-(function (w, d) {
+/* buybutton card: image, title, live price and stock, options and quantity. */
+(function (w) {
   "use strict";
   var BOX = { display: "block", "max-width": "var(--buybutton-card-width,360px)", "min-height": "452px" };
-  var CSS =
-    ".c{box-sizing:border-box;border:1px solid var(--buybutton-border,#d5d8e0);border-radius:var(--buybutton-card-radius,14px);" +
-    "background:var(--buybutton-card,#fff);color:var(--buybutton-ink,#17171c);overflow:hidden;" +
-    "font:16px/1.4 var(--buybutton-font,system-ui,-apple-system,sans-serif);text-align:left}" +
+  var CSS = ".c{box-sizing:border-box;border:1px solid var(--buybutton-border,#d5d8e0);" +
+    "border-radius:var(--buybutton-card-radius,14px);background:var(--buybutton-card,#fff);" +
+    "color:var(--buybutton-ink,#17171c);overflow:hidden;text-align:left;" +
+    "font:16px/1.4 var(--buybutton-font,system-ui,sans-serif)}" +
     "img{display:block;width:100%;height:200px;object-fit:cover;background:#eef0f4}" +
     ".i{display:grid;gap:8px;padding:12px 16px 16px}h3{margin:0;font-size:18px;line-height:1.3}" +
     "p{margin:0}.s{font-size:14px;color:var(--buybutton-muted,#4d5060)}.r{display:flex;gap:10px}" +
     "label{display:grid;gap:2px;flex:1;font-size:14px}label[hidden]{display:none}" +
-    "select{min-height:44px;font:inherit;color:inherit;background:#fff;border:1px solid #767b8a;border-radius:8px;padding:0 8px}" +
-    "select:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:1px}.b{width:100%}";
-
-  function el(tag, cls, parent) {
-    var e = d.createElement(tag);
-    if (cls) e.className = cls;
-    if (parent) parent.appendChild(e);
-    return e;
-  }
-  function choice(text, parent) {
-    var l = el("label", "", parent);
-    l.textContent = text;
-    return el("select", "", l);
-  }
+    "select{min-height:44px;font:inherit;color:inherit;background:#fff;border:1px solid #767b8a;" +
+    "border-radius:8px;padding:0 8px}.b{width:100%}" +
+    "select:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:1px}";
 
   w.BuyButton.ready("card", function (a) {
-    var B = w.BuyButton, root = B.mount(a, CSS, BOX), api = B.api(a), sku = a.getAttribute("data-buybutton-sku");
-    var base = new URL(a.href), label = a.textContent, info = null;
-    var c = el("div", "c", root), img = el("img", "", c), i = el("div", "i", c);
+    var B = w.BuyButton, el = B.el, root = B.mount(a, CSS, BOX), api = B.api(a);
+    var sku = a.getAttribute("data-buybutton-sku"), base = new URL(a.href), label = a.textContent;
+    var c = el("div", "c", root), img = el("img", "", c), i = el("div", "i", c), info = null;
     var h = el("h3", "", i), price = el("p", "", i), stock = el("p", "s", i), row = el("div", "r", i);
-    var variant = choice("Option", row), qty = choice("Quantity", row);
+    function choice(text) {
+      var l = el("label", "", row);
+      l.textContent = text;
+      return el("select", "", l);
+    }
+    var variant = choice("Option"), qty = choice("Quantity");
     img.alt = "";
     img.width = 360;
     img.height = 200;
@@ -61,7 +55,7 @@
       relink();
     }
     B.product(api, sku).then(function (p) {
-      if (p && p.variants && p.variants.length > 1) {
+      if (p && p.variants.length > 1) {
         p.variants.forEach(function (v) {
           var o = el("option", "", variant);
           o.value = v.sku;
@@ -71,13 +65,9 @@
         variant.parentNode.hidden = false;
       }
       show(p);
-    }, function () { /* the plain link still works */ });
-    variant.addEventListener("change", function () {
-      B.product(api, variant.value).then(show);
-    });
+    }, function () {});
+    variant.addEventListener("change", function () { B.product(api, variant.value).then(show); });
     qty.addEventListener("change", relink);
-    a.addEventListener("click", function (e) {
-      if (a.getAttribute("aria-disabled")) e.preventDefault(); else B.open(a, info, root, e);
-    });
+    a.addEventListener("click", function (e) { B.open(a, info, root, e); });
   });
-})(window, document);
+})(window);

@@ -1,28 +1,23 @@
-/*! buybutton overlay: checkout in a dialog over the post, on wide screens of registered sites. */
-(function (w, d) {
+/* buybutton overlay: checkout in a dialog over the post (wide screens, registered sites). */
+(function (w) {
   "use strict";
-  var CSS =
-    "dialog{border:0;padding:0;width:min(480px,96vw);height:min(780px,94vh);border-radius:14px;overflow:hidden}" +
-    "dialog::backdrop{background:#000a}iframe{border:0;width:100%;height:100%}" +
-    ".x{position:absolute;top:8px;right:8px;width:44px;height:44px;border:0;border-radius:22px;" +
-    "background:#fff;color:#17171c;font:26px/1 system-ui,sans-serif;cursor:pointer}" +
-    ".x:focus-visible{outline:3px solid #0b3bd3}";
-  var sheet = new CSSStyleSheet();
-  sheet.replaceSync(CSS);
+  var CSS = "dialog{border:0;padding:0;width:min(480px,96vw);height:min(780px,94vh);" +
+    "border-radius:14px;overflow:hidden}dialog::backdrop{background:#000a}" +
+    "iframe{border:0;width:100%;height:100%}.x{position:absolute;top:8px;right:8px;width:44px;" +
+    "height:44px;border:0;border-radius:22px;background:#fff;color:#17171c;" +
+    "font:26px/1 system-ui,sans-serif;cursor:pointer}.x:focus-visible{outline:3px solid #0b3bd3}";
 
   w.BuyButton.ready("overlay", function (a, root) {
-    var dlg = d.createElement("dialog"), frame = d.createElement("iframe"), x = d.createElement("button");
-    var url = new URL(a.href);
-    url.searchParams.set("embed", "1");
+    var B = w.BuyButton, sheet = B.sheet(CSS), url = new URL(a.href);
+    var dlg = B.el("dialog", "", root), frame = B.el("iframe", "", dlg), x = B.el("button", "x", dlg);
     if (root.adoptedStyleSheets.indexOf(sheet) < 0) root.adoptedStyleSheets = root.adoptedStyleSheets.concat(sheet);
+    url.searchParams.set("embed", "1");
     frame.src = url;
     frame.title = "Checkout";
     frame.allow = "payment";
-    x.className = "x";
     x.textContent = "\u00d7";
     x.setAttribute("aria-label", "Close checkout");
     x.addEventListener("click", function () { dlg.close(); });
-    // Escape pressed inside the checkout frame arrives as a message from the shop's origin.
     function message(e) {
       if (e.origin === url.origin && e.data && e.data.buybutton === "close") dlg.close();
     }
@@ -33,8 +28,6 @@
       dlg.remove();
       a.focus();
     });
-    dlg.append(frame, x);
-    root.appendChild(dlg);
     dlg.showModal();
   });
-})(window, document);
+})(window);

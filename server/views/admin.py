@@ -224,10 +224,16 @@ async def preview(request: Request) -> Response:
 
 
 def _report(request: Request) -> analytics.Report:
-    since, until = analytics.parse_range(
-        request.query_params.get("since") or None, request.query_params.get("until") or None
-    )
-    return analytics.report(request.app.state.sessions, since, until)
+    """Flush what is buffered, then report on the asked range."""
+    state = request.app.state
+    try:
+        since, until = analytics.parse_range(
+            request.query_params.get("since") or None, request.query_params.get("until") or None
+        )
+    except ValueError as problem:
+        raise ShopError(str(problem)) from None
+    state.analytics.flush(state.sessions)
+    return analytics.report(state.sessions, since, until)
 
 
 def funnel_chart(totals: analytics.FunnelRow) -> list[dict[str, Any]]:
@@ -250,11 +256,7 @@ async def dashboard(request: Request) -> Response:
     user = await current_admin(request)
     if user is None:
         return _login_redirect(request)
-    await run_in_threadpool(request.app.state.analytics.flush, request.app.state.sessions)
-    try:
-        result = await run_in_threadpool(_report, request)
-    except ValueError as problem:
-        raise ShopError(str(problem)) from None
+    result = await run_in_threadpool(_report, request)
     token = _cookie_token(request) or ""
     return _render(
         request,
@@ -274,10 +276,7 @@ async def dashboard(request: Request) -> Response:
 async def dashboard_csv(request: Request) -> Response:
     if await current_admin(request) is None:
         return _login_redirect(request)
-    try:
-        result = await run_in_threadpool(_report, request)
-    except ValueError as problem:
-        raise ShopError(str(problem)) from None
+    result = await run_in_threadpool(_report, request)
     return Response(
         analytics.report_csv(result),
         media_type="text/csv; charset=utf-8",

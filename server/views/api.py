@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -37,9 +38,11 @@ from buybutton_server.models import (
     Product,
     WebhookDelivery,
     WebhookEndpoint,
+    WebhookEvent,
     utcnow,
 )
 from buybutton_server.orders import FulfillRefused, RefundRefused, fulfill_order, refund_order
+from buybutton_server.outbox import iso_time
 
 
 class Unauthorized(ShopError):
@@ -247,10 +250,6 @@ def _cursor(request: Request) -> int:
     return int(raw[2:])
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return outbox._iso(moment)
-
-
 # -- products and stock -----------------------------------------------------------------------
 
 
@@ -274,8 +273,8 @@ def product_json(product: Product) -> dict[str, Any]:
         "requires_shipping": product.requires_shipping,
         "variant_group": product.variant_group,
         "variant_label": product.variant_label,
-        "created_at": _iso(product.created_at),
-        "updated_at": _iso(product.updated_at),
+        "created_at": iso_time(product.created_at),
+        "updated_at": iso_time(product.updated_at),
     }
 
 
@@ -301,10 +300,13 @@ def _product_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     title = _text(body, "title", limit=200, required=creating)
     if title is not None:
         fields["title"] = title
-    for name, limit in (("description", 5000), ("variant_group", 64), ("variant_label", 64)):
-        value = _text(body, name, limit=limit)
+    description = _text(body, "description", limit=5000)
+    if description is not None:
+        fields["description"] = description
+    for name in ("variant_group", "variant_label"):
+        value = _text(body, name, limit=64)
         if value is not None:
-            fields[name] = value or None if name != "description" else value
+            fields[name] = value or None  # "" takes the product out of its group
     image = _text(body, "image_url", limit=2048)
     if image is not None:
         if image and not image.startswith(("https://", "http://", "/")):
@@ -647,7 +649,7 @@ def endpoint_json(row: WebhookEndpoint, *, secret: bool = False) -> dict[str, An
         "events": row.events.split(","),
         "enabled": row.enabled,
         "disabled_reason": row.disabled_reason,
-        "created_at": _iso(row.created_at),
+        "created_at": iso_time(row.created_at),
     }
     if secret:
         data["secret"] = row.secret
@@ -683,11 +685,9 @@ async def create_webhook_endpoint(request: Request, body: dict[str, Any]) -> tup
         raise InvalidRequest(f"url refused: {refused}.") from None
 
     def create() -> dict[str, Any]:
-        import secrets as random_secrets
-
         with write_session(request.app.state.sessions) as session:
             row = WebhookEndpoint(
-                public_id="we_" + random_secrets.token_urlsafe(12),
+                public_id="we_" + secrets.token_urlsafe(12),
                 url=url,
                 events=",".join(sorted(set(events))),
                 secret=outbox.new_secret(),
@@ -721,7 +721,7 @@ async def rotate_secret(request: Request, body: dict[str, Any]) -> tuple[int, An
             row.previous_secret, row.secret = row.secret, outbox.new_secret()
             row.previous_secret_until = utcnow() + outbox.PREVIOUS_SECRET_LIFETIME
             data = endpoint_json(row, secret=True)
-            data["previous_secret_valid_until"] = _iso(row.previous_secret_until)
+            data["previous_secret_valid_until"] = iso_time(row.previous_secret_until)
             return data
 
     return 200, await run_in_threadpool(rotate)
@@ -732,8 +732,6 @@ async def list_deliveries(request: Request, body: dict[str, Any]) -> tuple[int, 
     limit, after = _limit(request), _cursor(request)
 
     def read() -> dict[str, Any]:
-        from buybutton_server.models import WebhookEvent
-
         with read_session(request.app.state.sessions) as session:
             row = _webhook_endpoint(session, request.path_params["endpoint_id"])
             found = list(
@@ -759,15 +757,15 @@ async def list_deliveries(request: Request, body: dict[str, Any]) -> tuple[int, 
                         "status": delivery.status,
                         "attempts": [
                             {
-                                "at": _iso(a.attempted_at),
+                                "at": iso_time(a.attempted_at),
                                 "status_code": a.status_code,
                                 "error": a.error,
                                 "duration_ms": a.duration_ms,
                             }
                             for a in attempts
                         ],
-                        "next_attempt_at": _iso(delivery.next_attempt_at),
-                        "delivered_at": _iso(delivery.delivered_at),
+                        "next_attempt_at": iso_time(delivery.next_attempt_at),
+                        "delivered_at": iso_time(delivery.delivered_at),
                     }
                 )
             more = len(found) > limit

@@ -93,13 +93,14 @@ def _product_page(
 ) -> Response:
     settings = request.app.state.settings
     page_url = f"{settings.base_url}/p/{product.sku}"
+    oembed = f"{settings.base_url}/oembed?"
     context: dict[str, Any] = {
         "product": product,
         "image_url": _absolute(request, product.image_url),
         "buy_url": settings.base_url + buy_path,
         "canonical": canonical,
-        "oembed_json": f"{settings.base_url}/oembed?{_query(url=page_url, format='json')}",
-        "oembed_xml": f"{settings.base_url}/oembed?{_query(url=page_url, format='xml')}",
+        "oembed_json": oembed + urlencode({"url": page_url, "format": "json"}),
+        "oembed_xml": oembed + urlencode({"url": page_url, "format": "xml"}),
         "csp_nonce": request.state.csp_nonce,
     }
     headers = {"Cache-Control": "public, max-age=60"}
@@ -109,10 +110,6 @@ def _product_page(
     return request.app.state.templates.TemplateResponse(
         request, "product_embed.html" if embed else "product.html", context, headers=headers
     )
-
-
-def _query(**params: str) -> str:
-    return urlencode(params)
 
 
 async def product_page(request: Request) -> Response:
