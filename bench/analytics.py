@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.run import machine, postgres_url  # noqa: E402
-from buybutton_server.analytics import report  # noqa: E402
 from buybutton_server.db import make_engine, migrate, session_factory  # noqa: E402
-from buybutton_server.models import AnalyticsEvent, utcnow  # noqa: E402
+from buybutton_server.db.models import AnalyticsEvent, utcnow  # noqa: E402
+from buybutton_server.domain.analytics import report  # noqa: E402
 
 EVENTS = 1_000_000
 KINDS = [("impression", 70), ("click", 20), ("checkout_started", 6), ("payment_succeeded", 3),

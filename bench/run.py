@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from bench.server import SECRET  # noqa: E402
 from buybutton import BuyButton  # noqa: E402
 from buybutton.tokens import CheckoutLink, LinkSigner  # noqa: E402
-from buybutton_server.catalog import upsert_products, validate_rows  # noqa: E402
 from buybutton_server.db import make_engine, migrate, session_factory, write_session  # noqa: E402
+from buybutton_server.domain.catalog import upsert_products, validate_rows  # noqa: E402
 
 SHOPIFY_BUY_BUTTON_GZIP = 58_968  # buy-button.min.js, gzipped, as quoted in the issue
 LEMON_SQUEEZY_GZIP = 2_300
@@ -252,7 +252,7 @@ def paid_orders_in_process(database_url: str, count: int = 2000) -> dict[str, fl
     """place_order → test charge → settle_order, called directly: the database's share."""
     from datetime import timedelta
 
-    from buybutton_server.orders import Shopper, place_order, settle_order
+    from buybutton_server.domain.orders import Shopper, place_order, settle_order
     from buybutton_server.payments import ChargeRequest, TestPaymentProvider
 
     engine = make_engine(database_url)

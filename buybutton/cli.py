@@ -189,11 +189,11 @@ def _run(args: argparse.Namespace) -> int:
         print("database schema is up to date")
         return 0
     if args.command == "orders":
-        from buybutton_server.order_admin import run_orders_command
+        from buybutton_server.commands.orders import run_orders_command
 
         return int(run_orders_command(settings, args, out=print))
     if args.command == "catalog":
-        from buybutton_server.catalog import CatalogImportError
+        from buybutton_server.domain.catalog import CatalogImportError
         from buybutton_server.runner import import_catalog
 
         try:
@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "keys":
-        from buybutton_server.api_keys import run_keys_command
+        from buybutton_server.domain.api_keys import run_keys_command
 
         return int(run_keys_command(settings, args, out=print))
     if args.command == "stats":
@@ -223,10 +223,10 @@ def _run(args: argparse.Namespace) -> int:
 
         return int(run_worker(settings, once=args.once, say=print))
     if args.command == "admin":
-        from buybutton_server.admin_auth import create_admin_command
+        from buybutton_server.domain.admin_auth import create_admin_command
 
         return int(create_admin_command(settings, args.email, from_stdin=args.password_stdin))
-    from buybutton_server import embed_commands
+    from buybutton_server.commands import embeds as embed_commands
 
     bb = BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
     if args.command == "link":

@@ -18,12 +18,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
-from buybutton_server import rate_limits
-from buybutton_server.analytics import EventBuffer
 from buybutton_server.db import close_readers, make_engine, session_factory, write_session
+from buybutton_server.domain import rate_limits
+from buybutton_server.domain.analytics import EventBuffer
+from buybutton_server.domain.orders import release_expired
+from buybutton_server.domain.outbox import Sender, deliver_due
 from buybutton_server.openapi import document as openapi_document
-from buybutton_server.orders import release_expired
-from buybutton_server.outbox import Sender, deliver_due
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from buybutton_server.outbox import EVENT_TYPES
+from buybutton_server.domain.outbox import EVENT_TYPES
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -20,8 +20,8 @@ from buybutton import BuyButton
 from buybutton.errors import ConfigurationError
 from buybutton.tokens import CheckoutLink
 from buybutton_server.app import create_app
-from buybutton_server.catalog import read_catalog_file, upsert_products, validate_rows
 from buybutton_server.db import make_engine, migrate, session_factory, write_session
+from buybutton_server.domain.catalog import read_catalog_file, upsert_products, validate_rows
 from buybutton_server.logs import uvicorn_log_config
 from buybutton_server.settings import Settings
 
@@ -118,8 +118,8 @@ def ensure_demo_admin(settings: Settings) -> str | None:
     """A login for the demo's snippet builder, with a fresh password each run (printed)."""
     from sqlalchemy import delete
 
-    from buybutton_server.admin_auth import create_admin
-    from buybutton_server.models import AdminUser
+    from buybutton_server.db.models import AdminUser
+    from buybutton_server.domain.admin_auth import create_admin
 
     password = secrets.token_urlsafe(12)
     engine = make_engine(settings.database_url)
@@ -134,7 +134,7 @@ def ensure_demo_admin(settings: Settings) -> str | None:
 
 def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, BuyButton, str]:
     from buybutton_demo_site.app import create_demo_site
-    from buybutton_server.embeds import mint_short_link
+    from buybutton_server.domain.embeds import mint_short_link
 
     blog_base = f"http://{settings.host}:{blog_port}"
     # The demo blog is the merchant's own site: it may frame checkout and be returned to.
@@ -192,7 +192,7 @@ def run_worker(settings: Settings, *, once: bool, say: Callable[[str], None]) ->
     """``buybutton worker``: deliver due webhooks until stopped (or once)."""
     import time
 
-    from buybutton_server.outbox import Sender, deliver_due
+    from buybutton_server.domain.outbox import Sender, deliver_due
 
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -219,7 +219,7 @@ def print_stats(
     say: Callable[[str], None],
 ) -> int:
     """``buybutton stats``: the funnel table in the terminal."""
-    from buybutton_server import analytics
+    from buybutton_server.domain import analytics
 
     start, end = analytics.parse_range(since, until)
     engine = make_engine(settings.database_url)

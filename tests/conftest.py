@@ -18,7 +18,6 @@ from starlette.testclient import TestClient
 
 from buybutton import BuyButton
 from buybutton_server import Settings, create_app
-from buybutton_server.catalog import upsert_products, validate_rows
 from buybutton_server.db import (
     close_readers,
     make_engine,
@@ -26,7 +25,8 @@ from buybutton_server.db import (
     session_factory,
     write_session,
 )
-from buybutton_server.models import Order, Product
+from buybutton_server.db.models import Order, Product
+from buybutton_server.domain.catalog import upsert_products, validate_rows
 
 SECRET = "test-secret-key-0123456789abcdef-0123"
 BASE_URL = "http://shop.test"

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from buybutton_server import Settings, create_app
-from buybutton_server.admin_auth import COOKIE, check_password, create_admin, hash_password
 from buybutton_server.db import write_session
-from buybutton_server.models import AdminSession, AdminUser
+from buybutton_server.db.models import AdminSession, AdminUser
+from buybutton_server.domain.admin_auth import COOKIE, check_password, create_admin, hash_password
 from tests.conftest import SECRET, add_product
 
 PASSWORD = "correct horse battery staple"

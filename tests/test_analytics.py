@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from buybutton import BuyButton
-from buybutton_server import analytics
 from buybutton_server.db import write_session
-from buybutton_server.models import AnalyticsEvent, Order, utcnow
+from buybutton_server.db.models import AnalyticsEvent, Order, utcnow
+from buybutton_server.domain import analytics
 from tests.conftest import (
     BASE_URL,
     DECLINED_CARD,
@@ -105,7 +105,7 @@ def test_a_beacon_flood_from_one_client_is_rate_limited(
 def test_clicks_checkouts_payments_and_refunds_are_counted(
     client: TestClient, sessions: sessionmaker[Session], bb: BuyButton
 ) -> None:
-    from buybutton_server.orders import refund_order
+    from buybutton_server.domain.orders import refund_order
 
     add_product(sessions, stock=10)
     paid_link = bb.checkout_link("MUG-01", source="instagram", content="reel-1")
@@ -232,7 +232,7 @@ def test_stats_through_the_api_and_the_command(
     settings,  # type: ignore[no-untyped-def]
 ) -> None:
     from buybutton.cli import main
-    from buybutton_server.api_keys import create_key
+    from buybutton_server.domain.api_keys import create_key
 
     add_product(sessions, stock=10)
     pay(client, bb.checkout_link("MUG-01", source="instagram", content="reel-1"))
@@ -260,7 +260,7 @@ def test_the_dashboard_needs_a_login_and_shows_the_funnel(
     bb: BuyButton,  # type: ignore[no-untyped-def]
 ) -> None:
     from buybutton_server import create_app
-    from buybutton_server.admin_auth import create_admin
+    from buybutton_server.domain.admin_auth import create_admin
 
     add_product(sessions, stock=10)
     with write_session(sessions) as session:

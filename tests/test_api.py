@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 
 from buybutton.tokens import LinkSigner
 from buybutton_server import Settings
-from buybutton_server.api_keys import create_key, revoke
 from buybutton_server.db import write_session
-from buybutton_server.models import ApiKey, ShortLink, WebhookEvent
+from buybutton_server.db.models import ApiKey, ShortLink, WebhookEvent
+from buybutton_server.domain.api_keys import create_key, revoke
 from tests.conftest import BASE_URL, GOOD_CARD, SECRET, SHOPPER, attempt_key, path_of
 
 
@@ -133,7 +133,7 @@ def test_not_json_is_a_422(api: TestClient) -> None:
 def test_stock_is_set_adjusted_and_never_below_what_checkouts_hold(
     api: TestClient, client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    from buybutton_server.models import Product
+    from buybutton_server.db.models import Product
 
     new_product(api)
     assert api.post("/api/v1/products/MUG-01/stock", json={"on_hand": 8}).json()["stock"] == {

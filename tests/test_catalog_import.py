@@ -94,7 +94,7 @@ def test_a_bad_row_is_reported_by_line_and_nothing_is_imported(
     assert "line 6: sku 'GOOD-1' already appears at line 2" in err
     from sqlalchemy import func, select
 
-    from buybutton_server.models import Product
+    from buybutton_server.db.models import Product
 
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Product)) == 0
@@ -124,8 +124,8 @@ def test_json_errors_name_the_item(
 def test_stock_cannot_drop_below_what_checkouts_hold(
     env: None, tmp_path: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from buybutton_server import inventory
     from buybutton_server.db import write_session
+    from buybutton_server.domain import inventory
 
     path = tmp_path / "catalog.csv"
     path.write_text("sku,title,price,currency,stock\nMUG-01,Mug,5,USD,5\n")

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton_server.catalog import product_view
 from buybutton_server.db import SqliteReader, close_readers, write_session
-from buybutton_server.models import Product
+from buybutton_server.db.models import Product
+from buybutton_server.domain.catalog import product_view
 from tests.conftest import add_product
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from buybutton_server.db import alembic_config, make_engine, migrate
-from buybutton_server.models import Base
+from buybutton_server.db.models import Base
 
 
 def test_migrated_schema_matches_models(database_url: str) -> None:

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from buybutton import BuyButton
 from buybutton.cli import main
 from buybutton_server.db import write_session
-from buybutton_server.models import Order, utcnow
+from buybutton_server.db.models import Order, utcnow
 from tests.conftest import GOOD_CARD, SHOPPER, add_product, attempt_key, orders, path_of, product
 
 
@@ -100,7 +100,7 @@ def test_sweep_releases_expired_holds(
     env: None, bb: BuyButton, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from buybutton.tokens import CheckoutLink
-    from buybutton_server.orders import Shopper, place_order
+    from buybutton_server.domain.orders import Shopper, place_order
 
     add_product(sessions, stock=2)
     place_order(
@@ -130,7 +130,7 @@ def test_the_running_server_sweeps_by_itself(settings, sessions: sessionmaker[Se
 
     from buybutton.tokens import CheckoutLink
     from buybutton_server import create_app
-    from buybutton_server.orders import Shopper, place_order
+    from buybutton_server.domain.orders import Shopper, place_order
 
     add_product(sessions, stock=1)
     place_order(

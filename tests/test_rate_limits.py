@@ -96,8 +96,8 @@ def test_rate_settings_parse() -> None:
 def test_a_burst_across_a_window_boundary_is_still_one_limit(
     sessions: sessionmaker[Session],
 ) -> None:
-    from buybutton_server import rate_limits
     from buybutton_server.db import write_session
+    from buybutton_server.domain import rate_limits
 
     def hit(at: float) -> rate_limits.Verdict:
         with write_session(sessions) as session:

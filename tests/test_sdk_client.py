@@ -22,9 +22,9 @@ from buybutton.errors import (
     RateLimitedError,
     ServerError,
 )
-from buybutton_server.api_keys import create_key
 from buybutton_server.db import write_session
-from buybutton_server.outbox import Sender, deliver_due
+from buybutton_server.domain.api_keys import create_key
+from buybutton_server.domain.outbox import Sender, deliver_due
 from tests.conftest import BASE_URL, GOOD_CARD, SHOPPER, attempt_key
 from tests.live_server import LiveServers, free_port
 from tests.webhook_receiver import Receiver

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from buybutton import BuyButton
-from buybutton_server.models import Base
+from buybutton_server.db.models import Base
 from tests.conftest import BASE_URL, GOOD_CARD, SHOPPER, add_product, attempt_key, orders, path_of
 
 

@@ -19,8 +19,8 @@ from buybutton.cli import main
 from buybutton.tokens import CheckoutLink, LinkSigner
 from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
-from buybutton_server.models import OrderLine, ShortLink
-from buybutton_server.short_links import mint
+from buybutton_server.db.models import OrderLine, ShortLink
+from buybutton_server.domain.short_links import mint
 from tests.conftest import (
     BASE_URL,
     GOOD_CARD,
@@ -156,7 +156,7 @@ def test_qr_codes_come_as_svg_and_png(client: TestClient, sessions: sessionmaker
 def test_qr_code_encodes_the_short_link(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    from buybutton_server.short_links import qr_code
+    from buybutton_server.domain.short_links import qr_code
 
     add_product(sessions)
     code = short_code(sessions, source="qr")
@@ -168,7 +168,7 @@ def test_qr_code_encodes_the_short_link(
 def test_minting_the_same_public_link_twice_reuses_its_code(
     sessions: sessionmaker[Session],
 ) -> None:
-    from buybutton_server.embeds import mint_short_link
+    from buybutton_server.domain.embeds import mint_short_link
 
     first = mint_short_link(sessions, CheckoutLink(sku="MUG-01", source="tiktok"))
     assert mint_short_link(sessions, CheckoutLink(sku="MUG-01", source="tiktok")) == first

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 
 from buybutton import BuyButton
 from buybutton_server import Settings, create_app
-from buybutton_server.models import utcnow
-from buybutton_server.orders import refund_order, release_expired
+from buybutton_server.db.models import utcnow
+from buybutton_server.domain.orders import refund_order, release_expired
 from buybutton_server.payments import make_provider
 from tests.conftest import BASE_URL, SHOPPER, add_product, attempt_key, orders, path_of, product
 from tests.stripe_support import authenticate, card_id, stripe_client

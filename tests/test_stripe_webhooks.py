@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
-from buybutton_server.models import ProcessedEvent
-from buybutton_server.orders import Shopper, apply_failure, note_progress, place_order
+from buybutton_server.db.models import ProcessedEvent
+from buybutton_server.domain.orders import Shopper, apply_failure, note_progress, place_order
 from tests.conftest import add_product, orders, product
 from tests.stripe_support import intent_event, signed, stripe_client
 

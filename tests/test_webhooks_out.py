@@ -17,16 +17,16 @@ from starlette.testclient import TestClient
 from buybutton.api import verify_webhook
 from buybutton.errors import WebhookVerificationError
 from buybutton_server import Settings, create_app
-from buybutton_server.api_keys import create_key
 from buybutton_server.db import write_session
-from buybutton_server.models import (
+from buybutton_server.db.models import (
     DeliveryAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
     utcnow,
 )
-from buybutton_server.outbox import RETRY_DELAYS, Sender, UnsafeDestination, deliver_due
+from buybutton_server.domain.api_keys import create_key
+from buybutton_server.domain.outbox import RETRY_DELAYS, Sender, UnsafeDestination, deliver_due
 from buybutton_server.payments.test_provider import TestPaymentProvider
 from tests.conftest import BASE_URL, GOOD_CARD, SHOPPER, attempt_key, path_of
 from tests.live_server import LiveServers, free_port

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from buybutton_server.db import make_engine
-from buybutton_server.models import Base
+from buybutton_server.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton import BuyButton
-from buybutton_server import admin_auth, analytics, rate_limits
 from buybutton_server.db import write_session
-from buybutton_server.embeds import SURFACES, Snippet, SnippetOptions, make_snippet
+from buybutton_server.db.models import AdminUser, Product
+from buybutton_server.domain import admin_auth, analytics, rate_limits
+from buybutton_server.domain.embeds import SURFACES, Snippet, SnippetOptions, make_snippet
 from buybutton_server.errors import RateLimited, ShopError
-from buybutton_server.models import AdminUser, Product
 
 NO_STORE = {"Cache-Control": "no-store"}
 DEFAULT_COLOR = "#1f5eff"

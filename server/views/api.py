@@ -27,10 +27,8 @@ from starlette.responses import JSONResponse, Response
 
 from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN, CheckoutLink
-from buybutton_server import analytics, api_keys, outbox, short_links
 from buybutton_server.db import read_session, write_session
-from buybutton_server.errors import NotFound, ShopError
-from buybutton_server.models import (
+from buybutton_server.db.models import (
     ApiKey,
     DeliveryAttempt,
     IdempotencyRecord,
@@ -41,8 +39,15 @@ from buybutton_server.models import (
     WebhookEvent,
     utcnow,
 )
-from buybutton_server.orders import FulfillRefused, RefundRefused, fulfill_order, refund_order
-from buybutton_server.outbox import iso_time
+from buybutton_server.domain import analytics, api_keys, outbox, short_links
+from buybutton_server.domain.orders import (
+    FulfillRefused,
+    RefundRefused,
+    fulfill_order,
+    refund_order,
+)
+from buybutton_server.domain.outbox import iso_time
+from buybutton_server.errors import NotFound, ShopError
 
 
 class Unauthorized(ShopError):

@@ -20,9 +20,18 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
-from buybutton_server import analytics, rate_limits, short_links
-from buybutton_server.catalog import ProductView, product_view, variants_of
 from buybutton_server.db import read_session, run_read, write_session
+from buybutton_server.db.models import Order
+from buybutton_server.domain import analytics, rate_limits, short_links
+from buybutton_server.domain.catalog import ProductView, product_view, variants_of
+from buybutton_server.domain.orders import (
+    Shopper,
+    order_by_public_id,
+    place_order,
+    reconcile_order,
+    record_payment_reference,
+    settle_order,
+)
 from buybutton_server.errors import (
     LinkNotValid,
     NotEnoughStock,
@@ -31,15 +40,6 @@ from buybutton_server.errors import (
     ProductUnavailable,
     RateLimited,
     ShopError,
-)
-from buybutton_server.models import Order
-from buybutton_server.orders import (
-    Shopper,
-    order_by_public_id,
-    place_order,
-    reconcile_order,
-    record_payment_reference,
-    settle_order,
 )
 from buybutton_server.payments import ChargeRequest, ChargeResult
 from buybutton_server.payments import PaymentUnavailable as ProviderDown

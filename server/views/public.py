@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response
 from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink, LinkSigner
-from buybutton_server import analytics, rate_limits
-from buybutton_server.catalog import ProductView, product_view, variants_of
 from buybutton_server.db import run_read, write_session
+from buybutton_server.domain import analytics, rate_limits
+from buybutton_server.domain.catalog import ProductView, product_view, variants_of
 from buybutton_server.errors import NotFound, ProductUnavailable, RateLimited, ShopError
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}

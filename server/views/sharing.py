@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton.money import format_amount
 from buybutton.tokens import SKU_PATTERN, CheckoutLink
-from buybutton_server import short_links
-from buybutton_server.catalog import ProductView, product_view
 from buybutton_server.db import run_read
+from buybutton_server.domain import short_links
+from buybutton_server.domain.catalog import ProductView, product_view
 from buybutton_server.errors import NotFound, ProductUnavailable, ShopError
 
 # Link-preview fetchers of messengers and social apps. They get a page with the product's

@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from buybutton_server.domain.orders import refund_order
+from buybutton_server.domain.payment_events import apply_payment_event
 from buybutton_server.errors import NotFound
-from buybutton_server.orders import refund_order
-from buybutton_server.payment_events import apply_payment_event
 from buybutton_server.payments import PaymentUnavailable
 from buybutton_server.payments.stripe_provider import WebhookSignatureInvalid
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from buybutton_server.admin_auth import create_admin
 from buybutton_server.db import write_session
+from buybutton_server.domain.admin_auth import create_admin
 from tests.browser.conftest import Demo, screenshot
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 from sqlalchemy import select
 
-from buybutton_server.models import OrderLine
+from buybutton_server.db.models import OrderLine
 from tests.browser.conftest import Demo, screenshot
 from tests.conftest import orders, product
 
@@ -310,8 +310,8 @@ def test_keyboard_reaches_and_opens_the_button(desktop: BrowserContext, demo: De
 def test_snippet_builder_previews_live_and_copies_in_one_click(
     browser: Browser, demo: Demo
 ) -> None:
-    from buybutton_server.admin_auth import create_admin
     from buybutton_server.db import write_session
+    from buybutton_server.domain.admin_auth import create_admin
 
     with write_session(demo.sessions) as session:
         create_admin(session, "editor@blog.example", "a long enough password")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton import BuyButton
 from buybutton_server import Settings, create_app
 from buybutton_server.db import make_engine, migrate, session_factory
-from buybutton_server.models import ProcessedEvent
+from buybutton_server.db.models import ProcessedEvent
 from tests.browser.conftest import screenshot
 from tests.conftest import SHOPPER, add_product, orders, product
 from tests.live_server import LiveServers, free_port

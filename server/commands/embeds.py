@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton import BuyButton
 from buybutton.tokens import CheckoutLink
-from buybutton_server import short_links
 from buybutton_server.db import make_engine, session_factory
-from buybutton_server.embeds import SnippetOptions, make_snippet, mint_short_link
+from buybutton_server.domain import short_links
+from buybutton_server.domain.embeds import SnippetOptions, make_snippet, mint_short_link
 from buybutton_server.errors import ShopError
 from buybutton_server.settings import Settings
 

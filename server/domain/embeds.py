@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton import BuyButton, snippets
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
-from buybutton_server import short_links
-from buybutton_server.catalog import ProductView, product_view
 from buybutton_server.db import write_session
+from buybutton_server.domain import short_links
+from buybutton_server.domain.catalog import ProductView, product_view
 from buybutton_server.errors import ProductUnavailable
 
 SURFACES = {

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import decimal_string
 from buybutton_server.db import write_session
-from buybutton_server.models import (
+from buybutton_server.db.models import (
     DeliveryAttempt,
     Order,
     OrderLine,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import EMAIL_PATTERN
 from buybutton_server.db import make_engine, session_factory, write_session
-from buybutton_server.models import AdminSession, AdminUser
+from buybutton_server.db.models import AdminSession, AdminUser
 from buybutton_server.settings import Settings
 
 COOKIE = "__Host-buybutton_admin"

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
-from buybutton_server.models import Order, ProcessedEvent
-from buybutton_server.orders import apply_failure, apply_success, note_progress
+from buybutton_server.db.models import Order, ProcessedEvent
+from buybutton_server.domain.orders import apply_failure, apply_success, note_progress
 from buybutton_server.payments.stripe_provider import PaymentEvent
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from buybutton_server.models import RateLimitWindow
+from buybutton_server.db.models import RateLimitWindow
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server import analytics, inventory, outbox
 from buybutton_server.db import read_session, write_session
+from buybutton_server.db.models import Order, OrderLine, Product, Refund, utcnow
+from buybutton_server.domain import analytics, inventory, outbox
 from buybutton_server.errors import NotEnoughStock, ProductUnavailable, SoldOut
-from buybutton_server.models import Order, OrderLine, Product, Refund, utcnow
 from buybutton_server.payments.base import ChargeResult, PaymentProvider
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
-from buybutton_server.models import AnalyticsEvent, Order, utcnow
+from buybutton_server.db.models import AnalyticsEvent, Order, utcnow
 
 KINDS = (
     "impression",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import CursorResult, Update, bindparam, update
 from sqlalchemy.orm import Session
 
-from buybutton_server.models import Product
+from buybutton_server.db.models import Product
 
 _P = Product.__table__.c
 _ID, _N = bindparam("product_id"), bindparam("n")

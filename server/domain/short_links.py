@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import fetch_all
-from buybutton_server.models import ShortLink
+from buybutton_server.db.models import ShortLink
 
 _ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 10  # 62**10: about 8e17 codes, so a code with pre-fill cannot be guessed

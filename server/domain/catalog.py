@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.money import is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN
 from buybutton_server.db import fetch_all
-from buybutton_server.models import Product
+from buybutton_server.db.models import Product
 
 _FIELDS = (
     "sku",

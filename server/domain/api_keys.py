@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import make_engine, session_factory, write_session
-from buybutton_server.models import ApiKey, utcnow
+from buybutton_server.db.models import ApiKey, utcnow
 from buybutton_server.settings import Settings
 
 SCOPES = ("read", "write")
