@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from buybutton.money import format_amount, parse_amount
 from buybutton_server.db import make_engine, read_session, session_factory
 from buybutton_server.db.models import Order
-from buybutton_server.domain.orders import RefundRefused, refund_order, release_expired
+from buybutton_server.domain.orders import refund_order, release_expired
+from buybutton_server.errors import RefundRefused
 from buybutton_server.payments import PaymentUnavailable, make_provider
 from buybutton_server.settings import Settings
 

@@ -27,7 +27,13 @@ from buybutton.tokens import CheckoutLink
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, OrderLine, Product, Refund, utcnow
 from buybutton_server.domain import analytics, inventory, outbox
-from buybutton_server.errors import NotEnoughStock, ProductUnavailable, SoldOut
+from buybutton_server.errors import (
+    FulfillRefused,
+    NotEnoughStock,
+    ProductUnavailable,
+    RefundRefused,
+    SoldOut,
+)
 from buybutton_server.payments.base import ChargeResult, PaymentProvider
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -380,10 +386,6 @@ REFUND_DUE = "Paid after its stock ran out: refund due."
 REFUNDED_OUT_OF_STOCK = "Paid after its stock ran out: refunded automatically."
 
 
-class RefundRefused(Exception):
-    """The refund cannot be made as asked; the message says why."""
-
-
 def refund_order(
     factory: sessionmaker[Session],
     provider: PaymentProvider,
@@ -532,8 +534,6 @@ def release_expired(
         changed += 1
     return changed
 
-
-class FulfillRefused(Exception):
     pass
 
 

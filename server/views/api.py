@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 
 from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN, CheckoutLink
+from buybutton_server import errors
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import (
     ApiKey,
@@ -40,42 +41,25 @@ from buybutton_server.db.models import (
     utcnow,
 )
 from buybutton_server.domain import analytics, api_keys, outbox, short_links
-from buybutton_server.domain.orders import (
-    FulfillRefused,
-    RefundRefused,
-    fulfill_order,
-    refund_order,
-)
+from buybutton_server.domain.orders import fulfill_order, refund_order
 from buybutton_server.domain.outbox import iso_time
-from buybutton_server.errors import NotFound, ShopError
+from buybutton_server.errors import (
+    Conflict,
+    FulfillRefused,
+    NotFound,
+    OutOfStock,
+    RefundRefused,
+    ShopError,
+    Unauthorized,
+)
+from buybutton_server.views.errors import error_json
 
 
-class Unauthorized(ShopError):
-    status = 401
-    code = "unauthorized"
-    message = "Send a valid API key: Authorization: Bearer bb_…"
-    headers = {"WWW-Authenticate": 'Bearer realm="buybutton"'}
-
-
-class Forbidden(ShopError):
-    status = 403
-    code = "forbidden"
+class Forbidden(errors.Forbidden):
     message = "This API key is read-only; writes need a key created with --scope write."
 
 
-class Conflict(ShopError):
-    status = 409
-    code = "conflict"
-
-
-class InvalidRequest(ShopError):
-    status = 422
-    code = "invalid_request"
-
-
-class OutOfStock(ShopError):
-    status = 409
-    code = "out_of_stock"
+InvalidRequest = errors.InvalidInput
 
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
@@ -196,13 +180,11 @@ async def _idempotent(
     try:
         status, data = await handler(request, body)
     except ShopError as error:
-        if error.status >= 500:
+        response = error_json(error)
+        if response.status_code >= 500:
             await run_in_threadpool(forget)
             raise
-        response = JSONResponse(
-            {"error": {"code": error.code, "message": error.message}}, status_code=error.status
-        )
-        await run_in_threadpool(store, error.status, bytes(response.body))
+        await run_in_threadpool(store, response.status_code, bytes(response.body))
         return response
     except Exception:
         await run_in_threadpool(forget)

@@ -33,13 +33,13 @@ from buybutton_server.domain.orders import (
     settle_order,
 )
 from buybutton_server.errors import (
+    LinkExpired,
     LinkNotValid,
     NotEnoughStock,
     NotFound,
     PaymentUnavailable,
     ProductUnavailable,
     RateLimited,
-    ShopError,
 )
 from buybutton_server.payments import ChargeRequest, ChargeResult
 from buybutton_server.payments import PaymentUnavailable as ProviderDown
@@ -63,21 +63,12 @@ _FIELDS = {
 _OPTIONAL = {"line2"}
 
 
-class LinkExpiredPage(ShopError):
-    status = 410
-    code = "link_expired"
-    title = "This link has expired"
-    message = "The offer in this link has ended, but the product may still be available."
-
-
 def _verify(request: Request, token: str) -> CheckoutLink:
     try:
         link: CheckoutLink = request.app.state.link_signer.verify(token)
         return link
     except ExpiredLink as expired:
-        error = LinkExpiredPage()
-        error.context = {"expired_link": expired.link}  # type: ignore[attr-defined]
-        raise error from None
+        raise LinkExpired(context={"expired_link": expired.link}) from None
     except InvalidLink:
         raise LinkNotValid() from None
 
@@ -192,7 +183,7 @@ async def checkout_page(request: Request) -> Response:
     token = request.path_params["token"]
     try:
         link = _verify(request, token)
-    except LinkExpiredPage as error:
+    except LinkExpired as error:
         return await _expired_page(request, error)
     offer = await run_read(request.app.state.sessions, _load_offer, request, link)
     link, product = offer.link, offer.product
@@ -245,8 +236,8 @@ def return_url(request: Request, raw: str | None) -> str | None:
     return raw if origin in request.app.state.settings.allowed_origins else None
 
 
-async def _expired_page(request: Request, error: LinkExpiredPage) -> Response:
-    expired: CheckoutLink = error.context["expired_link"]  # type: ignore[attr-defined]
+async def _expired_page(request: Request, error: LinkExpired) -> Response:
+    expired: CheckoutLink = error.context["expired_link"]
     product = await run_in_threadpool(_load_product, request, expired.sku)
     context: dict[str, Any] = {}
     if product is not None and product.active:

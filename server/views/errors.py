@@ -12,9 +12,66 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from buybutton_server.errors import NotFound, ServiceUnavailable, ShopError
+from buybutton_server.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    NotImplementedHere,
+    RateLimited,
+    ServiceUnavailable,
+    ShopError,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+)
 
 log = logging.getLogger("buybutton")
+
+# The one table from an error's kind to an HTTP status. The nearest kind in the error's
+# class hierarchy decides; an error of no listed kind is a 400.
+STATUS_BY_KIND: dict[type[ShopError], int] = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    TooLarge: 413,
+    InvalidInput: 422,
+    RateLimited: 429,
+    InternalError: 500,
+    NotImplementedHere: 501,
+    Unavailable: 503,
+}
+
+
+def status_of(error: ShopError) -> int:
+    for kind in type(error).__mro__:
+        status = STATUS_BY_KIND.get(kind)  # type: ignore[call-overload]
+        if status is not None:
+            return status
+    return 400
+
+
+def headers_of(error: ShopError) -> dict[str, str]:
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="buybutton"'}
+    return {}
+
+
+def error_json(error: ShopError) -> JSONResponse:
+    """The API's answer for an error: ``{"error": {"code", "message"}}`` and its status."""
+    return JSONResponse(
+        {"error": {"code": error.code, "message": error.message}},
+        status_code=status_of(error),
+        headers=headers_of(error),
+    )
 
 
 def wants_json(request: Request) -> bool:
@@ -25,24 +82,20 @@ def wants_json(request: Request) -> bool:
 
 def render_error(request: Request, error: ShopError, **context: object) -> Response:
     if wants_json(request):
-        return JSONResponse(
-            {"error": {"code": error.code, "message": error.message}},
-            status_code=error.status,
-            headers=error.headers,
-        )
+        return error_json(error)
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
         "message.html",
         {"error": error, **context},
-        status_code=error.status,
-        headers={"Cache-Control": "no-store", **error.headers},
+        status_code=status_of(error),
+        headers={"Cache-Control": "no-store", **headers_of(error)},
     )
 
 
 async def shop_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ShopError)
-    return render_error(request, exc, **getattr(exc, "context", {}))
+    error = exc if isinstance(exc, ShopError) else InternalError()
+    return render_error(request, error, **error.context)
 
 
 async def database_down(request: Request, exc: Exception) -> Response:
@@ -51,23 +104,19 @@ async def database_down(request: Request, exc: Exception) -> Response:
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
+    """Starlette's own refusals (404 for no route, 405 for a wrong method, ...)."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 400
+    if status == 404:
         return render_error(request, NotFound())
-    error = ShopError(exc.detail if isinstance(exc.detail, str) else None)
-    error.status = exc.status_code
-    error.code = "http_error"
-    error.title = "Request refused"
-    return render_error(request, error)
+    detail = exc.detail if isinstance(exc, HTTPException) and isinstance(exc.detail, str) else None
+    response = render_error(request, BadRequest(detail, code="http_error", title="Request refused"))
+    response.status_code = status
+    return response
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    error = ShopError("Something went wrong on our side. Nothing was charged; please try again.")
-    error.status = 500
-    error.code = "internal_error"
-    error.title = "Something went wrong"
-    return render_error(request, error)
+    return render_error(request, InternalError())
 
 
 EXCEPTION_HANDLERS = {

@@ -23,7 +23,8 @@ from buybutton.tokens import CheckoutLink, LinkSigner
 from buybutton_server.db import run_read, write_session
 from buybutton_server.domain import analytics, rate_limits
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
-from buybutton_server.errors import NotFound, ProductUnavailable, RateLimited, ShopError
+from buybutton_server.errors import BadRequest, NotFound, ProductUnavailable, RateLimited
+from buybutton_server.views.errors import error_json
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 LOW_STOCK = 5
@@ -76,12 +77,9 @@ async def product(request: Request) -> Response:
     sku = request.path_params["sku"]
     data = await run_read(request.app.state.sessions, _product_json, request, sku)
     if data is None:
-        error = ProductUnavailable("No product with that sku is for sale.")
-        return JSONResponse(
-            {"error": {"code": error.code, "message": error.message}},
-            status_code=error.status,
-            headers=CORS,
-        )
+        response = error_json(ProductUnavailable("No product with that sku is for sale."))
+        response.headers.update(CORS)
+        return response
     return JSONResponse(
         data, headers={**CORS, "Cache-Control": "public, max-age=15", "Vary": "Origin"}
     )
@@ -133,8 +131,7 @@ MAX_BEACON_BYTES = 16_384
 MAX_IMPRESSIONS = 50
 
 
-class BadBeacon(ShopError):
-    status = 400
+class BadBeacon(BadRequest):
     code = "bad_beacon"
     title = "Bad beacon"
 

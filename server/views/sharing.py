@@ -16,7 +16,7 @@ from buybutton.tokens import SKU_PATTERN, CheckoutLink
 from buybutton_server.db import run_read
 from buybutton_server.domain import short_links
 from buybutton_server.domain.catalog import ProductView, product_view
-from buybutton_server.errors import NotFound, ProductUnavailable, ShopError
+from buybutton_server.errors import NotFound, NotImplementedHere, ProductUnavailable
 
 # Link-preview fetchers of messengers and social apps. They get a page with the product's
 # Open Graph tags; people get the one-hop redirect to checkout.
@@ -130,8 +130,7 @@ async def product_embed(request: Request) -> Response:
     )
 
 
-class OEmbedNotImplemented(ShopError):
-    status = 501
+class OEmbedNotImplemented(NotImplementedHere):
     code = "format_not_supported"
     title = "Format not supported"
     message = "oEmbed answers in json or xml."
