@@ -57,6 +57,18 @@ def _tune_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@contextmanager
+def open_sessions(url: str, **engine_options: Any) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a fresh engine for ``url``, disposed (with its bare SQLite
+    readers) on the way out: for commands and tools that open the database once."""
+    engine = make_engine(url, **engine_options)
+    try:
+        yield session_factory(engine)
+    finally:
+        close_readers(engine)
+        engine.dispose()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
