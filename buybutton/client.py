@@ -16,6 +16,21 @@ from buybutton.api import ApiClient, WebhookEvent, verify_webhook
 from buybutton.errors import ConfigurationError
 from buybutton.tokens import CheckoutLink, LinkSigner
 
+# The key a development server signs with when BUYBUTTON_SECRET_KEYS is unset, so the demo and
+# ``buybutton link`` work with no setup. A production server refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def secret_keys_from_env(environ: Mapping[str, str]) -> list[str]:
+    """``BUYBUTTON_SECRET_KEYS``: comma-separated, newest last, blanks dropped."""
+    return [k.strip() for k in environ.get("BUYBUTTON_SECRET_KEYS", "").split(",") if k.strip()]
+
+
+def base_url_from_env(environ: Mapping[str, str]) -> str:
+    """``BUYBUTTON_BASE_URL`` without a trailing slash, or the development server's."""
+    return environ.get("BUYBUTTON_BASE_URL", "").strip().rstrip("/") or DEFAULT_BASE_URL
+
 
 class BuyButton(ApiClient):
     """Signs pre-filled checkout links and builds embed snippets, offline; with an
@@ -59,15 +74,11 @@ class BuyButton(ApiClient):
         """Build from ``BUYBUTTON_SECRET_KEYS`` (comma-separated, newest last) and
         ``BUYBUTTON_BASE_URL``, the same variables the server reads."""
         env = os.environ if environ is None else environ
-        keys = [k.strip() for k in env.get("BUYBUTTON_SECRET_KEYS", "").split(",") if k.strip()]
+        keys = secret_keys_from_env(env)
         api_key = env.get("BUYBUTTON_API_KEY") or None
         if not keys and not api_key:
             raise ConfigurationError("BUYBUTTON_SECRET_KEYS is not set")
-        return cls(
-            secret_keys=keys,
-            base_url=env.get("BUYBUTTON_BASE_URL", "http://127.0.0.1:8000"),
-            api_key=api_key,
-        )
+        return cls(secret_keys=keys, base_url=base_url_from_env(env), api_key=api_key)
 
     def checkout_link(
         self,
@@ -119,16 +130,27 @@ class BuyButton(ApiClient):
         content: str | None = None,
         layout: str | None = None,
         theme: Mapping[str, str] | None = None,
+        facts: snippets.CardFacts | None = None,
+        heading: int | None = None,
     ) -> str:
         """Paste-ready HTML: a plain link to checkout that the widget script enhances with
         live price and stock (``layout="card"``: a product card with options and quantity).
         It carries no personal data, so it is safe to publish. ``theme`` sets ``color``,
-        ``text-color``, ``radius`` and ``font-size`` (CSS values)."""
+        ``text-color``, ``radius`` and ``font-size`` (CSS values). A card given ``facts``
+        (title, price, image) paints with the page; ``heading`` makes its title a heading of
+        that level (1-6)."""
         href = self.checkout_link(
             sku, quantity=quantity, source=source, campaign=campaign, content=content
         )
         return snippets.button_snippet(
-            href=href, sku=sku, label=label, api_base=self.base_url, theme=theme, layout=layout
+            href=href,
+            sku=sku,
+            label=label,
+            api_base=self.base_url,
+            theme=theme,
+            layout=layout,
+            facts=facts,
+            heading=heading,
         )
 
     def card_snippet(self, sku: str, **options: Any) -> str:

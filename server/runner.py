@@ -1,4 +1,5 @@
-"""Starting the server: ``buybutton serve`` and ``buybutton demo``."""
+"""Starting the server: what ``buybutton serve`` and ``buybutton demo`` run (their commands
+are in ``buybutton_server.commands.serve``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import secrets
 import socket
 from collections.abc import Callable, Generator
 from dataclasses import replace
-from pathlib import Path
 
 import uvicorn
 from sqlalchemy.pool import NullPool
@@ -20,7 +20,7 @@ from buybutton import BuyButton
 from buybutton.errors import ConfigurationError
 from buybutton.tokens import CheckoutLink
 from buybutton_server.app import create_app
-from buybutton_server.db import make_engine, migrate, session_factory, write_session
+from buybutton_server.db import make_engine, migrate, open_sessions, session_factory, write_session
 from buybutton_server.domain.catalog import read_catalog_file, upsert_products, validate_rows
 from buybutton_server.logs import uvicorn_log_config
 from buybutton_server.settings import Settings
@@ -56,31 +56,24 @@ def serve(settings: Settings, *, workers: int = 1) -> None:
     lives in the database."""
     ensure_port_free(settings.host, settings.port, "BUYBUTTON_PORT or --port")
     migrate(settings.database_url)
-    common = {
-        "host": settings.host,
-        "port": settings.port,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
-        "server_header": False,
-        "log_level": "info",
-        "log_config": uvicorn_log_config(),
-    }
-    if workers > 1:
+    several = workers > 1
+    if several:
         os.environ.update(settings.as_environment())
-        uvicorn.run("buybutton_server.app:create_app", factory=True, workers=workers, **common)
-    else:
-        uvicorn.run(create_app(settings), **common)
-
-
-def import_catalog(settings: Settings, path: Path) -> str:
-    rows = validate_rows(read_catalog_file(path))
-    engine = make_engine(settings.database_url)
-    try:
-        with write_session(session_factory(engine)) as session:
-            result = upsert_products(session, rows)
-    finally:
-        engine.dispose()
-    return f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+    uvicorn.run(
+        "buybutton_server.app:create_app" if several else create_app(settings),
+        factory=several,
+        workers=workers if several else None,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+        log_level="info",
+        log_config=uvicorn_log_config(),
+        # A worker answers uvicorn's health check once its app is imported; on a loaded
+        # machine that takes several seconds, and a 5 s limit kills healthy workers.
+        timeout_worker_healthcheck=60,
+    )
 
 
 def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
@@ -91,12 +84,8 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
         (where, {**row, "image_url": image_base + row["image_url"]})
         for where, row in read_catalog_file(catalog_path())
     ]
-    engine = make_engine(settings.database_url)
-    try:
-        with write_session(session_factory(engine)) as session:
-            upsert_products(session, validate_rows(rows))
-    finally:
-        engine.dispose()
+    with open_sessions(settings.database_url) as sessions, write_session(sessions) as session:
+        upsert_products(session, validate_rows(rows))
 
 
 DEMO_ADMIN = "demo@buybutton.test"
@@ -122,13 +111,9 @@ def ensure_demo_admin(settings: Settings) -> str | None:
     from buybutton_server.domain.admin_auth import create_admin
 
     password = secrets.token_urlsafe(12)
-    engine = make_engine(settings.database_url)
-    try:
-        with write_session(session_factory(engine)) as session:
-            session.execute(delete(AdminUser).where(AdminUser.email == DEMO_ADMIN))
-            create_admin(session, DEMO_ADMIN, password)
-    finally:
-        engine.dispose()
+    with open_sessions(settings.database_url) as sessions, write_session(sessions) as session:
+        session.execute(delete(AdminUser).where(AdminUser.email == DEMO_ADMIN))
+        create_admin(session, DEMO_ADMIN, password)
     return password
 
 
@@ -186,63 +171,3 @@ def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]
             announce_task.cancel()
 
     asyncio.run(run())
-
-
-def run_worker(settings: Settings, *, once: bool, say: Callable[[str], None]) -> int:
-    """``buybutton worker``: deliver due webhooks until stopped (or once)."""
-    import time
-
-    from buybutton_server.domain.outbox import Sender, deliver_due
-
-    migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
-    sender = Sender(allow_private=not settings.production)
-    try:
-        if once:
-            say(f"delivered {deliver_due(sessions, sender)} webhook attempts")
-            return 0
-        say("buybutton worker: delivering webhooks (Ctrl-C stops it)")
-        while True:
-            if not deliver_due(sessions, sender):
-                time.sleep(settings.webhook_seconds)
-    finally:
-        engine.dispose()
-
-
-def print_stats(
-    settings: Settings,
-    *,
-    since: str | None,
-    until: str | None,
-    csv: bool,
-    say: Callable[[str], None],
-) -> int:
-    """``buybutton stats``: the funnel table in the terminal."""
-    from buybutton_server.domain import analytics
-
-    start, end = analytics.parse_range(since, until)
-    engine = make_engine(settings.database_url)
-    try:
-        result = analytics.report(session_factory(engine), start, end)
-    finally:
-        engine.dispose()
-    if csv:
-        say(analytics.report_csv(result).rstrip("\n"))
-        return 0
-    say(f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
-    header = (
-        f"{'product':16} {'source':12} {'campaign':14} {'content':22} "
-        f"{'seen':>6} {'clicks':>6} {'checkout':>8} {'paid':>5} {'conv':>6}  revenue"
-    )
-    say(header)
-    for row in [*result.rows, result.totals]:
-        conv = "-" if row.conversion is None else f"{row.conversion:.0%}"
-        say(
-            f"{row.sku[:16]:16} {(row.source or '-')[:12]:12} {(row.campaign or '-')[:14]:14} "
-            f"{(row.content or '-')[:22]:22} {row.impressions:>6} {row.clicks:>6} "
-            f"{row.checkouts:>8} {row.paid:>5} {conv:>6}  {row.revenue_text()}"
-        )
-    if result.median_seconds_to_pay is not None:
-        say(f"median first touch to payment: {result.median_seconds_to_pay / 60:.1f} min")
-    return 0

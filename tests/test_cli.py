@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
-from buybutton.cli import main
+from buybutton.cli import main, server_missing
 from tests.conftest import BASE_URL, GOOD_CARD, SECRET, add_product, attempt_key, orders, path_of
 
 
@@ -148,3 +149,42 @@ def test_demo_refuses_a_busy_port_before_touching_anything(
         capsys.readouterr().err
     )
     assert not database.exists()
+
+
+def test_help_lists_every_command_with_the_server_installed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for name, help_text in [
+        ("link", "print a signed checkout link"),
+        ("snippet", "print paste-ready embed code"),
+        ("serve", "run the server"),
+        ("demo", "seed a demo shop"),
+        ("db", "database schema"),
+        ("orders", "orders"),
+        ("catalog", "products"),
+        ("keys", "API keys"),
+        ("admin", "merchant logins"),
+        ("worker", "deliver order webhooks"),
+        ("stats", "the funnel"),
+    ]:
+        assert re.search(rf"^\s+{name}\s+{help_text}", out, re.MULTILINE), name
+    assert "(server)" not in out and "buybutton[server]" not in out
+
+
+@pytest.mark.parametrize(
+    ("module", "missing"),
+    [
+        ("sqlalchemy", True),
+        ("starlette.routing", True),
+        ("buybutton_server", True),
+        ("buybutton_server.commands.nope", False),  # a bug in the server, not a missing install
+        ("buybutton.nope", False),
+    ],
+)
+def test_what_counts_as_the_server_not_installed(module: str, missing: bool) -> None:
+    error = ModuleNotFoundError(f"No module named {module!r}", name=module)
+    assert server_missing(error) is missing

@@ -1,89 +1,55 @@
-"""``buybutton link`` and ``buybutton snippet``: the command-line face of the embeds."""
+"""``buybutton link`` and ``buybutton snippet`` with the shop's database: short links, QR
+codes and snippets filled in from the catalog. They take the SDK's arguments and replace its
+offline versions (:mod:`buybutton.cli`), signing with the server's settings."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from buybutton import BuyButton
+from buybutton import BuyButton, cli
 from buybutton.tokens import CheckoutLink
-from buybutton_server.db import make_engine, session_factory
+from buybutton.urls import absolute, short_path
+from buybutton_server.commands.base import with_server_run
+from buybutton_server.db import open_sessions
 from buybutton_server.domain import short_links
 from buybutton_server.domain.embeds import SnippetOptions, make_snippet, mint_short_link
 from buybutton_server.errors import ShopError
 from buybutton_server.settings import Settings
 
 
-@contextmanager
-def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+def _client(settings: Settings) -> BuyButton:
+    return BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
 
 
-def _read_recipients(path: Path) -> list[tuple[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "email" not in reader.fieldnames:
-            raise ValueError(f"{path}: needs an 'email' column")
-        return [(row["email"].strip(), (row.get("name") or "").strip()) for row in reader]
-
-
-def link_command(
-    settings: Settings, bb: BuyButton, args: argparse.Namespace, *, out: Callable[[str], None]
-) -> int:
-    attribution = {"source": args.source, "campaign": args.campaign, "content": args.content}
-    if args.recipients:
-        links = bb.email_links(
-            args.sku,
-            _read_recipients(args.recipients),
-            source=args.source or "email",
-            campaign=args.campaign,
-            content=args.content,
-        )
-        out("email,link")
-        for email, url in links.items():
-            out(f"{email},{url}")
-        return 0
-    if not args.short and not args.qr:
-        out(
-            bb.checkout_link(
-                args.sku,
-                quantity=args.quantity,
-                email=args.email,
-                name=args.name,
-                expires_in=args.expires_in,
-                **attribution,
-            )
-        )
-        return 0
+def _link(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    bb = _client(settings)
+    if args.recipients or not (args.short or args.qr):
+        return cli.print_link(bb, args, print)
     if args.expires_in:
         raise ValueError("short links do not expire; leave out --expires-in")
+    kind = args.qr.suffix.lower().lstrip(".") if args.qr else ""
+    if args.qr and kind not in ("svg", "png"):
+        raise ValueError("--qr writes .svg or .png files")
     link = CheckoutLink(
-        sku=args.sku, quantity=args.quantity, email=args.email, name=args.name, **attribution
+        sku=args.sku,
+        quantity=args.quantity,
+        email=args.email,
+        name=args.name,
+        source=args.source,
+        campaign=args.campaign,
+        content=args.content,
     )
-    with _sessions(settings) as sessions:
-        code = mint_short_link(sessions, link)
-    url = f"{bb.base_url}/l/{code}"
+    with open_sessions(settings.database_url) as sessions:
+        url = absolute(bb.base_url, short_path(mint_short_link(sessions, link)))
     if args.qr:
-        kind = args.qr.suffix.lower().lstrip(".")
-        if kind not in ("svg", "png"):
-            raise ValueError("--qr writes .svg or .png files")
         args.qr.write_bytes(short_links.qr_code(url, kind))
-    out(url)
+    print(url)
     return 0
 
 
-def snippet_command(
-    settings: Settings, bb: BuyButton, args: argparse.Namespace, *, out: Callable[[str], None]
-) -> int:
+def _snippet(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
     options = SnippetOptions(
         sku=args.sku,
         surface=args.surface,
@@ -96,12 +62,16 @@ def snippet_command(
         at=args.at,
         until=args.until,
     )
-    with _sessions(settings) as sessions:
+    with open_sessions(settings.database_url) as sessions:
         try:
-            snippet = make_snippet(sessions, bb, options)
+            snippet = make_snippet(sessions, _client(settings), options)
         except ShopError as error:
             raise ValueError(f"{args.sku}: {error.message}") from None
-    out(snippet.code)
+    print(snippet.code)
     if snippet.text:
-        out("\n# For the video description:\n" + snippet.text)
+        print("\n# For the video description:\n" + snippet.text)
     return 0
+
+
+LINK = with_server_run(cli.LINK, _link)
+SNIPPET = with_server_run(cli.SNIPPET, _snippet)

@@ -1,80 +1,92 @@
-"""``buybutton orders``: what a merchant does with orders from a terminal."""
+"""``buybutton orders list|refund|sweep``: what a merchant does with orders from a terminal."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
-
-from sqlalchemy import or_, select
 
 from buybutton.money import format_amount, parse_amount
-from buybutton_server.db import make_engine, read_session, session_factory
-from buybutton_server.db.models import Order
+from buybutton_server.commands.base import note, server_command
+from buybutton_server.db import Sessions, open_sessions, read_session
+from buybutton_server.domain.order_search import order_by_reference, recent_orders
 from buybutton_server.domain.orders import refund_order, release_expired
-from buybutton_server.errors import RefundRefused
-from buybutton_server.payments import PaymentUnavailable, make_provider
+from buybutton_server.domain.vocabulary import ORDER_STATUSES
+from buybutton_server.errors import PaymentUnavailable, RefundRefused
+from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.settings import Settings
 
 
-def run_orders_command(
-    settings: Settings, args: argparse.Namespace, *, out: Callable[[str], None]
-) -> int:
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
-    try:
+def _define(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="recent orders")
+    listing.add_argument("--status", choices=ORDER_STATUSES)
+    listing.add_argument("--attention", action="store_true", help="only orders to look at")
+    listing.add_argument("--limit", type=int, default=50)
+    refund = actions.add_parser("refund", help="refund all or part of a paid order")
+    refund.add_argument("order", help="order number (BB-...) or id")
+    refund.add_argument("--amount", help="in major units, e.g. 12.50 (default: what is left)")
+    refund.add_argument(
+        "--no-restock",
+        action="store_true",
+        help="a full refund normally puts the stock back; keep it out",
+    )
+    actions.add_parser("sweep", help="release expired reservations, retry due refunds")
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with open_sessions(settings.database_url) as sessions:
         if args.action == "list":
-            with read_session(sessions) as session:
-                query = select(Order).order_by(Order.id.desc()).limit(args.limit)
-                if args.status:
-                    query = query.where(Order.status == args.status)
-                if args.attention:
-                    query = query.where(Order.attention.is_not(None))
-                for order in session.scalars(query):
-                    refunded = (
-                        f" refunded {format_amount(order.refunded_amount, order.currency)}"
-                        if order.refunded_amount
-                        else ""
-                    )
-                    note = f"  ! {order.attention}" if order.attention else ""
-                    out(
-                        f"{order.number}  {order.status:8}  "
-                        f"{format_amount(order.total_amount, order.currency):>12}{refunded}  "
-                        f"{order.email}  {order.source or '-'}{note}"
-                    )
-            return 0
+            return _list(sessions, args)
         provider = make_provider(settings)
         if args.action == "sweep":
-            out(f"{release_expired(sessions, provider)} orders settled")
+            print(f"{release_expired(sessions, provider)} orders settled")
             return 0
-        with read_session(sessions) as session:
-            order = session.scalar(
-                select(Order).where(
-                    or_(Order.number == args.order.upper(), Order.public_id == args.order)
-                )
-            )
-        if order is None:
-            print(f"buybutton: no order {args.order}", file=sys.stderr)
-            return 1
-        amount = parse_amount(args.amount, order.currency) if args.amount else None
-        try:
-            order = refund_order(
-                sessions, provider, order.id, amount=amount, restock=not args.no_restock
-            )
-        except RefundRefused as exc:
-            print(f"buybutton: {exc}", file=sys.stderr)
-            return 1
-        except PaymentUnavailable:
-            print(
-                "buybutton: the payment provider did not answer; nothing was refunded, try again",
-                file=sys.stderr,
-            )
-            return 1
-        out(
-            f"{order.number} {order.status}: refunded "
-            f"{format_amount(order.refunded_amount, order.currency)} of "
-            f"{format_amount(order.total_amount, order.currency)}"
+        return _refund(sessions, provider, args)
+
+
+def _list(sessions: Sessions, args: argparse.Namespace) -> int:
+    with read_session(sessions) as session:
+        found = recent_orders(
+            session, status=args.status, attention=args.attention, limit=args.limit
         )
-        return 0
-    finally:
-        engine.dispose()
+    for order in found:
+        total = format_amount(order.total_amount, order.currency)
+        refunded = (
+            f" refunded {format_amount(order.refunded_amount, order.currency)}"
+            if order.refunded_amount
+            else ""
+        )
+        flag = f"  ! {order.attention}" if order.attention else ""
+        print(
+            f"{order.number}  {order.status:8}  {total:>12}{refunded}  "
+            f"{order.email}  {order.source or '-'}{flag}"
+        )
+    return 0
+
+
+def _refund(sessions: Sessions, provider: PaymentProvider, args: argparse.Namespace) -> int:
+    with read_session(sessions) as session:
+        order = order_by_reference(session, args.order)
+    if order is None:
+        note(f"no order {args.order}")
+        return 1
+    amount = parse_amount(args.amount, order.currency) if args.amount else None
+    try:
+        order = refund_order(
+            sessions, provider, order.id, amount=amount, restock=not args.no_restock
+        )
+    except RefundRefused as error:
+        note(str(error))
+        return 1
+    except PaymentUnavailable:
+        note("the payment provider did not answer; nothing was refunded, try again")
+        return 1
+    print(
+        f"{order.number} {order.status}: refunded "
+        f"{format_amount(order.refunded_amount, order.currency)} of "
+        f"{format_amount(order.total_amount, order.currency)}"
+    )
+    return 0
+
+
+ORDERS = server_command("orders", _define, _run)

@@ -10,15 +10,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-import sys
-from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton_server.db import make_engine, session_factory, write_session
+from buybutton_server.db import read_session
 from buybutton_server.db.models import ApiKey, utcnow
-from buybutton_server.settings import Settings
 
 SCOPES = ("read", "write")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -60,34 +57,9 @@ def revoke(session: Session, prefix: str) -> bool:
     return True
 
 
-def run_keys_command(settings: Settings, args: object, *, out: Callable[[str], None]) -> int:
-    """``buybutton keys create|list|revoke``."""
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
-    try:
-        action = args.action
-        if action == "create":
-            with write_session(sessions) as session:
-                row, key = create_key(session, args.scope, args.name or "")
-                prefix = row.prefix
-            out(key)
-            print(
-                f"buybutton: created {prefix} ({args.scope}). This is the only time "
-                "the key is shown: store it now.",
-                file=sys.stderr,
-            )
-            return 0
-        if action == "list":
-            with sessions() as session:
-                for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
-                    state = "revoked" if row.revoked_at else "active"
-                    out(f"{row.prefix}  {row.scope:5}  {state:7}  {row.name}")
-            return 0
-        with write_session(sessions) as session:
-            if not revoke(session, args.prefix):
-                print(f"buybutton: no key {args.prefix}", file=sys.stderr)
-                return 1
-        out(f"revoked {args.prefix}")
-        return 0
-    finally:
-        engine.dispose()
+def list_keys(factory: sessionmaker[Session]) -> list[ApiKey]:
+    """Every key, oldest first, revoked ones included (detached rows, for listing)."""
+    with read_session(factory) as session:
+        rows = list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+        session.expunge_all()
+        return rows

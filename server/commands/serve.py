@@ -1,0 +1,57 @@
+"""``buybutton serve``, ``buybutton demo`` and ``buybutton db``: running the shop."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from buybutton.errors import ConfigurationError
+from buybutton_server.commands.base import server_command
+from buybutton_server.db import migrate
+from buybutton_server.runner import serve, serve_demo
+from buybutton_server.settings import Settings
+
+
+def _define_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {"host": args.host, "port": args.port}
+    settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    if args.workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    serve(settings, workers=args.workers)
+    return 0
+
+
+def _define_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8000, help="shop port (default 8000)")
+    parser.add_argument("--blog-port", type=int, default=8001, help="blog port (default 8001)")
+    parser.add_argument("--database", default="buybutton-demo.sqlite3", help="SQLite file")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    env.setdefault("BUYBUTTON_DATABASE_URL", f"sqlite:///{args.database}")
+    env.setdefault("BUYBUTTON_BASE_URL", f"http://127.0.0.1:{args.port}")
+    settings = Settings.from_env(env, port=args.port)
+    serve_demo(settings, blog_port=args.blog_port, say=print)
+    return 0
+
+
+def _define_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["upgrade"])
+
+
+def _db(args: argparse.Namespace) -> int:
+    migrate(Settings.from_env().database_url)
+    print("database schema is up to date")
+    return 0
+
+
+SERVE = server_command("run the server", _define_serve, _serve)
+DEMO = server_command("seed a demo shop and serve it with a demo blog", _define_demo, _demo)
+DB = server_command("database schema", _define_db, _db)
