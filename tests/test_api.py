@@ -110,7 +110,10 @@ def test_product_lifecycle_and_pagination(api: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"sku": "bad sku", "title": "t", "price": "1", "currency": "USD"}, "sku may use"),
+        (
+            {"sku": "bad sku", "title": "t", "price": "1", "currency": "USD"},
+            "sku 'bad sku' may use",
+        ),
         ({"sku": "A", "title": "t", "price": "1.234", "currency": "USD"}, "more decimals"),
         ({"sku": "A", "title": "t", "price": "1", "currency": "XXQ"}, "ISO 4217"),
         ({"sku": "A", "title": "t", "currency": "USD"}, "price"),
@@ -308,9 +311,77 @@ def test_keys_command_creates_lists_and_revokes(
 def test_the_api_reference_is_generated_from_the_document() -> None:
     from pathlib import Path
 
-    from buybutton_server.openapi_docs import render
+    from buybutton_server.views.api.reference import render
 
     docs = Path(__file__).resolve().parents[1] / "docs" / "api.md"
     assert docs.read_text() == render(), (
-        "run: python -m buybutton_server.openapi_docs > docs/api.md"
+        "run: python -m buybutton_server.views.api.reference > docs/api.md"
     )
+
+
+BODY = {"sku": "A", "title": "t", "currency": "USD", "price": "1"}
+PRODUCTS, MUG = "/api/v1/products", "/api/v1/products/MUG-01"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("get", f"{PRODUCTS}?limit=0", None, "limit must be a whole number from 1 to 100."),
+        ("get", f"{PRODUCTS}?limit=x", None, "limit must be a whole number from 1 to 100."),
+        ("get", f"{PRODUCTS}?cursor=42", None, "cursor is not one this API gave out."),
+        ("get", "/api/v1/orders?status=lost", None, "status must be 'pending', 'paid', 'failed'"),
+        ("get", "/api/v1/orders?created_after=2026-01-01", None, "created_after needs a time zone"),
+        ("post", PRODUCTS, [1], "The body must be a JSON object."),
+        ("post", PRODUCTS, {**BODY, "title": None}, "title is required."),
+        ("post", PRODUCTS, {**BODY, "title": "x" * 201},
+         "title must be a string of at most 200 characters."),
+        ("post", PRODUCTS, {**BODY, "price_amount": 1},
+         'give exactly one of price (e.g. "24.90") or price_amount'),
+        ("post", PRODUCTS, {**BODY, "stock": "3"},
+         "stock must be a whole number from 0 to 1000000000."),
+        ("post", PRODUCTS, {**BODY, "active": 1}, "active must be true or false."),
+        ("post", PRODUCTS, {**BODY, "image_url": "ftp://x"},
+         "image_url must be an http(s) URL or a path starting with /"),
+        ("patch", MUG, {"sku": "B", "stock": 1},
+         "Unknown or read-only field(s): sku, stock. Stock changes go to /stock."),
+        ("patch", MUG, {"price": "2.00"}, "price needs currency in the same request."),
+        ("post", f"{MUG}/stock", {}, "Give on_hand (set) or delta (adjust), exactly one."),
+        ("post", "/api/v1/stock", {"items": []}, "items must be a list of 1 to 1000 changes."),
+        ("post", "/api/v1/stock", {"items": [{"on_hand": 1}]}, "items[0].sku is required."),
+        ("post", "/api/v1/links", {"sku": "MUG-01", "short": True, "expires_in": 60},
+         "Short links do not expire"),
+        ("post", "/api/v1/webhook-endpoints", {"url": "https://x.example", "events": ["x.y"]},
+         "events must list some of order.paid, order.refunded, order.fulfilled, stock.low (or *)."),
+    ],
+)  # fmt: skip
+def test_refusals_name_the_field_and_the_rule(
+    api: TestClient, method: str, path: str, body: object, message: str
+) -> None:
+    new_product(api)
+    answer = api.request(method, path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"
+    assert message in answer.json()["error"]["message"]
+
+
+def test_an_invalid_request_is_not_kept_under_its_idempotency_key(api: TestClient) -> None:
+    """Like Stripe: a request refused before it ran keeps no answer, so the corrected request
+    can use the same key."""
+    new_product(api)
+    headers = {"Idempotency-Key": "fix-and-retry"}
+    assert api.post("/api/v1/products/MUG-01/stock", json={}, headers=headers).status_code == 422
+    fixed = api.post("/api/v1/products/MUG-01/stock", json={"delta": 1}, headers=headers)
+    assert fixed.status_code == 200 and fixed.json()["stock"]["on_hand"] == 6
+    too_long = {"Idempotency-Key": "k" * 256}
+    refused = api.post("/api/v1/products/MUG-01/stock", json={"delta": 1}, headers=too_long)
+    assert refused.status_code == 422 and "Idempotency-Key" in refused.json()["error"]["message"]
+
+
+def test_a_patch_changes_only_what_it_names(api: TestClient) -> None:
+    new_product(api, variant_group="mugs", variant_label="Blue", description="Hand thrown.")
+    changed = api.patch(
+        "/api/v1/products/MUG-01", json={"price": "30.00", "currency": "eur", "variant_group": ""}
+    ).json()
+    assert changed["price"] == {"amount": 3000, "currency": "EUR", "decimal": "30.00"}
+    assert changed["variant_group"] is None and changed["variant_label"] == "Blue"
+    assert changed["description"] == "Hand thrown." and changed["stock"]["on_hand"] == 5

@@ -1,4 +1,10 @@
-"""Products: look-ups and the idempotent catalog import (CSV or JSON, upsert by sku)."""
+"""Products: the rules a product keeps, look-ups, changes, and the idempotent catalog import
+(CSV or JSON, upsert by sku).
+
+The rules (``check_*`` and :func:`price_in_minor_units`) are the one definition of a valid
+product: the import applies them to a file's rows and the API's request types to JSON bodies,
+so both refuse the same things with the same words. Each raises :class:`InvalidInput`.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import is_currency, parse_amount
 from buybutton.tokens import SKU_PATTERN
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import Product
+from buybutton_server.errors import Conflict, InvalidInput, NotFound
 
 _FIELDS = (
     "sku",
@@ -34,8 +42,132 @@ _FIELDS = (
 )
 
 
+# -- the rules ----------------------------------------------------------------------------
+
+SKU_MAX, TITLE_MAX, DESCRIPTION_MAX, IMAGE_URL_MAX, LABEL_MAX = 64, 200, 5000, 2048, 64
+PRICE_MAX = 20  # characters of a decimal price such as "24.90"
+AMOUNT_MAX = 10**12  # minor units
+STOCK_MAX = 10**9
+
+
+def check_sku(sku: str) -> str:
+    if not SKU_PATTERN.fullmatch(sku):
+        raise InvalidInput(f"sku {sku!r} may use only letters, digits, '.', '_' and '-' (1-64)")
+    return sku
+
+
+def check_length(name: str, value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters")
+    return value
+
+
+def check_title(title: str) -> str:
+    if not title.strip():
+        raise InvalidInput("title is required")
+    return check_length("title", title, TITLE_MAX)
+
+
+def check_currency(code: str) -> str:
+    """The ISO 4217 code, upper-cased."""
+    if not is_currency(code.upper()):
+        raise InvalidInput(f"currency {code!r} is not an ISO 4217 code")
+    return code.upper()
+
+
+def check_image_url(url: str) -> str:
+    """An http(s) URL or a path on this site; empty means no image."""
+    check_length("image_url", url, IMAGE_URL_MAX)
+    if url and not url.startswith(("https://", "http://", "/")):
+        raise InvalidInput("image_url must be an http(s) URL or a path starting with /")
+    return url
+
+
+def check_label(name: str, value: str) -> str | None:
+    """A variant group or label; empty takes the product out of its group."""
+    return check_length(name, value, LABEL_MAX) or None
+
+
+def check_amount(amount: int) -> int:
+    if not 0 <= amount <= AMOUNT_MAX:
+        raise InvalidInput(f"price_amount must be a whole number from 0 to {AMOUNT_MAX}")
+    return amount
+
+
+def check_stock(on_hand: int) -> int:
+    if not 0 <= on_hand <= STOCK_MAX:
+        raise InvalidInput(f"stock must be a whole number from 0 to {STOCK_MAX}")
+    return on_hand
+
+
+def check_price(price: str, currency: str) -> int:
+    """A decimal price (``"24.90"``) in ``currency``'s minor units."""
+    check_length("price", price, PRICE_MAX)
+    try:
+        return check_amount(parse_amount(price, currency))
+    except ValueError as problem:
+        raise InvalidInput(str(problem)) from None
+
+
+def price_in_minor_units(price: str | None, price_amount: int | None, currency: str) -> int:
+    """Exactly one of a decimal ``price`` or ``price_amount`` (minor units)."""
+    if (price is None) == (price_amount is None):
+        raise InvalidInput('give exactly one of price (e.g. "24.90") or price_amount (minor units)')
+    return check_price(price, currency) if price is not None else check_amount(price_amount or 0)
+
+
+# -- look-ups and changes -----------------------------------------------------------------
+
+
 def product_by_sku(session: Session, sku: str) -> Product | None:
     return session.scalar(select(Product).where(Product.sku == sku))
+
+
+def require_product(session: Session, sku: str) -> Product:
+    found = product_by_sku(session, sku)
+    if found is None:
+        raise NotFound(f"No product with sku {sku!r}.")
+    return found
+
+
+def products_after(
+    session: Session, after: int, limit: int, *, include_archived: bool = False
+) -> list[Product]:
+    """Products with ids above ``after``, oldest first, up to ``limit``."""
+    query = select(Product).where(Product.id > after).order_by(Product.id).limit(limit)
+    if not include_archived:
+        query = query.where(Product.active.is_(True))
+    return list(session.scalars(query))
+
+
+def create_product(session: Session, sku: str, fields: Mapping[str, Any]) -> Product:
+    """A new product; ``fields`` are checked columns (``on_hand`` among them)."""
+    product = Product(sku=check_sku(sku), reserved=0, **fields)
+    session.add(product)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"A product with sku {sku!r} exists already.") from None
+    return product
+
+
+def update_product(session: Session, sku: str, fields: Mapping[str, Any]) -> Product:
+    """Change checked columns of a product (never its sku or stock: see inventory)."""
+    if {"sku", "on_hand", "reserved"} & set(fields):
+        raise InvalidInput("sku and stock cannot change here; stock changes go to /stock.")
+    product = require_product(session, sku)
+    for name, value in fields.items():
+        setattr(product, name, value)
+    session.flush()
+    return product
+
+
+def archive_product(session: Session, sku: str) -> Product:
+    """The product leaves sale (links show "no longer available"); orders keep it."""
+    product = require_product(session, sku)
+    product.active = False
+    session.flush()
+    return product
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +193,11 @@ class ProductView:
         return max(self.on_hand - self.reserved, 0)
 
 
-_PRODUCT_VIEW = select(
-    *(Product.__table__.c[name] for name in ProductView.__slots__)  # type: ignore[attr-defined]
-).where(Product.__table__.c.sku == bindparam("sku"))
+# ``metadata.tables`` gives the table typed as a ``Table`` (``__table__`` is a FromClause).
+_PRODUCTS: Table = Product.metadata.tables["products"]
+_PRODUCT_VIEW = select(*(_PRODUCTS.c[name] for name in ProductView.__slots__)).where(
+    _PRODUCTS.c.sku == bindparam("sku")
+)
 
 
 def _view(row: tuple[Any, ...]) -> ProductView:
@@ -82,12 +216,10 @@ def product_view(factory: sessionmaker[Session], sku: str) -> ProductView | None
 
 
 _VARIANTS = (
-    select(
-        *(Product.__table__.c[name] for name in ProductView.__slots__)  # type: ignore[attr-defined]
-    )
-    .where(Product.__table__.c.variant_group == bindparam("group"))
-    .where(Product.__table__.c.active.is_(True))
-    .order_by(Product.__table__.c.price_amount, Product.__table__.c.sku)
+    select(*(_PRODUCTS.c[name] for name in ProductView.__slots__))
+    .where(_PRODUCTS.c.variant_group == bindparam("group"))
+    .where(_PRODUCTS.c.active.is_(True))
+    .order_by(_PRODUCTS.c.price_amount, _PRODUCTS.c.sku)
 )
 
 
@@ -115,12 +247,14 @@ class ProductRow:
     variant_label: str | None = None
 
 
-class CatalogImportError(Exception):
+class CatalogImportError(InvalidInput):
     """The import file has problems; ``problems`` lists each as 'line N: what is wrong'."""
 
+    code = "invalid_catalog"
+
     def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
         super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +282,7 @@ def read_catalog_file(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
         if unknown:
             raise CatalogImportError([f"line 1: unknown column(s) {', '.join(sorted(unknown))}"])
         # DictReader's line_num counts physical lines, so quoted newlines still point right.
-        rows = []
+        rows: list[tuple[str, Mapping[str, Any]]] = []
         for row in reader:
             rows.append((f"line {reader.line_num}", row))
         return rows
@@ -166,8 +300,8 @@ def validate_rows(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Product
             continue
         try:
             row = _validate_row(raw)
-        except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+        except InvalidInput as problem:
+            problems.append(f"{where}: {problem.message}")
             continue
         if row.sku in seen:
             problems.append(f"{where}: sku {row.sku!r} already appears at {seen[row.sku]}")
@@ -179,13 +313,11 @@ def validate_rows(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Product
     return valid
 
 
-def _text(raw: Mapping[str, Any], key: str, *, required: bool = False, limit: int = 200) -> str:
+def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = raw.get(key)
     value = "" if value is None else str(value).strip()
     if required and not value:
-        raise ValueError(f"{key} is required")
-    if len(value) > limit:
-        raise ValueError(f"{key} is longer than {limit} characters")
+        raise InvalidInput(f"{key} is required")
     return value
 
 
@@ -200,62 +332,50 @@ def _flag(raw: Mapping[str, Any], key: str, default: bool) -> bool:
         return True
     if text in ("0", "false", "no", "n"):
         return False
-    raise ValueError(f"{key} must be true or false, got {value!r}")
-
-
-def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
-    unknown = set(raw) - set(_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
-    sku = _text(raw, "sku", required=True, limit=64)
-    if not SKU_PATTERN.match(sku):
-        raise ValueError(f"sku {sku!r} may use only letters, digits, '.', '_' and '-'")
-    currency = _text(raw, "currency", required=True, limit=3).upper()
-    if not is_currency(currency):
-        raise ValueError(f"currency {currency!r} is not an ISO 4217 code")
-    price, price_amount = raw.get("price"), raw.get("price_amount")
-    if (price in (None, "")) == (price_amount in (None, "")):
-        raise ValueError("give exactly one of price (e.g. 24.90) or price_amount (minor units)")
-    if price not in (None, ""):
-        if isinstance(price, float):
-            raise ValueError('price must be a string such as "24.90", not a float')
-        amount = parse_amount(str(price), currency)
-    else:
-        amount = _whole(price_amount, "price_amount")
-    stock = _whole(raw.get("stock", 0) or 0, "stock")
-    image_url = _text(raw, "image_url", limit=2048)
-    if image_url and not image_url.startswith(("https://", "http://", "/")):
-        raise ValueError("image_url must be an http(s) URL or a path starting with /")
-    return ProductRow(
-        sku=sku,
-        title=_text(raw, "title", required=True),
-        description=_text(raw, "description", limit=5000),
-        image_url=image_url,
-        price_amount=amount,
-        currency=currency,
-        stock=stock,
-        requires_shipping=_flag(raw, "requires_shipping", True),
-        active=_flag(raw, "active", True),
-        variant_group=_optional_label(raw, "variant_group"),
-        variant_label=_optional_label(raw, "variant_label"),
-    )
-
-
-def _optional_label(raw: Mapping[str, Any], key: str) -> str | None:
-    text = _text(raw, key, limit=64)
-    return text or None
+    raise InvalidInput(f"{key} must be true or false, got {value!r}")
 
 
 def _whole(value: Any, name: str) -> int:
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
+        raise InvalidInput(f"{name} must be a whole number, got {value!r}")
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+        raise InvalidInput(f"{name} must be a whole number, got {value!r}") from None
     if number < 0:
-        raise ValueError(f"{name} must not be negative, got {number}")
+        raise InvalidInput(f"{name} must not be negative, got {number}")
     return number
+
+
+def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
+    """A row of a file: text as the file has it (numbers and flags may be strings), checked
+    by the same rules as the API."""
+    unknown = set(raw) - set(_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    sku = check_sku(_text(raw, "sku", required=True))
+    currency = check_currency(_text(raw, "currency", required=True))
+    price, price_amount = raw.get("price"), raw.get("price_amount")
+    if isinstance(price, float):
+        raise InvalidInput('price must be a string such as "24.90", not a float')
+    amount = price_in_minor_units(
+        None if price in (None, "") else str(price),
+        None if price_amount in (None, "") else _whole(price_amount, "price_amount"),
+        currency,
+    )
+    return ProductRow(
+        sku=sku,
+        title=check_title(_text(raw, "title", required=True)),
+        description=check_length("description", _text(raw, "description"), DESCRIPTION_MAX),
+        image_url=check_image_url(_text(raw, "image_url")),
+        price_amount=amount,
+        currency=currency,
+        stock=check_stock(_whole(raw.get("stock", 0) or 0, "stock")),
+        requires_shipping=_flag(raw, "requires_shipping", True),
+        active=_flag(raw, "active", True),
+        variant_group=check_label("variant_group", _text(raw, "variant_group")),
+        variant_label=check_label("variant_label", _text(raw, "variant_label")),
+    )
 
 
 def upsert_products(session: Session, rows: list[ProductRow]) -> ImportResult:

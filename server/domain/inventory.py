@@ -7,42 +7,57 @@ statements are built once, with bound parameters: they run on every checkout.
 
 from __future__ import annotations
 
-from sqlalchemy import CursorResult, Update, bindparam, update
+from typing import cast
+
+from sqlalchemy import BindParameter, CursorResult, Integer, Table, Update, bindparam, update
 from sqlalchemy.orm import Session
 
-from buybutton_server.db.models import Product
+from buybutton_server.db.models import Product, utcnow
+from buybutton_server.domain.catalog import require_product
+from buybutton_server.errors import InvalidInput, OutOfStock
 
-_P = Product.__table__.c
-_ID, _N = bindparam("product_id"), bindparam("n")
+# ``metadata.tables`` gives the table typed as a ``Table`` (``__table__`` is a FromClause).
+_PRODUCTS: Table = Product.metadata.tables["products"]
+_P = _PRODUCTS.c
+_ID: BindParameter[int] = bindparam("product_id", type_=Integer)
+_N: BindParameter[int] = bindparam("n", type_=Integer)
 
 _RESERVE = (
-    update(Product.__table__)
+    update(_PRODUCTS)
     .where(_P.id == _ID, _P.active.is_(True), _P.on_hand - _P.reserved >= _N)
     .values(reserved=_P.reserved + _N)
 )
 _TAKE_RESERVED = (
-    update(Product.__table__)
+    update(_PRODUCTS)
     .where(_P.id == _ID, _P.reserved >= _N)
     .values(on_hand=_P.on_hand - _N, reserved=_P.reserved - _N)
 )
 _RELEASE = (
-    update(Product.__table__)
-    .where(_P.id == _ID, _P.reserved >= _N)
-    .values(reserved=_P.reserved - _N)
+    update(_PRODUCTS).where(_P.id == _ID, _P.reserved >= _N).values(reserved=_P.reserved - _N)
 )
 _TAKE_AVAILABLE = (
-    update(Product.__table__)
+    update(_PRODUCTS)
     .where(_P.id == _ID, _P.on_hand - _P.reserved >= _N)
     .values(on_hand=_P.on_hand - _N)
 )
-_RESTOCK = update(Product.__table__).where(_P.id == _ID).values(on_hand=_P.on_hand + _N)
+_RESTOCK = update(_PRODUCTS).where(_P.id == _ID).values(on_hand=_P.on_hand + _N)
+# The merchant's own moves: never below what checkouts hold, never negative.
+_SET_ON_HAND = (
+    update(_PRODUCTS)
+    .where(_P.id == _ID, _P.reserved <= _N)
+    .values(on_hand=_N, updated_at=bindparam("now"))
+)
+_ADJUST_ON_HAND = (
+    update(_PRODUCTS)
+    .where(_P.id == _ID, _P.reserved <= _P.on_hand + _N, _P.on_hand + _N >= 0)
+    .values(on_hand=_P.on_hand + _N, updated_at=bindparam("now"))
+)
 
 
 def _run(session: Session, statement: Update, product_id: int, quantity: int) -> bool:
     # Core on the session's connection: the same transaction, without ORM bookkeeping.
     result = session.connection().execute(statement, {"product_id": product_id, "n": quantity})
-    assert isinstance(result, CursorResult)
-    return result.rowcount == 1
+    return cast("CursorResult[object]", result).rowcount == 1
 
 
 def reserve(session: Session, product_id: int, quantity: int) -> bool:
@@ -68,3 +83,25 @@ def take_available(session: Session, product_id: int, quantity: int) -> bool:
 def restock(session: Session, product_id: int, quantity: int) -> bool:
     """Put units back on the shelf (a full refund of goods that come back)."""
     return _run(session, _RESTOCK, product_id, quantity)
+
+
+def change_stock(
+    session: Session, sku: str, *, on_hand: int | None = None, delta: int | None = None
+) -> Product:
+    """Set (``on_hand``) or adjust (``delta``) a product's stock with one conditional UPDATE:
+    stock never drops below what checkouts hold, nor below zero. Raises
+    :class:`OutOfStock` when it would, :class:`NotFound` for an unknown sku."""
+    if (on_hand is None) == (delta is None):
+        raise InvalidInput("Give on_hand (set) or delta (adjust), exactly one.")
+    product = require_product(session, sku)
+    statement, n = (_SET_ON_HAND, on_hand) if delta is None else (_ADJUST_ON_HAND, delta)
+    result = session.connection().execute(
+        statement, {"product_id": product.id, "n": n, "now": utcnow()}
+    )
+    session.refresh(product)
+    if cast("CursorResult[object]", result).rowcount != 1:
+        raise OutOfStock(
+            f"{sku}: stock cannot go below the {product.reserved} units held by checkouts "
+            f"in progress (on hand {product.on_hand})."
+        )
+    return product

@@ -1,0 +1,78 @@
+"""Finding orders for the merchant: by number, or a filtered page (API and admin reads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from buybutton_server.db.models import Order
+from buybutton_server.errors import NotFound
+
+
+def order_by_number(session: Session, number: str) -> Order:
+    """The order with its lines; :class:`NotFound` if there is none."""
+    order = session.scalar(
+        select(Order).options(selectinload(Order.lines)).where(Order.number == number)
+    )
+    if order is None:
+        raise NotFound(f"No order {number!r}.")
+    return order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Which orders to list; ``None`` leaves a criterion out. Times are timezone-aware."""
+
+    status: str | None = None
+    source: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def orders_after(session: Session, after: int, limit: int, where: OrderFilter) -> list[Order]:
+    """Orders with ids above ``after`` that match ``where``, oldest first, with their lines."""
+    query = (
+        select(Order)
+        .options(selectinload(Order.lines))
+        .where(Order.id > after)
+        .order_by(Order.id)
+        .limit(limit)
+    )
+    if where.status:
+        query = query.where(Order.status == where.status)
+    if where.source:
+        query = query.where(Order.source == where.source)
+    if where.campaign:
+        query = query.where(Order.campaign == where.campaign)
+    if where.content:
+        query = query.where(Order.content == where.content)
+    if where.created_after:
+        query = query.where(Order.created_at >= where.created_after)
+    if where.created_before:
+        query = query.where(Order.created_at < where.created_before)
+    return list(session.scalars(query))
+
+
+def recent_orders(
+    session: Session, *, status: str | None = None, attention: bool = False, limit: int = 50
+) -> list[Order]:
+    """The newest ``limit`` orders (``buybutton orders list``), only those in ``status`` or,
+    with ``attention``, only those the merchant should look at."""
+    query = select(Order).order_by(Order.id.desc()).limit(limit)
+    if status:
+        query = query.where(Order.status == status)
+    if attention:
+        query = query.where(Order.attention.is_not(None))
+    return list(session.scalars(query))
+
+
+def order_by_reference(session: Session, reference: str) -> Order | None:
+    """The order whose number (in any case) or public id is ``reference``, or None."""
+    return session.scalar(
+        select(Order).where(or_(Order.number == reference.upper(), Order.public_id == reference))
+    )

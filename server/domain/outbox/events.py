@@ -1,0 +1,144 @@
+"""Writing events: an event and one delivery per subscribed endpoint, in the caller's
+transaction, so a change and its announcement commit together or not at all."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session
+
+from buybutton_server.db.models import (
+    Order,
+    OrderLine,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    utcnow,
+)
+from buybutton_server.domain.vocabulary import DeliveryStatus, money_json
+from buybutton_server.errors import InternalError
+
+EVENT_TYPES = ("order.paid", "order.refunded", "order.fulfilled", "stock.low")
+
+
+def iso_time(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z; SQLite hands back naive datetimes, which are UTC here."""
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z") if moment.tzinfo else moment.isoformat() + "Z"
+
+
+def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]:
+    """An order (ORM object or Core row) as the API and the webhooks show it: the one
+    definition of that shape (the API's ``Order`` type is checked against it)."""
+    lines = order.lines if lines is None else lines
+    return {
+        "number": order.number,
+        "status": order.status,
+        "total": money_json(order.total_amount, order.currency),
+        "refunded": money_json(order.refunded_amount, order.currency),
+        "email": order.email,
+        "name": order.name,
+        "shipping": None
+        if order.ship_line1 is None
+        else {
+            "line1": order.ship_line1,
+            "line2": order.ship_line2,
+            "city": order.ship_city,
+            "postal_code": order.ship_postal_code,
+            "country": order.ship_country,
+        },
+        "lines": [
+            {
+                "sku": line.sku,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_amount": line.unit_amount,
+                "total_amount": line.total_amount,
+            }
+            for line in lines
+        ],
+        "attribution": {
+            "source": order.source,
+            "campaign": order.campaign,
+            "content": order.content,
+        },
+        "payment": {
+            "provider": order.payment_provider,
+            "method": order.payment_method,
+            "reference": order.payment_reference,
+        },
+        "attention": order.attention,
+        "created_at": iso_time(order.created_at),
+        "paid_at": iso_time(order.paid_at),
+        "fulfilled_at": iso_time(order.fulfilled_at),
+    }
+
+
+# Prebuilt Core statements: recording runs inside every payment's settlement.
+# ``metadata.tables`` gives the tables typed as ``Table`` (``__table__`` is a FromClause).
+_EVENTS: Table = WebhookEvent.metadata.tables["webhook_events"]
+_DELIVERIES: Table = WebhookDelivery.metadata.tables["webhook_deliveries"]
+_ENDPOINTS: Table = WebhookEndpoint.metadata.tables["webhook_endpoints"]
+_ORDERS: Table = Order.metadata.tables["orders"]
+_LINES: Table = OrderLine.metadata.tables["order_lines"]
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_INSERT_DELIVERY = insert(_DELIVERIES)
+_SUBSCRIBERS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.enabled.is_(True))
+_ORDER_ROW = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
+_LINE_ROWS = select(_LINES).where(_LINES.c.order_id == bindparam("order_id")).order_by(_LINES.c.id)
+
+
+def record(session: Session, event_type: str, data: dict[str, Any]) -> str:
+    """Write an event and its deliveries in the caller's transaction. Returns the
+    webhook-id. ``event_type`` must be one of :data:`EVENT_TYPES`."""
+    if event_type not in EVENT_TYPES:
+        raise InternalError(f"unknown webhook event type {event_type!r}")
+    now = utcnow()
+    public_id = "msg_" + secrets.token_urlsafe(18)
+    payload = json.dumps(
+        {"type": event_type, "timestamp": iso_time(now), "data": data}, separators=(",", ":")
+    )
+    connection = session.connection()
+    event_id = connection.execute(
+        _INSERT_EVENT,
+        {"public_id": public_id, "type": event_type, "payload": payload, "created_at": now},
+    ).scalar_one()
+    deliveries = [
+        {
+            "endpoint_id": endpoint_id,
+            "event_id": event_id,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for endpoint_id, events in connection.execute(_SUBSCRIBERS)
+        if "*" in events.split(",") or event_type in events.split(",")
+    ]
+    if deliveries:
+        connection.execute(_INSERT_DELIVERY, deliveries)
+    return public_id
+
+
+class OrderRow:
+    """An order row (Core) with its lines, read the cheap way."""
+
+    def __init__(self, row: Any, lines: Sequence[Any]) -> None:
+        self._row, self.lines = row, lines
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+def record_order_event(session: Session, event_type: str, order_id: int) -> OrderRow:
+    """Announce an order's change; returns the order row (Core) with ``lines`` read too."""
+    connection = session.connection()
+    order = connection.execute(_ORDER_ROW, {"order_id": order_id}).one()
+    lines = connection.execute(_LINE_ROWS, {"order_id": order_id}).all()
+    record(session, event_type, {"order": order_json(order, lines)})
+    return OrderRow(order, lines)
