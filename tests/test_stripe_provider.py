@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import stripe
 
 from buybutton.errors import ConfigurationError
-from buybutton_server.payments import ChargeRequest, PaymentUnavailable
+from buybutton_server.payments import (
+    ChargeRequest,
+    PaymentEvent,
+    PaymentUnavailable,
+    TestPaymentProvider,
+    WebhookSignatureInvalid,
+)
 from buybutton_server.payments.stripe_provider import StripePaymentProvider
 from buybutton_server.settings import Settings
 
@@ -142,3 +151,67 @@ def test_real_stripe_csp_allows_its_frames() -> None:
         "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
         "connect-src": ["https://api.stripe.com", "https://js.stripe.com"],
     }
+
+
+def test_stripe_webhook_events_are_provider_neutral() -> None:
+    from tests.stripe_support import intent_event, signed
+
+    intent = {
+        "id": "pi_1",
+        "object": "payment_intent",
+        "status": "requires_payment_method",
+        "metadata": {"order_public_id": "o" * 22},
+        "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds"},
+    }
+    body, headers = signed(intent_event("evt_1", "payment_failed", intent), secret="whsec_1")
+    stripe_provider = provider()
+    event = stripe_provider.verify_webhook(
+        body, headers[stripe_provider.webhook_signature_header.title()]
+    )
+    assert event == PaymentEvent(
+        id="evt_1",
+        type="payment_intent.payment_failed",
+        kind="failed",
+        reference="pi_1",
+        order_public_id="o" * 22,
+        code="insufficient_funds",
+        message="Your card has insufficient funds. Try another card.",
+    )
+    with pytest.raises(WebhookSignatureInvalid) as invalid:
+        stripe_provider.verify_webhook(body, None)
+    assert invalid.value.code == "invalid_signature"
+
+
+def test_the_test_provider_accepts_no_webhook() -> None:
+    with pytest.raises(WebhookSignatureInvalid):
+        TestPaymentProvider().verify_webhook(b"{}", "t=1,v1=00")
+
+
+def test_unreachable_stripe_is_the_servers_payment_unavailable() -> None:
+    from buybutton_server import errors
+
+    assert PaymentUnavailable is errors.PaymentUnavailable
+
+
+def test_a_shop_on_the_test_provider_never_imports_stripe(tmp_path: Path) -> None:
+    program = f"""
+import sys
+from starlette.testclient import TestClient
+from buybutton_server import Settings, create_app
+import buybutton_server.services.checkout, buybutton_server.services.payment_events
+
+settings = Settings(
+    secret_keys=("test-secret-key-0123456789abcdef-0123",),
+    database_url="sqlite:///{tmp_path}/shop.sqlite3",
+    base_url="http://shop.test",
+)
+with TestClient(create_app(settings), base_url="http://shop.test") as client:
+    assert client.post("/webhooks/stripe", content=b"{{}}").status_code == 404
+loaded = sorted(name for name in sys.modules if name.split(".")[0] == "stripe")
+assert not loaded, loaded
+assert "buybutton_server.payments.stripe_provider" not in sys.modules
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

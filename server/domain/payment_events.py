@@ -2,9 +2,9 @@
 
 The event id goes into ``processed_events`` (UNIQUE per provider) in the same transaction as
 the event's effect. A duplicate delivery, concurrent or not, fails that insert and changes
-nothing. The effects themselves are the convergent moves of ``orders``: whatever order the
-events arrive in, a payment that succeeded ends paid, and one that never did ends failed or
-canceled.
+nothing. The effects themselves are the convergent moves of ``settlement``: whatever order
+the events arrive in, a payment that succeeded ends paid, and one that never did ends failed
+or canceled. Events arrive already verified and provider-neutral (``payments.PaymentEvent``).
 """
 
 from __future__ import annotations
@@ -17,19 +17,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
 from buybutton_server.db.models import Order, ProcessedEvent
-from buybutton_server.domain.orders import apply_failure, apply_success, note_progress
-from buybutton_server.payments.stripe_provider import PaymentEvent
+from buybutton_server.domain.settlement import apply_failure, apply_success, note_progress
+from buybutton_server.domain.vocabulary import OrderStatus
+from buybutton_server.payments.base import PaymentEvent
 
 
 @dataclass(frozen=True)
 class EventOutcome:
+    """``duplicate``: seen before, nothing done. ``order_id``: the order it was about, if
+    any. ``refund_due``: the payment succeeded after its stock ran out; refund it."""
+
     duplicate: bool = False
     order_id: int | None = None
     refund_due: bool = False
 
 
 def _find_order(session: Session, event: PaymentEvent) -> Order | None:
-    conditions = [Order.payment_reference == event.intent_id]
+    conditions = [Order.payment_reference == event.reference]
     if event.order_public_id:
         conditions.append(Order.public_id == event.order_public_id)
     return session.scalar(select(Order).where(or_(*conditions)).limit(1))
@@ -38,6 +42,7 @@ def _find_order(session: Session, event: PaymentEvent) -> Order | None:
 def apply_payment_event(
     factory: sessionmaker[Session], provider: str, event: PaymentEvent
 ) -> EventOutcome:
+    """Apply a verified event from ``provider`` (its name) once, in one transaction."""
     try:
         with write_session(factory) as session:
             order = _find_order(session, event)
@@ -55,32 +60,31 @@ def apply_payment_event(
             session.flush()
             if order is None:
                 return EventOutcome()
-            if order.payment_reference not in (None, event.intent_id):
+            if order.payment_reference not in (None, event.reference):
                 return EventOutcome(order_id=order.id)  # about another payment attempt
             refund_due = False
-            kind = event.type.removeprefix("payment_intent.")
-            if kind == "succeeded":
-                refund_due = apply_success(session, order.id, reference=event.intent_id)
-            elif kind == "payment_failed":
+            if event.kind == "succeeded":
+                refund_due = apply_success(session, order.id, reference=event.reference)
+            elif event.kind == "failed":
                 apply_failure(
                     session,
                     order.id,
-                    status="failed",
+                    status=OrderStatus.FAILED,
                     code=event.code,
                     message=event.message,
-                    reference=event.intent_id,
+                    reference=event.reference,
                 )
-            elif kind == "canceled":
+            elif event.kind == "canceled":
                 apply_failure(
                     session,
                     order.id,
-                    status="canceled",
+                    status=OrderStatus.CANCELED,
                     code="payment_canceled",
                     message="The payment was canceled.",
-                    reference=event.intent_id,
+                    reference=event.reference,
                 )
-            elif kind in ("processing", "requires_action"):
-                note_progress(session, order.id, kind, reference=event.intent_id)
+            elif event.kind in ("processing", "requires_action"):
+                note_progress(session, order.id, event.kind, reference=event.reference)
             return EventOutcome(order_id=order.id, refund_due=refund_due)
     except IntegrityError:
         return EventOutcome(duplicate=True)

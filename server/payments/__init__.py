@@ -1,4 +1,9 @@
-"""Payment providers. ``make_provider`` builds the one ``BUYBUTTON_PAYMENT_PROVIDER`` names."""
+"""Payment providers. ``make_provider`` builds the one ``BUYBUTTON_PAYMENT_PROVIDER`` names.
+
+Only ``payments.stripe_provider`` imports the ``stripe`` SDK, and only ``make_provider``
+imports that module, when Stripe is the configured provider: a shop on the ``test`` provider
+never loads ``stripe``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,11 @@ from buybutton.errors import ConfigurationError
 from buybutton_server.payments.base import (
     ChargeRequest,
     ChargeResult,
+    PaymentEvent,
     PaymentProvider,
     PaymentUnavailable,
+    RefundResult,
+    WebhookSignatureInvalid,
 )
 from buybutton_server.payments.test_provider import TestPaymentProvider
 
@@ -19,9 +27,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ChargeRequest",
     "ChargeResult",
+    "PaymentEvent",
     "PaymentProvider",
     "PaymentUnavailable",
+    "RefundResult",
     "TestPaymentProvider",
+    "WebhookSignatureInvalid",
     "make_provider",
 ]
 
@@ -30,6 +41,7 @@ def make_provider(settings: Settings) -> PaymentProvider:
     if settings.payment_provider == "test":
         return TestPaymentProvider()
     if settings.payment_provider == "stripe":
+        # Imported here, not at the top: the SDK loads only for shops that use it.
         from buybutton_server.payments.stripe_provider import StripePaymentProvider
 
         return StripePaymentProvider(

@@ -1,9 +1,15 @@
-"""The interface every payment provider implements.
+"""The interface every payment provider implements, and the values that cross it.
 
 Two styles of provider fit it. The built-in ``test`` provider answers ``succeeded`` or
 ``failed`` at once. Stripe may also answer ``requires_action`` (3-D Secure, finished in the
 browser) or ``processing``; such payments are settled later by the provider's webhook, never by
 the shopper's browser.
+
+Nothing outside ``payments`` knows which provider it talks to: webhooks are verified and read
+by :meth:`PaymentProvider.verify_webhook` into a provider-neutral :class:`PaymentEvent`, a bad
+signature is :class:`WebhookSignatureInvalid`, and a provider that cannot be reached raises the
+server's :class:`~buybutton_server.errors.PaymentUnavailable` (re-exported here), so the same
+error reaches the shopper whatever the provider.
 """
 
 from __future__ import annotations
@@ -12,7 +18,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from buybutton_server.errors import BadRequest, PaymentUnavailable
+
+__all__ = [
+    "ChargeRequest",
+    "ChargeResult",
+    "ChargeStatus",
+    "EventKind",
+    "PaymentEvent",
+    "PaymentProvider",
+    "PaymentUnavailable",
+    "RefundResult",
+    "WebhookSignatureInvalid",
+]
+
 ChargeStatus = Literal["succeeded", "failed", "requires_action", "processing"]
+# What a provider's event says about a payment. An "other" event (created, updated, ...) is
+# recorded as processed and changes nothing.
+EventKind = Literal["succeeded", "failed", "canceled", "processing", "requires_action", "other"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,11 +76,33 @@ class RefundResult:
     reference: str
 
 
-class PaymentUnavailable(Exception):
-    """The provider could not be reached or answered with an error of its own.
+@dataclass(frozen=True, kw_only=True)
+class PaymentEvent:
+    """The parts of a verified provider event that settle an order.
 
-    The shopper may try again; the order that was being paid is released.
+    ``id`` is the provider's event id (applied at most once), ``type`` its own name for the
+    event (kept for the record), ``kind`` what it means for the payment, ``reference`` the
+    provider's payment id (``Order.payment_reference``), ``order_public_id`` the order the
+    payment was created for, when the provider echoes it back. ``code`` and ``message`` say
+    why a payment failed, in the shopper's words (``payments.messages``).
     """
+
+    id: str
+    type: str
+    kind: EventKind
+    reference: str
+    order_public_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class WebhookSignatureInvalid(BadRequest):
+    """A webhook body not signed with our secret, or signed too long ago. Nothing in it is
+    read."""
+
+    code = "invalid_signature"
+    title = "Signature does not verify"
+    message = "The webhook signature does not verify."
 
 
 class PaymentProvider(Protocol):
@@ -66,6 +111,8 @@ class PaymentProvider(Protocol):
     settles_by_webhook: bool
     # True when charge() waits on the network, so it must run off the event loop.
     calls_network: bool
+    # The request header that carries a webhook's signature ("" for a provider without them).
+    webhook_signature_header: str
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         """Take the money, or say why not. The same idempotency key must never charge twice."""
@@ -91,4 +138,12 @@ class PaymentProvider(Protocol):
 
     def content_security_policy(self) -> Mapping[str, list[str]]:
         """Extra CSP sources the checkout page needs, by directive."""
+        ...
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent | None:
+        """Check the signature over the raw body, and only then read the event.
+
+        Raises :class:`WebhookSignatureInvalid` when it does not verify; returns ``None`` for
+        a genuine event that is not about a payment (acknowledged, changes nothing).
+        """
         ...

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -22,8 +21,11 @@ from buybutton_server.payments.base import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    EventKind,
+    PaymentEvent,
     PaymentUnavailable,
     RefundResult,
+    WebhookSignatureInvalid,
 )
 from buybutton_server.payments.messages import decline_message
 
@@ -33,22 +35,14 @@ STRIPE_JS_URL = "https://js.stripe.com/v3/"
 STRIPE_API_BASE = "https://api.stripe.com"
 _PAYMENT_METHOD_ID = re.compile(r"^(pm|card|src)_[A-Za-z0-9_]{3,255}$")
 WEBHOOK_TOLERANCE_SECONDS = 300
-
-
-@dataclass(frozen=True, kw_only=True)
-class PaymentEvent:
-    """The parts of a verified Stripe event that settle an order."""
-
-    id: str
-    type: str
-    intent_id: str
-    order_public_id: str | None
-    code: str | None
-    message: str | None
-
-
-class WebhookSignatureInvalid(Exception):
-    """The body was not signed with our webhook secret, or the signature is too old."""
+# Stripe's PaymentIntent event types, by what they mean for the payment.
+_EVENT_KINDS: dict[str, EventKind] = {
+    "payment_intent.succeeded": "succeeded",
+    "payment_intent.payment_failed": "failed",
+    "payment_intent.canceled": "canceled",
+    "payment_intent.processing": "processing",
+    "payment_intent.requires_action": "requires_action",
+}
 
 
 def _origin(url: str) -> str:
@@ -66,6 +60,7 @@ class StripePaymentProvider:
     name = "stripe"
     calls_network = True
     settles_by_webhook = True
+    webhook_signature_header = "stripe-signature"
 
     def __init__(
         self,
@@ -147,7 +142,7 @@ class StripePaymentProvider:
         if isinstance(exc, stripe.AuthenticationError | stripe.InvalidRequestError):
             level = logging.ERROR
         log.log(level, "stripe request failed: %s (%s)", type(exc).__name__, exc.user_message)
-        return PaymentUnavailable(type(exc).__name__)
+        return PaymentUnavailable()
 
     def _result(self, intent: Any) -> ChargeResult:
         data = intent.to_dict()
@@ -205,7 +200,7 @@ class StripePaymentProvider:
                 payload, signature, self.webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
             )
         except (stripe.SignatureVerificationError, ValueError):
-            raise WebhookSignatureInvalid() from None
+            raise WebhookSignatureInvalid("The Stripe-Signature header does not verify.") from None
         if not event.type.startswith("payment_intent."):
             return None
         intent = event.data.object.to_dict()
@@ -213,7 +208,8 @@ class StripePaymentProvider:
         return PaymentEvent(
             id=event.id,
             type=event.type,
-            intent_id=intent["id"],
+            kind=_EVENT_KINDS.get(event.type, "other"),
+            reference=intent["id"],
             order_public_id=(intent.get("metadata") or {}).get("order_public_id"),
             code=code,
             message=decline_message(code) if intent.get("last_payment_error") else None,

@@ -18,7 +18,9 @@ from buybutton_server.payments.base import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    PaymentEvent,
     RefundResult,
+    WebhookSignatureInvalid,
 )
 from buybutton_server.payments.messages import decline_message
 
@@ -72,6 +74,7 @@ class TestPaymentProvider:
     name = "test"
     calls_network = False
     settles_by_webhook = False
+    webhook_signature_header = ""
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         reference = "test_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
@@ -113,3 +116,7 @@ class TestPaymentProvider:
 
     def content_security_policy(self) -> Mapping[str, list[str]]:
         return {}
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent | None:
+        # Test charges settle inside charge(): no event from outside can be genuine.
+        raise WebhookSignatureInvalid("The test provider sends no webhooks.")

@@ -1,14 +1,14 @@
 """The hosted checkout: ``/c/{token}`` shows one page and takes one POST; ``/orders/{id}``
-shows the result."""
+shows the result.
+
+HTTP only: these functions read the path, query, form and cookies, call
+``services.checkout``, and answer with a page or, for Stripe.js (``Accept: JSON``), JSON.
+"""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -19,48 +19,33 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from buybutton.errors import ExpiredLink, InvalidLink
-from buybutton.tokens import EMAIL_PATTERN, MAX_QUANTITY, CheckoutLink
-from buybutton_server.db import read_session, run_read, write_session
-from buybutton_server.db.models import Order
-from buybutton_server.domain import analytics, rate_limits, short_links
-from buybutton_server.domain.catalog import ProductView, product_view, variants_of
-from buybutton_server.domain.orders import (
-    Shopper,
-    order_by_public_id,
-    place_order,
-    reconcile_order,
-    record_payment_reference,
-    settle_order,
-)
+from buybutton.tokens import MAX_QUANTITY, CheckoutLink
+from buybutton.urls import absolute, checkout_path, order_path
+from buybutton_server.domain import analytics
+from buybutton_server.domain.catalog import ProductView
+from buybutton_server.domain.vocabulary import is_low_stock
 from buybutton_server.errors import (
+    InternalError,
     LinkExpired,
     LinkNotValid,
-    NotEnoughStock,
     NotFound,
-    PaymentUnavailable,
     ProductUnavailable,
-    RateLimited,
 )
-from buybutton_server.payments import ChargeRequest, ChargeResult
-from buybutton_server.payments import PaymentUnavailable as ProviderDown
+from buybutton_server.services import checkout
+from buybutton_server.services.checkout import Outcome, PaymentForm, PaymentMethod, Problem
 from buybutton_server.settings import origin_of
 from buybutton_server.views.errors import render_error, wants_json
 
-_ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 QUANTITY_CHOICES = 10
 NO_STORE = {"Cache-Control": "no-store"}
-
-_FIELDS = {
-    # name: (label, max length, needed only when the product ships)
-    "email": ("Email", 254, False),
-    "name": ("Full name", 200, False),
-    "line1": ("Address", 200, True),
-    "line2": ("Apartment, suite (optional)", 200, True),
-    "city": ("City", 100, True),
-    "postal_code": ("Postal code", 20, True),
-    "country": ("Country", 64, True),
+# The answer's status for each way an attempt can stop on the page.
+STATUS_BY_PROBLEM = {
+    Problem.INCOMPLETE_FORM: 400,
+    Problem.INVALID_FIELDS: 422,
+    Problem.NOT_ENOUGH_STOCK: 409,
+    Problem.PAYMENT_FAILED: 402,
 }
-_OPTIONAL = {"line2"}
+_PAYMENT_FIELDS = ("card_number", "card_expiry", "card_cvc", "payment_method")
 
 
 def _verify(request: Request, token: str) -> CheckoutLink:
@@ -71,40 +56,6 @@ def _verify(request: Request, token: str) -> CheckoutLink:
         raise LinkExpired(context={"expired_link": expired.link}) from None
     except InvalidLink:
         raise LinkNotValid() from None
-
-
-def _load_product(request: Request, sku: str) -> ProductView | None:
-    return product_view(request.app.state.sessions, sku)
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """What this request sells: the link as the shopper will pay it, its product, and the
-    product's variants (empty when it has none)."""
-
-    link: CheckoutLink
-    product: ProductView | None
-    variants: tuple[ProductView, ...] = ()
-
-
-def _load_offer(request: Request, link: CheckoutLink) -> Offer:
-    """The link's product, or the variant the shopper picked (``?variant=SKU``, only within
-    the signed product's variant group), with a short link's stored pre-fill filled in."""
-    sessions = request.app.state.sessions
-    if link.short_code:
-        stored = short_links.find(sessions, link.short_code)
-        if stored is not None and stored.sku == link.sku:
-            link = replace(link, email=stored.email, name=stored.name)
-    product = product_view(sessions, link.sku)
-    if product is None or not product.variant_group:
-        return Offer(link, product)
-    variants = tuple(variants_of(sessions, product))
-    chosen = request.query_params.get("variant")
-    if chosen and chosen != product.sku:
-        for variant in variants:
-            if variant.sku == chosen:
-                return Offer(replace(link, sku=variant.sku), variant, variants)
-    return Offer(link, product, variants)
 
 
 # Stand-ins rendered into cached pages and replaced on the way out.
@@ -120,6 +71,7 @@ def _page(
     product: ProductView,
     quantity: int,
     values: Mapping[str, str],
+    embedded: bool,
     variants: tuple[ProductView, ...] = (),
     errors: Mapping[str, str] | None = None,
     alert: str | None = None,
@@ -138,18 +90,18 @@ def _page(
             "quantity": min(quantity, choices),
             "quantity_choices": range(1, choices + 1),
             "sold_out": available <= 0,
-            "low_stock": 0 < available <= 5,
+            "low_stock": is_low_stock(available),
             "values": values,
             "errors": errors or {},
             "alert": alert,
-            "fields": _FIELDS,
+            "fields": checkout.FIELDS,
             "attempt_key": _ATTEMPT_SLOT,
             "csp_nonce": _NONCE_SLOT,
             "provider": state.payments.name,
             "provider_settings": state.payments.page_settings(),
-            "image_url": _absolute_image(request, product),
+            "image_url": absolute(state.settings.base_url, product.image_url),
             "return_url": back,
-            "embedded": getattr(request.state, "frame_ancestors", None) is not None,
+            "embedded": embedded,
             "variants": variants,
             "variant_query": _query_without_variant(request),
         }
@@ -172,28 +124,21 @@ def _query_without_variant(request: Request) -> str:
     return ("&" + urlencode(kept)) if kept else ""
 
 
-def _absolute_image(request: Request, product: ProductView) -> str:
-    url = product.image_url
-    if url.startswith("/"):
-        return request.app.state.settings.base_url + url
-    return url
-
-
 async def checkout_page(request: Request) -> Response:
     token = request.path_params["token"]
     try:
         link = _verify(request, token)
     except LinkExpired as error:
         return await _expired_page(request, error)
-    offer = await run_read(request.app.state.sessions, _load_offer, request, link)
+    state = request.app.state
+    offer = await checkout.read_offer(state.sessions, link, request.query_params.get("variant"))
     link, product = offer.link, offer.product
     if product is None or not product.active:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
-    _allow_overlay(request)
+    embedded = _allow_overlay(request)
     # The widget's card lets the shopper pick a quantity before tapping; the link's is the default.
     quantity = _read_quantity(request.query_params, link.quantity)
-    state = request.app.state
     state.analytics.add([analytics.event_row("click", link)])
     response = _page(
         request,
@@ -202,6 +147,7 @@ async def checkout_page(request: Request) -> Response:
         product=product,
         quantity=quantity,
         values=values,
+        embedded=embedded,
         variants=offer.variants,
     )
     _remember_first_touch(request, response, link)
@@ -220,8 +166,18 @@ def _remember_first_touch(request: Request, response: Response, link: CheckoutLi
     response.raw_headers.append(analytics.set_cookie_header(value, secure=settings.secure_cookies))
 
 
+def _first_touch(request: Request) -> dict[str, Any] | None:
+    if not analytics.tracking_allowed(request.headers):
+        return None
+    raw = request.cookies.get(analytics.FIRST_TOUCH_COOKIE)
+    return analytics.read_first_touch(request.app.state.settings.secret_keys, raw)
+
+
 def _allow_overlay(request: Request) -> bool:
-    """The overlay checkout (``?embed=1``): framed by the merchant's registered sites only."""
+    """The overlay checkout (``?embed=1``): framed by the merchant's registered sites only.
+
+    Sets ``request.state.frame_ancestors``, which the security middleware turns into the
+    response's ``frame-ancestors``; returns whether the page is embedded."""
     if request.query_params.get("embed") == "1" and request.app.state.settings.allowed_origins:
         request.state.frame_ancestors = list(request.app.state.settings.allowed_origins)
         return True
@@ -238,14 +194,15 @@ def return_url(request: Request, raw: str | None) -> str | None:
 
 async def _expired_page(request: Request, error: LinkExpired) -> Response:
     expired: CheckoutLink = error.context["expired_link"]
-    product = await run_in_threadpool(_load_product, request, expired.sku)
+    state = request.app.state
+    product = await run_in_threadpool(checkout.find_product, state.sessions, expired.sku)
     context: dict[str, Any] = {}
     if product is not None and product.active:
-        fresh = request.app.state.link_signer.sign(expired.without_personal_data())
+        fresh = state.link_signer.sign(expired.without_personal_data())
         context = {
             "product": product,
-            "fresh_url": f"/c/{fresh}",
-            "image_url": _absolute_image(request, product),
+            "fresh_url": checkout_path(fresh),
+            "image_url": absolute(state.settings.base_url, product.image_url),
         }
     return render_error(request, error, **context)
 
@@ -255,260 +212,116 @@ def _read_quantity(form: Mapping[str, Any], default: int) -> int:
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_QUANTITY else default
 
 
-def _read_details(
-    form: FormData, product: ProductView, wallet: Mapping[str, str] | None, link: CheckoutLink
-) -> tuple[dict[str, str], dict[str, str]]:
-    values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for name, (label, limit, shipping_only) in _FIELDS.items():
-        if shipping_only and not product.requires_shipping:
-            continue
-        value = " ".join(str(form.get(name, "")).split())
-        # What the shopper typed wins, then what the link pre-filled, then the wallet.
-        if not value and name in ("email", "name"):
-            value = getattr(link, name) or ""
-        if not value and wallet is not None:
-            value = wallet.get(name, "")
-        values[name] = value
-        if len(value) > limit:
-            errors[name] = f"{label} is too long (at most {limit} characters)."
-        elif not value and name not in _OPTIONAL:
-            errors[name] = f"{label} is required."
-    if "email" not in errors and not EMAIL_PATTERN.match(values["email"]):
-        errors["email"] = "Enter an email address like name@example.com."
-    return values, errors
-
-
-@dataclass(kw_only=True)
-class Outcome:
-    """What a payment attempt came to; rendered as a page or as JSON for Stripe.js."""
-
-    order: Order | None = None
-    alert: str | None = None
-    status_code: int = 200
-    errors: dict[str, str] = field(default_factory=dict)
-    code: str | None = None
-    client_secret: str | None = None
-    product: ProductView | None = None
-
-
-async def _attempt(request: Request, token: str, link: CheckoutLink) -> tuple[Outcome, dict]:
-    state = request.app.state
-    provider = state.payments
-    async with request.form(max_files=0, max_fields=40) as form:
-        offer = await run_in_threadpool(_load_offer, request, link)
-        link, product = offer.link, offer.product
-        if product is None or not product.active:
-            raise ProductUnavailable()
-        quantity = _read_quantity(form, link.quantity)
-        attempt_key = str(form.get("attempt", ""))
-        method = "wallet" if form.get("method") == "wallet" else "card"
-        wallet = provider.wallet_contact() if method == "wallet" else None
-        values, errors = _read_details(form, product, wallet, link)
-        details = {
-            k: str(form.get(k, ""))
-            for k in ("card_number", "card_expiry", "card_cvc", "payment_method")
-        }
-        back = return_url(
-            request, str(form.get("return") or request.query_params.get("return", ""))
-        )
-    echo = {"product": product, "quantity": quantity, "values": values, "variants": offer.variants}
-    request.state.link = link
-    request.state.return_url = back
-
-    if not _ATTEMPT_KEY.match(attempt_key):
-        alert = "Your checkout form was incomplete. Please try again."
-        return Outcome(alert=alert, status_code=400, code="incomplete_form"), echo
-    if errors:
-        alert = "Please check the highlighted fields."
-        return Outcome(alert=alert, status_code=422, errors=errors, code="invalid_fields"), echo
-
-    shopper = Shopper(
-        email=values["email"],
-        name=values["name"],
-        line1=values.get("line1"),
-        line2=values.get("line2") or None,
-        city=values.get("city"),
-        postal_code=values.get("postal_code"),
-        country=values.get("country"),
-    )
-    try:
-        order, created = await run_in_threadpool(
-            place_order,
-            state.sessions,
-            link=link,
-            quantity=quantity,
-            shopper=shopper,
-            attempt_key=attempt_key,
-            provider=provider.name,
-            method=method,
-            hold_for=timedelta(seconds=state.settings.reservation_seconds),
-            first_touch=_first_touch(request),
-        )
-    except NotEnoughStock as short:
-        echo["product"] = await run_in_threadpool(_load_product, request, link.sku) or product
-        return Outcome(alert=short.message, status_code=409, code=short.code), echo
-    if not created:
-        return _settled(order), echo
-
-    metadata = {"order_public_id": order.public_id, "order_number": order.number}
-    metadata.update(
-        {
-            k: v
-            for k, v in (
-                ("source", link.source),
-                ("campaign", link.campaign),
-                ("content", link.content),
-            )
-            if v
-        }
-    )
-    charge_request = ChargeRequest(
-        amount=order.total_amount,
-        currency=order.currency,
-        idempotency_key=order.attempt_key,
+def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> PaymentForm:
+    method: PaymentMethod = "wallet" if form.get("method") == "wallet" else "card"
+    return PaymentForm(
+        link=link,
+        variant=request.query_params.get("variant"),
+        quantity=_read_quantity(form, link.quantity),
+        attempt_key=str(form.get("attempt", "")),
         method=method,
-        details=details,
-        metadata=metadata,
-        record_reference=functools.partial(record_payment_reference, state.sessions, order.id),
+        details={name: str(form.get(name, "")) for name in checkout.FIELDS},
+        payment_details={name: str(form.get(name, "")) for name in _PAYMENT_FIELDS},
+        first_touch=_first_touch(request),
     )
-    try:
-        if provider.calls_network:
-            result = await run_in_threadpool(provider.charge, charge_request)
-        else:  # the test provider answers from memory: no thread needed
-            result = provider.charge(charge_request)
-    except ProviderDown:
-        down = ChargeResult(
-            status="failed", code="provider_unavailable", message=PaymentUnavailable.message
-        )
-        await run_in_threadpool(settle_order, state.sessions, order.id, down)
-        raise PaymentUnavailable() from None
-    order = await run_in_threadpool(settle_order, state.sessions, order.id, result)
-    outcome = _settled(order)
-    if result.status == "requires_action" and order.status == "pending":
-        outcome.client_secret = result.client_secret
-    return outcome, echo
 
 
-def _first_touch(request: Request) -> dict[str, Any] | None:
-    if not analytics.tracking_allowed(request.headers):
-        return None
-    raw = request.cookies.get(analytics.FIRST_TOUCH_COOKIE)
-    return analytics.read_first_touch(request.app.state.settings.secret_keys, raw)
-
-
-def _settled(order: Order) -> Outcome:
-    if order.status == "failed":
-        return Outcome(
-            order=order,
-            alert=order.failure_message or "Your payment failed.",
-            status_code=402,
-            code=order.failure_code or "payment_failed",
-        )
-    return Outcome(order=order)
-
-
-def _limit_payment_attempts(request: Request, token: str) -> None:
-    """Per IP and per link, shared by every worker through the database."""
-    settings = request.app.state.settings
-    ip = request.client.host if request.client else "unknown"
-    link_key = hashlib.sha256(token.encode()).hexdigest()[:32]
-    limits = [
-        (f"pay-ip:{ip}", settings.rate_limit_pay_ip),
-        (f"pay-link:{link_key}", settings.rate_limit_pay_link),
-    ]
-    with write_session(request.app.state.sessions) as session:
-        for key, limit in limits:
-            if limit is None:
-                continue
-            verdict = rate_limits.hit(session, key, limit=limit[0], per_seconds=limit[1])
-            if not verdict.allowed:
-                raise RateLimited(verdict.retry_after)
+async def _limit_payment_attempts(request: Request, subject: str) -> None:
+    """Per client address and per link (or order), through ``services.checkout``."""
+    state = request.app.state
+    await run_in_threadpool(
+        checkout.limit_payment_attempts,
+        state.sessions,
+        client=request.client.host if request.client else "unknown",
+        subject=subject,
+        per_client=state.settings.rate_limit_pay_ip,
+        per_subject=state.settings.rate_limit_pay_link,
+    )
 
 
 async def pay(request: Request) -> Response:
     """Take a payment. A plain form post gets pages; Stripe.js (Accept: JSON) gets JSON."""
     token = request.path_params["token"]
     link = _verify(request, token)
-    _allow_overlay(request)
-    await run_in_threadpool(_limit_payment_attempts, request, token)
-    outcome, echo = await _attempt(request, token, link)
+    embedded = _allow_overlay(request)
+    await _limit_payment_attempts(request, token)
+    async with request.form(max_files=0, max_fields=40) as form:
+        attempt = _payment_form(request, form, link)
+        back = return_url(
+            request, str(form.get("return") or request.query_params.get("return", ""))
+        )
+    state = request.app.state
+    outcome = await run_in_threadpool(
+        checkout.pay,
+        state.sessions,
+        state.payments,
+        attempt,
+        hold_for=timedelta(seconds=state.settings.reservation_seconds),
+    )
     if wants_json(request):
-        return _as_json(request, outcome)
-    if outcome.alert is not None:
+        return _as_json(request, outcome, back)
+    if outcome.problem is not None:
         return _page(
             request,
             token=token,
-            link=getattr(request.state, "link", link),
+            link=outcome.link,
+            product=outcome.product,
+            quantity=outcome.quantity,
+            values=outcome.values,
+            embedded=embedded,
+            variants=outcome.variants,
             alert=outcome.alert,
-            status_code=outcome.status_code,
             errors=outcome.errors,
-            **echo,
+            status_code=STATUS_BY_PROBLEM[outcome.problem],
         )
-    assert outcome.order is not None
-    return RedirectResponse(_order_path(request, outcome.order), status_code=303)
+    return RedirectResponse(_order_address(request, outcome, back), status_code=303)
 
 
-def _order_path(request: Request, order: Order) -> str:
-    back = getattr(request.state, "return_url", None)
+def _order_address(request: Request, outcome: Outcome, back: str | None) -> str:
+    """The order page's address, keeping the way back to the shop and the overlay."""
+    if outcome.order is None:  # an outcome without a problem always has its order
+        raise InternalError()
     query = {"return": back} if back else {}
     if request.query_params.get("embed") == "1":
         query["embed"] = "1"
-    return f"/orders/{order.public_id}" + (f"?{urlencode(query)}" if query else "")
+    return order_path(outcome.order.public_id) + (f"?{urlencode(query)}" if query else "")
 
 
-def _as_json(request: Request, outcome: Outcome) -> Response:
+def _as_json(request: Request, outcome: Outcome, back: str | None) -> Response:
     # Every answer carries a fresh attempt key: whatever happens next is a new attempt.
     body: dict[str, Any] = {"attempt": secrets.token_urlsafe(18)}
-    if outcome.alert is not None:
+    if outcome.problem is not None:
         body["error"] = {"code": outcome.code, "message": outcome.alert}
         if outcome.errors:
-            body["error"]["fields"] = outcome.errors
-        return JSONResponse(body, status_code=outcome.status_code, headers=NO_STORE)
-    assert outcome.order is not None
-    body["next"] = _order_path(request, outcome.order)
-    body["status"] = "requires_action" if outcome.client_secret else outcome.order.status
+            body["error"]["fields"] = dict(outcome.errors)
+        status = STATUS_BY_PROBLEM[outcome.problem]
+        return JSONResponse(body, status_code=status, headers=NO_STORE)
+    body["next"] = _order_address(request, outcome, back)
     if outcome.client_secret:
+        body["status"] = "requires_action"
         body["client_secret"] = outcome.client_secret
+    elif outcome.order is not None:
+        body["status"] = outcome.order.status
     return JSONResponse(body, headers=NO_STORE)
 
 
 async def abandon(request: Request) -> Response:
-    """The browser reports a payment it could not finish (3-D Secure failed or was closed).
-
-    Nothing here trusts that report: the order is settled from what the provider says, so at
-    worst a genuine payment is recorded as paid a little earlier than its webhook.
-    """
+    """The browser reports a payment it could not finish (3-D Secure failed or was closed);
+    the order is settled from what the provider says, never from this report."""
     public_id = request.path_params["public_id"]
-    await run_in_threadpool(_limit_payment_attempts, request, public_id)
-    order = await run_in_threadpool(_load_order, request, public_id)
-    if order is None:
-        raise NotFound()
-    if order.status == "pending":
-        state = request.app.state
-        try:
-            await run_in_threadpool(reconcile_order, state.sessions, state.payments, order)
-        except ProviderDown:
-            raise PaymentUnavailable() from None
-        order = await run_in_threadpool(_load_order, request, public_id)
-        assert order is not None
-    return JSONResponse({"status": order.status}, headers=NO_STORE)
-
-
-def _load_order(request: Request, public_id: str) -> Order | None:
-    with read_session(request.app.state.sessions) as session:
-        return order_by_public_id(session, public_id)
+    await _limit_payment_attempts(request, public_id)
+    state = request.app.state
+    status = await run_in_threadpool(checkout.abandon, state.sessions, state.payments, public_id)
+    return JSONResponse({"status": status}, headers=NO_STORE)
 
 
 async def order_page(request: Request) -> Response:
-    public_id = request.path_params["public_id"]
-    order = None
-    if re.fullmatch(r"[A-Za-z0-9_-]{16,32}", public_id):
-        order = await run_in_threadpool(_load_order, request, public_id)
+    sessions = request.app.state.sessions
+    order = await run_in_threadpool(checkout.find_order, sessions, request.path_params["public_id"])
     if order is None:
         raise NotFound("We could not find that order. Check the link in your confirmation.")
     back = return_url(request, request.query_params.get("return"))
-    return request.app.state.templates.TemplateResponse(
+    response: Response = request.app.state.templates.TemplateResponse(
         request,
         "order.html",
         {
@@ -520,3 +333,4 @@ async def order_page(request: Request) -> Response:
         },
         headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
     )
+    return response

@@ -1,0 +1,315 @@
+"""Settling orders: what a charge, a provider event or the sweeper says moves an order on.
+
+Every move is one conditional ``UPDATE`` on the status it moves from, so a move that already
+happened (a duplicate event, a concurrent settlement) changes nothing, and whatever order the
+news arrives in, a payment that succeeded ends ``paid`` and one that never did ends ``failed``
+or ``canceled``:
+
+- :func:`apply_success`: ``pending`` → ``paid`` takes the reserved stock; ``failed`` or
+  ``canceled`` → ``paid`` takes stock still on the shelf, or flags a refund when none is left.
+- :func:`apply_failure`: ``pending`` → ``failed``/``canceled`` releases the reservation;
+  ``failed`` → ``canceled`` (canceled outranks failed). Paid and refunded never change.
+- :func:`note_progress`: the provider is still working; the order stays ``pending``.
+
+:func:`settle_order` applies a charge's answer; :func:`reconcile_order` and
+:func:`release_expired` ask the provider about payments whose reservation ran out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import BindParameter, Row, String, Update, bindparam, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton_server.db import read_session, write_session
+from buybutton_server.db.models import Order, utcnow
+from buybutton_server.domain import analytics, inventory, outbox
+from buybutton_server.domain.order_rows import (
+    ORDERS,
+    PRODUCTS,
+    REFUND_DUE,
+    changed_rows,
+    lines_of,
+)
+from buybutton_server.domain.refunds import refund_order
+from buybutton_server.domain.vocabulary import LOW_STOCK, OrderStatus
+from buybutton_server.errors import InternalError, NotFound
+from buybutton_server.payments.base import ChargeResult, PaymentProvider
+
+log = logging.getLogger("buybutton.orders")
+
+Reconciled = Literal["paid", "refund_due", "waiting", "released"]
+
+# Status moves, built once (they run in every payment's settlement).
+_O = ORDERS.c
+_ORDER_ID: BindParameter[int] = bindparam("order_id")
+_KEEP_REFERENCE = func.coalesce(bindparam("reference", type_=String), _O.payment_reference)
+_NOTE_PROGRESS = (
+    update(ORDERS)
+    .where(_O.id == _ORDER_ID, _O.status == OrderStatus.PENDING)
+    .values(payment_status=bindparam("provider_status"), payment_reference=_KEEP_REFERENCE)
+)
+
+
+def _to_paid(*from_statuses: OrderStatus) -> Update:
+    return (
+        update(ORDERS)
+        .where(_O.id == _ORDER_ID, _O.status.in_(from_statuses))
+        .values(
+            status=OrderStatus.PAID,
+            paid_at=bindparam("paid_at"),
+            reserved_until=None,
+            payment_status="succeeded",
+            failure_code=None,
+            failure_message=None,
+            payment_reference=_KEEP_REFERENCE,
+        )
+    )
+
+
+def _to_given_up(*from_statuses: OrderStatus) -> Update:
+    status: BindParameter[str] = bindparam("status")
+    return (
+        update(ORDERS)
+        .where(_O.id == _ORDER_ID, _O.status.in_(from_statuses))
+        .values(
+            status=status,
+            payment_status=status,
+            failure_code=bindparam("code"),
+            failure_message=bindparam("message"),
+            reserved_until=None,
+            payment_reference=_KEEP_REFERENCE,
+        )
+    )
+
+
+_PAID_FROM_PENDING = _to_paid(OrderStatus.PENDING)
+_PAID_AFTER_GIVING_UP = _to_paid(OrderStatus.FAILED, OrderStatus.CANCELED)
+_GIVEN_UP_FROM_PENDING = _to_given_up(OrderStatus.PENDING)
+_CANCELED_AFTER_FAILING = _to_given_up(OrderStatus.FAILED)
+_FLAG = update(ORDERS).where(_O.id == _ORDER_ID).values(attention=bindparam("attention"))
+_HOLD_LONGER = (
+    update(ORDERS)
+    .where(_O.id == _ORDER_ID, _O.status == OrderStatus.PENDING)
+    .values(reserved_until=bindparam("reserved_until"))
+)
+_STOCK_OF = select(PRODUCTS.c.sku, PRODUCTS.c.on_hand, PRODUCTS.c.reserved).where(
+    PRODUCTS.c.id == bindparam("id")
+)
+
+
+def settle_order(factory: sessionmaker[Session], order_id: int, result: ChargeResult) -> Order:
+    """Record what a charge said, in one transaction. Idempotent.
+
+    Providers that settle by webhook may answer ``requires_action`` or ``processing`` here;
+    that is noted on the order, which stays pending until the webhook says more. Returns the
+    order row without its lines (``order_rows.load_order`` reads those).
+    """
+    with write_session(factory) as session:
+        if result.succeeded:
+            apply_success(session, order_id, reference=result.reference)
+        elif result.failed:
+            apply_failure(
+                session,
+                order_id,
+                status=OrderStatus.FAILED,
+                code=result.code,
+                message=result.message,
+                reference=result.reference,
+            )
+        else:
+            note_progress(session, order_id, result.status, reference=result.reference)
+        order = session.get(Order, order_id, populate_existing=True)
+        if order is None:
+            raise NotFound(f"No order with id {order_id}.")
+        return order
+
+
+def note_progress(
+    session: Session, order_id: int, provider_status: str, *, reference: str | None
+) -> None:
+    """The provider is still working (3-D Secure, processing): note it, decide nothing."""
+    changed_rows(
+        session,
+        _NOTE_PROGRESS,
+        {"order_id": order_id, "provider_status": provider_status, "reference": reference},
+    )
+
+
+def record_payment_reference(factory: sessionmaker[Session], order_id: int, reference: str) -> None:
+    """Remember the provider's payment id in its own committed transaction, before the
+    payment is confirmed."""
+    with write_session(factory) as session:
+        note_progress(session, order_id, "created", reference=reference)
+
+
+def _reservation_missing(order_id: int, sku: str) -> InternalError:
+    # A broken invariant (the stock_bounds constraint should make it impossible): logged for
+    # the operator; the shopper sees the generic message and the transaction rolls back.
+    log.error("order %s: reservation for %s is missing", order_id, sku)
+    return InternalError()
+
+
+def apply_success(session: Session, order_id: int, *, reference: str | None) -> bool:
+    """The money arrived. Returns True when the order now needs an automatic refund.
+
+    A pending order takes its reserved stock. An order already given up (failed or canceled,
+    its reservation released) that is paid after all takes stock if there still is some;
+    otherwise it is marked for an automatic refund, never left as an order nobody can fill.
+    A paid or refunded order is left alone, so duplicates change nothing.
+    """
+    params = {"order_id": order_id, "reference": reference, "paid_at": utcnow()}
+    # Orders row first, products second: the lock order every transaction here follows.
+    if changed_rows(session, _PAID_FROM_PENDING, params):
+        lines = lines_of(session, order_id)
+        for line in lines:
+            if not inventory.take_reserved(session, line.product_id, line.quantity):
+                raise _reservation_missing(order_id, line.sku)
+        _announce_paid(session, order_id, lines)
+        return False
+    if not changed_rows(session, _PAID_AFTER_GIVING_UP, params):
+        return False  # already paid or refunded
+    lines = lines_of(session, order_id)
+    with session.begin_nested() as savepoint:
+        if all(inventory.take_available(session, ln.product_id, ln.quantity) for ln in lines):
+            _announce_paid(session, order_id, lines)
+            return False
+        savepoint.rollback()
+    changed_rows(session, _FLAG, {"order_id": order_id, "attention": REFUND_DUE})
+    return True
+
+
+def _announce_paid(session: Session, order_id: int, lines: list[Row[Any]]) -> None:
+    """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
+    written to the outbox in the transaction that makes the order paid."""
+    order = outbox.record_order_event(session, "order.paid", order_id)
+    analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)
+    for line in lines:
+        row = session.connection().execute(_STOCK_OF, {"id": line.product_id}).one()
+        available = row.on_hand - row.reserved
+        if available <= LOW_STOCK < available + line.quantity:
+            outbox.record(
+                session,
+                "stock.low",
+                {"sku": row.sku, "available": available, "on_hand": row.on_hand},
+            )
+
+
+def apply_failure(
+    session: Session,
+    order_id: int,
+    *,
+    status: str,
+    code: str | None,
+    message: str | None,
+    reference: str | None = None,
+) -> None:
+    """The payment failed or was canceled (``status``): release the stock.
+
+    A pending order releases its stock. Canceled outranks failed (a payment that failed and
+    was then canceled is canceled, whichever event came first), so a failed order may still
+    become canceled; its stock was already released. Paid and refunded orders never change.
+    """
+    params = {
+        "order_id": order_id,
+        "status": status,
+        "code": code,
+        "message": message,
+        "reference": reference,
+    }
+    if changed_rows(session, _GIVEN_UP_FROM_PENDING, params):
+        for line in lines_of(session, order_id):
+            if not inventory.release(session, line.product_id, line.quantity):
+                raise _reservation_missing(order_id, line.sku)
+        if status == OrderStatus.FAILED:
+            failed = session.get(Order, order_id, populate_existing=True)
+            analytics.record_order_event(session, "payment_failed", failed)
+    elif status == OrderStatus.CANCELED:
+        changed_rows(session, _CANCELED_AFTER_FAILING, params)
+
+
+def reconcile_order(
+    factory: sessionmaker[Session],
+    provider: PaymentProvider,
+    order: Order,
+    *,
+    hold_for: timedelta = timedelta(minutes=15),
+    now: datetime | None = None,
+) -> Reconciled:
+    """Settle a pending order from what the provider says about its payment.
+
+    Succeeded means paid (the webhook may simply be late); processing earns more time;
+    anything else is canceled at the provider first, so it can no longer succeed, and the
+    stock is released. Returns "paid", "refund_due", "waiting" or "released".
+    """
+    state = None
+    if order.payment_reference:
+        state = provider.status(order.payment_reference)
+        if state in ("requires_action", "failed"):
+            provider.cancel(order.payment_reference)
+            state = provider.status(order.payment_reference)
+    with write_session(factory) as session:
+        if state == "succeeded":
+            refund_due = apply_success(session, order.id, reference=order.payment_reference)
+            return "refund_due" if refund_due else "paid"
+        if state == "processing":
+            changed_rows(
+                session,
+                _HOLD_LONGER,
+                {"order_id": order.id, "reserved_until": (now or utcnow()) + hold_for},
+            )
+            return "waiting"
+        apply_failure(
+            session,
+            order.id,
+            status=OrderStatus.CANCELED,
+            code="checkout_abandoned",
+            message="The payment was not completed.",
+        )
+        return "released"
+
+
+def release_expired(
+    factory: sessionmaker[Session],
+    provider: PaymentProvider,
+    *,
+    now: datetime | None = None,
+    hold_for: timedelta = timedelta(minutes=15),
+    limit: int = 100,
+) -> int:
+    """Settle pending orders whose reservation ran out; retry automatic refunds.
+
+    For each, the provider is asked where the payment stands: succeeded means paid (the
+    webhook may simply be late), processing earns more time, anything else is canceled at
+    the provider and released here. Returns how many orders changed.
+    """
+    now = now or utcnow()
+    with read_session(factory) as session:
+        expired = list(
+            session.scalars(
+                select(Order)
+                .where(Order.status == OrderStatus.PENDING, Order.reserved_until < now)
+                .order_by(Order.reserved_until)
+                .limit(limit)
+            )
+        )
+        refunds_due = list(
+            session.scalars(
+                select(Order.id)
+                .where(Order.status == OrderStatus.PAID, Order.attention == REFUND_DUE)
+                .limit(limit)
+            )
+        )
+    changed = 0
+    for order in expired:
+        outcome = reconcile_order(factory, provider, order, hold_for=hold_for, now=now)
+        if outcome == "refund_due":
+            refunds_due.append(order.id)
+        changed += outcome != "waiting"
+    for order_id in refunds_due:
+        refund_order(factory, provider, order_id, reason="out_of_stock", restock=False)
+        changed += 1
+    return changed

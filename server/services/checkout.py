@@ -1,0 +1,355 @@
+"""The checkout: what a signed link offers, and one payment attempt for it.
+
+:func:`pay` is the whole use case, from a verified link to a settled (or pending) order, in
+one thread and without a transaction held across the provider's answer:
+
+1. :func:`load_offer`: the link's product (or the variant the shopper chose), with a short
+   link's stored pre-fill.
+2. :func:`read_details`: the shopper's contact and shipping fields, from what they typed, the
+   link's pre-fill and the wallet, in that order of precedence.
+3. ``orders.place_order``: a ``pending`` order and its stock reservation under the attempt key
+   (a repeated key finds the first order and charges nothing).
+4. ``provider.charge``, with the attempt key as the idempotency key; the provider hands its
+   payment id to ``settlement.record_payment_reference`` before any money can move.
+5. ``settlement.settle_order``: ``paid``, ``failed``, or still ``pending`` when the provider
+   settles by webhook (``requires_action`` carries a client secret for 3-D Secure).
+
+The answer is an :class:`Outcome`; errors the shopper cannot fix on the page (the product
+gone, sold out, the provider down) are raised from ``buybutton_server.errors``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
+from buybutton_server.db import read_session, run_read, write_session
+from buybutton_server.domain import rate_limits, short_links
+from buybutton_server.domain.catalog import ProductView, product_view, variants_of
+from buybutton_server.domain.order_rows import order_by_public_id
+from buybutton_server.domain.orders import (
+    OrderSummary,
+    OrderView,
+    Shopper,
+    find_order_view,
+    order_summary,
+    place_order,
+    reconcile_order,
+    record_payment_reference,
+    settle_order,
+)
+from buybutton_server.domain.vocabulary import OrderStatus
+from buybutton_server.errors import (
+    NotEnoughStock,
+    NotFound,
+    PaymentUnavailable,
+    ProductUnavailable,
+    RateLimited,
+)
+from buybutton_server.payments.base import ChargeRequest, ChargeResult, PaymentProvider
+
+PaymentMethod = Literal["card", "wallet"]
+# (hits, per seconds): at most that many tries in any window of that length.
+Limit = tuple[int, int]
+
+ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FIELDS: Mapping[str, tuple[str, int, bool]] = {
+    # name: (label, max length, needed only when the product ships)
+    "email": ("Email", 254, False),
+    "name": ("Full name", 200, False),
+    "line1": ("Address", 200, True),
+    "line2": ("Apartment, suite (optional)", 200, True),
+    "city": ("City", 100, True),
+    "postal_code": ("Postal code", 20, True),
+    "country": ("Country", 64, True),
+}
+_OPTIONAL = frozenset({"line2"})
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a page sells: the link as the shopper will pay it, its product (None when there
+    is no such product), and the product's variants (empty when it has none)."""
+
+    link: CheckoutLink
+    product: ProductView | None
+    variants: tuple[ProductView, ...] = ()
+
+
+def load_offer(factory: sessionmaker[Session], link: CheckoutLink, variant: str | None) -> Offer:
+    """The link's product, or the variant the shopper picked (``variant``, only within the
+    signed product's variant group), with a short link's stored pre-fill filled in."""
+    if link.short_code:
+        stored = short_links.find(factory, link.short_code)
+        if stored is not None and stored.sku == link.sku:
+            link = replace(link, email=stored.email, name=stored.name)
+    product = product_view(factory, link.sku)
+    if product is None or not product.variant_group:
+        return Offer(link, product)
+    variants = tuple(variants_of(factory, product))
+    if variant and variant != product.sku:
+        for candidate in variants:
+            if candidate.sku == variant:
+                return Offer(replace(link, sku=candidate.sku), candidate, variants)
+    return Offer(link, product, variants)
+
+
+async def read_offer(
+    factory: sessionmaker[Session], link: CheckoutLink, variant: str | None
+) -> Offer:
+    """:func:`load_offer` for the page's hot path: inline on SQLite (a local read costs less
+    than a trip through the thread pool), in the thread pool on PostgreSQL (``run_read``)."""
+    return await run_read(factory, load_offer, factory, link, variant)
+
+
+def find_product(factory: sessionmaker[Session], sku: str) -> ProductView | None:
+    return product_view(factory, sku)
+
+
+def read_details(
+    typed: Mapping[str, str],
+    product: ProductView,
+    wallet: Mapping[str, str] | None,
+    link: CheckoutLink,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``(values, errors)`` of the contact and shipping fields (shipping only for products
+    that ship). What the shopper typed wins, then what the link pre-filled, then the wallet;
+    white space is collapsed. ``errors`` maps a field to what is wrong with it."""
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, (label, limit, shipping_only) in FIELDS.items():
+        if shipping_only and not product.requires_shipping:
+            continue
+        value = " ".join(typed.get(name, "").split())
+        if not value and name == "email":
+            value = link.email or ""
+        elif not value and name == "name":
+            value = link.name or ""
+        if not value and wallet is not None:
+            value = wallet.get(name, "")
+        values[name] = value
+        if len(value) > limit:
+            errors[name] = f"{label} is too long (at most {limit} characters)."
+        elif not value and name not in _OPTIONAL:
+            errors[name] = f"{label} is required."
+    if "email" not in errors and not EMAIL_PATTERN.match(values["email"]):
+        errors["email"] = "Enter an email address like name@example.com."
+    return values, errors
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentForm:
+    """One payment attempt as the shopper sent it, for a link whose signature verified.
+
+    ``details`` holds the contact and shipping fields as typed (by :data:`FIELDS` name);
+    ``payment_details`` what the provider needs (card fields, or Stripe's payment method
+    id); ``first_touch`` the attribution cookie's content, when tracking is allowed.
+    """
+
+    link: CheckoutLink
+    variant: str | None = None
+    quantity: int
+    attempt_key: str
+    method: PaymentMethod
+    details: Mapping[str, str]
+    payment_details: Mapping[str, str] = field(repr=False)
+    first_touch: Mapping[str, Any] | None = None
+
+
+class Problem(StrEnum):
+    """Why an attempt did not make an order the shopper can go on with."""
+
+    INCOMPLETE_FORM = "incomplete_form"  # no valid attempt key: the page was not ours
+    INVALID_FIELDS = "invalid_fields"  # see Outcome.errors
+    NOT_ENOUGH_STOCK = "not_enough_stock"  # fewer left than asked for; nothing charged
+    PAYMENT_FAILED = "payment_failed"  # the order failed; code and alert say why
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a payment attempt came to, with what the page needs to show it again.
+
+    Exactly one of ``order`` (set unless the attempt stopped before an order existed) and
+    ``problem`` decides the answer: a ``problem`` has an ``alert`` for the shopper and a
+    machine ``code``; a failed payment has both an ``order`` and a ``problem``.
+    ``client_secret`` is set when the order is pending on 3-D Secure in the browser.
+    """
+
+    link: CheckoutLink
+    product: ProductView
+    variants: tuple[ProductView, ...]
+    quantity: int
+    values: Mapping[str, str]
+    order: OrderSummary | None = None
+    problem: Problem | None = None
+    code: str | None = None
+    alert: str | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+    client_secret: str | None = field(default=None, repr=False)
+
+
+def pay(
+    factory: sessionmaker[Session],
+    provider: PaymentProvider,
+    form: PaymentForm,
+    *,
+    hold_for: timedelta,
+) -> Outcome:
+    """Run one payment attempt (the steps in this module's docstring); ``hold_for`` is how
+    long the stock stays reserved for a payment still under way.
+
+    Raises ``ProductUnavailable``, ``SoldOut``, or ``PaymentUnavailable`` (the order, if one
+    was placed, is settled as failed first, releasing its stock).
+    """
+    offer = load_offer(factory, form.link, form.variant)
+    link, product = offer.link, offer.product
+    if product is None or not product.active:
+        raise ProductUnavailable()
+    wallet = provider.wallet_contact() if form.method == "wallet" else None
+    values, errors = read_details(form.details, product, wallet, link)
+    shown = Outcome(
+        link=link,
+        product=product,
+        variants=offer.variants,
+        quantity=form.quantity,
+        values=values,
+    )
+    if not ATTEMPT_KEY.match(form.attempt_key):
+        alert = "Your checkout form was incomplete. Please try again."
+        return replace(shown, problem=Problem.INCOMPLETE_FORM, code="incomplete_form", alert=alert)
+    if errors:
+        alert = "Please check the highlighted fields."
+        return replace(
+            shown, problem=Problem.INVALID_FIELDS, code="invalid_fields", alert=alert, errors=errors
+        )
+    shopper = Shopper(
+        email=values["email"],
+        name=values["name"],
+        line1=values.get("line1"),
+        line2=values.get("line2") or None,
+        city=values.get("city"),
+        postal_code=values.get("postal_code"),
+        country=values.get("country"),
+    )
+    try:
+        order, created = place_order(
+            factory,
+            link=link,
+            quantity=form.quantity,
+            shopper=shopper,
+            attempt_key=form.attempt_key,
+            provider=provider.name,
+            method=form.method,
+            hold_for=hold_for,
+            first_touch=form.first_touch,
+        )
+    except NotEnoughStock as short:
+        return replace(
+            shown,
+            product=product_view(factory, link.sku) or product,  # with what is left now
+            problem=Problem.NOT_ENOUGH_STOCK,
+            code=short.code,
+            alert=short.message,
+        )
+    if not created:  # a repeated attempt: its order as it stands, nothing charged again
+        return _settled(shown, order_summary(order))
+
+    metadata = {"order_public_id": order.public_id, "order_number": order.number}
+    for key, value in (
+        ("source", link.source),
+        ("campaign", link.campaign),
+        ("content", link.content),
+    ):
+        if value:
+            metadata[key] = value
+    charge = ChargeRequest(
+        amount=order.total_amount,
+        currency=order.currency,
+        idempotency_key=order.attempt_key,
+        method=form.method,
+        details=form.payment_details,
+        metadata=metadata,
+        record_reference=functools.partial(record_payment_reference, factory, order.id),
+    )
+    try:
+        result = provider.charge(charge)
+    except PaymentUnavailable:
+        down = ChargeResult(
+            status="failed", code="provider_unavailable", message=PaymentUnavailable.message
+        )
+        settle_order(factory, order.id, down)
+        raise
+    settled = order_summary(settle_order(factory, order.id, result))
+    secret = None
+    if result.status == "requires_action" and settled.status == OrderStatus.PENDING:
+        secret = result.client_secret
+    return _settled(shown, settled, client_secret=secret)
+
+
+def _settled(shown: Outcome, order: OrderSummary, *, client_secret: str | None = None) -> Outcome:
+    if order.status == OrderStatus.FAILED:
+        return replace(
+            shown,
+            order=order,
+            problem=Problem.PAYMENT_FAILED,
+            code=order.failure_code or "payment_failed",
+            alert=order.failure_message or "Your payment failed.",
+        )
+    return replace(shown, order=order, client_secret=client_secret)
+
+
+def find_order(factory: sessionmaker[Session], public_id: str) -> OrderView | None:
+    """The shopper's order page: the order with this public id, or None."""
+    return find_order_view(factory, public_id)
+
+
+def limit_payment_attempts(
+    factory: sessionmaker[Session],
+    *,
+    client: str,
+    subject: str,
+    per_client: Limit | None,
+    per_subject: Limit | None,
+) -> None:
+    """Count a payment try against its client address and its subject (the link's token, or
+    the order's public id), shared by every worker through the database. Raises
+    ``RateLimited`` when either is over its limit (None: no limit)."""
+    subject_key = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    limits = [(f"pay-ip:{client}", per_client), (f"pay-link:{subject_key}", per_subject)]
+    with write_session(factory) as session:
+        for key, limit in limits:
+            if limit is None:
+                continue
+            verdict = rate_limits.hit(session, key, limit=limit[0], per_seconds=limit[1])
+            if not verdict.allowed:
+                raise RateLimited(verdict.retry_after)
+
+
+def abandon(factory: sessionmaker[Session], provider: PaymentProvider, public_id: str) -> str:
+    """The browser could not finish a payment (3-D Secure failed or was closed).
+
+    Nothing trusts that report: a pending order is settled from what the provider says
+    (``settlement.reconcile_order``), so at worst a genuine payment is recorded as paid a
+    little before its webhook. Returns the order's status afterwards; raises ``NotFound``.
+    """
+    with read_session(factory) as session:
+        order = order_by_public_id(session, public_id)
+    if order is None:
+        raise NotFound()
+    if order.status != OrderStatus.PENDING:
+        return order.status
+    reconcile_order(factory, provider, order)
+    with read_session(factory) as session:
+        order = order_by_public_id(session, public_id)
+    if order is None:
+        raise NotFound()
+    return order.status
