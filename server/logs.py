@@ -13,13 +13,17 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-_CAPABILITY_PATH = re.compile(r"^/(c|orders|l)/[^/?\s]+")
+from buybutton.urls import checkout_path, order_path, short_path
+
+# Addresses whose last part is a capability: checkout links, order pages, short links.
+_PREFIXES = (checkout_path(""), order_path(""), short_path(""))
+_CAPABILITY_PATH = re.compile("^(" + "|".join(map(re.escape, _PREFIXES)) + r")[^/?\s]+")
 
 
 def redact_path(path: str) -> str:
     """``/c/eyJz...`` → ``/c/[redacted]``; the query string goes too."""
     path = path.split("?", 1)[0]
-    return _CAPABILITY_PATH.sub(lambda m: f"/{m[1]}/[redacted]", path)
+    return _CAPABILITY_PATH.sub(lambda m: f"{m[1]}[redacted]", path)
 
 
 class RedactCapabilities(logging.Filter):

@@ -1,58 +1,255 @@
 """Settings, read once from ``BUYBUTTON_*`` environment variables.
 
-Every problem is reported as one :class:`ConfigurationError` line that names the variable.
+Each setting is declared once, as a field of :class:`Settings` whose metadata is a
+:class:`Variable`: its environment name, parser, one line of documentation, and the rules
+its value must follow (always, and in production). :meth:`Settings.from_env`,
+:meth:`Settings.as_environment` (what worker processes read back) and the table in
+docs/configuration.md (:func:`markdown`) are all derived from those fields.
+
+Every problem found is reported in one :class:`ConfigurationError` whose message names each
+variable, problems separated by ``"; "``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from buybutton.errors import ConfigurationError
+from buybutton_server.settings_rules import (
+    DEV_SECRET_KEY,
+    ENVIRONMENTS,
+    MIN_PRODUCTION_KEY,
+    PAYMENT_PROVIDERS,
+    VARIABLE_KEY,
+    Variable,
+    all_origins,
+    an_origin,
+    https_only,
+    is_origin,
+    joined,
+    no_dev_key,
+    one_of,
+    origin_of,
+    parse_base_url,
+    parse_integer,
+    parse_keys,
+    parse_origins,
+    parse_positive_number,
+    parse_rate,
+    parse_text,
+    parse_word,
+    port_range,
+    rate_text,
+    real_provider,
+    some_keys,
+    stripe_key,
+    stripe_url,
+    variable,
+)
 
-# Lets the demo run with no setup; production mode refuses to start with it.
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
-ENVIRONMENTS = ("development", "production")
-PAYMENT_PROVIDERS = ("test", "stripe")
+__all__ = ["DEV_SECRET_KEY", "VARIABLES", "Settings", "is_origin", "origin_of"]
+
+
+# -- the settings -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    environment: str = "development"
-    secret_keys: tuple[str, ...] = field(default=(DEV_SECRET_KEY,), repr=False)
-    database_url: str = "sqlite:///buybutton.sqlite3"
-    base_url: str = "http://127.0.0.1:8000"
-    payment_provider: str = "test"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    # Seconds a checkout holds stock while its payment is under way.
-    reservation_seconds: int = 900
-    # Seconds between sweeps that release reservations whose time ran out.
-    sweep_seconds: float = 60
-    # How often the webhook worker looks for due deliveries.
-    webhook_seconds: float = 1
-    # How often buffered impressions and clicks are written.
-    flush_seconds: float = 1
-    stripe_secret_key: str = field(default="", repr=False)
-    stripe_publishable_key: str = ""
-    stripe_webhook_secret: str = field(default="", repr=False)
-    stripe_api_base: str = ""
-    stripe_js_url: str = "https://js.stripe.com/v3/"
-    # Proxies whose X-Forwarded-For / -Proto we believe (comma-separated IPs or networks).
-    forwarded_allow_ips: str = "127.0.0.1"
-    # Payment attempts allowed per window, as (count, seconds); None switches a limit off.
+    environment: str = field(
+        default="development",
+        metadata=variable(
+            "BUYBUTTON_ENV",
+            parse_word,
+            "`production` turns on the refusals below",
+            blank_is_unset=False,
+            check=one_of("BUYBUTTON_ENV", ENVIRONMENTS),
+        ),
+    )
+    secret_keys: tuple[str, ...] = field(
+        default=(DEV_SECRET_KEY,),
+        repr=False,
+        metadata=variable(
+            "BUYBUTTON_SECRET_KEYS",
+            parse_keys,
+            "comma-separated signing keys, newest last",
+            dump=joined,
+            default_doc="a development key",
+            blank_is_unset=False,
+            check=some_keys,
+            production=no_dev_key,
+            production_doc=(
+                "`BUYBUTTON_SECRET_KEYS` is unset or contains the development key",
+                f"any key is shorter than {MIN_PRODUCTION_KEY} characters",
+            ),
+        ),
+    )
+    base_url: str = field(
+        default="http://127.0.0.1:8000",
+        metadata=variable(
+            "BUYBUTTON_BASE_URL",
+            parse_base_url,
+            "the shop's public origin; links point here",
+            check=an_origin,
+            production=https_only,
+            production_doc=("`BUYBUTTON_BASE_URL` is not `https://`",),
+        ),
+    )
+    database_url: str = field(
+        default="sqlite:///buybutton.sqlite3",
+        metadata=variable(
+            "BUYBUTTON_DATABASE_URL",
+            parse_text,
+            "any SQLAlchemy URL; PostgreSQL as `postgresql+psycopg://…`",
+        ),
+    )
+    payment_provider: str = field(
+        default="test",
+        metadata=variable(
+            "BUYBUTTON_PAYMENT_PROVIDER",
+            parse_text,
+            "`test` (built in, no money moves) or `stripe`",
+            check=one_of("BUYBUTTON_PAYMENT_PROVIDER", PAYMENT_PROVIDERS),
+            production=real_provider,
+            production_doc=("the payment provider is `test`",),
+        ),
+    )
+    host: str = field(
+        default="127.0.0.1",
+        metadata=variable("BUYBUTTON_HOST", parse_text, "the address `buybutton serve` listens on"),
+    )
+    port: int = field(
+        default=8000,
+        metadata=variable(
+            "BUYBUTTON_PORT",
+            parse_integer,
+            "the port `buybutton serve` listens on",
+            check=port_range,
+        ),
+    )
+    reservation_seconds: int = field(
+        default=900,
+        metadata=variable(
+            "BUYBUTTON_RESERVATION_SECONDS",
+            parse_integer,
+            "how long a checkout holds stock while its payment runs",
+        ),
+    )
+    webhook_seconds: float = field(
+        default=1,
+        metadata=variable(
+            "BUYBUTTON_WEBHOOK_SECONDS",
+            parse_positive_number,
+            "how often the server (or `buybutton worker`) sends due webhooks",
+        ),
+    )
+    sweep_seconds: float = field(
+        default=60,
+        metadata=variable(
+            "BUYBUTTON_SWEEP_SECONDS",
+            parse_positive_number,
+            "how often the server releases reservations whose time ran out",
+        ),
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=variable(
+            "BUYBUTTON_ALLOWED_ORIGINS",
+            parse_origins,
+            "the merchant's own sites, comma-separated origins: they may frame "
+            '`/c/{token}?embed=1`, and only they get a "Back to …" link after paying',
+            dump=joined,
+            default_doc="none",
+            blank_is_unset=False,
+            check=all_origins,
+        ),
+    )
     # Per IP stops card testing from one place; per link stops it from many through one link
     # (set that one high enough for a flash sale, where many buyers share a link).
-    # The merchant's own sites: the only origins that may frame the embedded checkout, and
-    # the only places a "back to the post" link may lead.
-    allowed_origins: tuple[str, ...] = ()
-    rate_limit_pay_ip: tuple[int, int] | None = (10, 60)
-    rate_limit_pay_link: tuple[int, int] | None = (600, 60)
+    rate_limit_pay_ip: tuple[int, int] | None = field(
+        default=(10, 60),
+        metadata=variable(
+            "BUYBUTTON_RATE_LIMIT_PAY_IP",
+            parse_rate,
+            "payment attempts per IP per window (`count/seconds`, or `off`)",
+            dump=rate_text,
+        ),
+    )
+    rate_limit_pay_link: tuple[int, int] | None = field(
+        default=(600, 60),
+        metadata=variable(
+            "BUYBUTTON_RATE_LIMIT_PAY_LINK",
+            parse_rate,
+            "payment attempts per checkout link per window (`count/seconds`, or `off`)",
+            dump=rate_text,
+        ),
+    )
+    forwarded_allow_ips: str = field(
+        default="127.0.0.1",
+        metadata=variable(
+            "BUYBUTTON_FORWARDED_ALLOW_IPS",
+            parse_text,
+            "proxies whose `X-Forwarded-*` headers are believed (comma-separated IPs or networks)",
+        ),
+    )
+    stripe_secret_key: str = field(
+        default="",
+        repr=False,
+        metadata=variable(
+            "BUYBUTTON_STRIPE_SECRET_KEY",
+            parse_text,
+            "`sk_…` or `rk_…`; required with `stripe`",
+            check=stripe_key("BUYBUTTON_STRIPE_SECRET_KEY", ("sk_", "rk_")),
+        ),
+    )
+    stripe_publishable_key: str = field(
+        default="",
+        metadata=variable(
+            "BUYBUTTON_STRIPE_PUBLISHABLE_KEY",
+            parse_text,
+            "`pk_…`; required with `stripe`",
+            check=stripe_key("BUYBUTTON_STRIPE_PUBLISHABLE_KEY", ("pk_",)),
+        ),
+    )
+    stripe_webhook_secret: str = field(
+        default="",
+        repr=False,
+        metadata=variable(
+            "BUYBUTTON_STRIPE_WEBHOOK_SECRET",
+            parse_text,
+            "`whsec_…` of the webhook endpoint; required with `stripe`",
+            check=stripe_key("BUYBUTTON_STRIPE_WEBHOOK_SECRET", ("whsec_",)),
+        ),
+    )
+    stripe_api_base: str = field(
+        default="",
+        metadata=variable(
+            "BUYBUTTON_STRIPE_API_BASE",
+            parse_text,
+            "another API origin (tests point it at localstripe)",
+            default_doc="Stripe's",
+            check=stripe_url("BUYBUTTON_STRIPE_API_BASE"),
+        ),
+    )
+    stripe_js_url: str = field(
+        default="https://js.stripe.com/v3/",
+        metadata=variable(
+            "BUYBUTTON_STRIPE_JS_URL",
+            parse_text,
+            "where the checkout loads Stripe.js from",
+            check=stripe_url("BUYBUTTON_STRIPE_JS_URL"),
+        ),
+    )
+    # How often buffered impressions and clicks are written (not read from the environment).
+    flush_seconds: float = 1
 
     def __post_init__(self) -> None:
-        self.validate()
+        problems = self.problems()
+        if problems:
+            raise ConfigurationError("; ".join(problems))
 
     @property
     def production(self) -> bool:
@@ -62,200 +259,94 @@ class Settings:
     def secure_cookies(self) -> bool:
         return urlsplit(self.base_url).scheme == "https"
 
-    def validate(self) -> None:
-        if self.environment not in ENVIRONMENTS:
-            raise ConfigurationError(
-                f"BUYBUTTON_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.environment!r}"
-            )
-        if not self.secret_keys:
-            raise ConfigurationError("BUYBUTTON_SECRET_KEYS must list at least one key")
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            raise ConfigurationError(
-                f"BUYBUTTON_BASE_URL must be an origin such as https://shop.example, "
-                f"got {self.base_url!r}"
-            )
-        if self.payment_provider not in PAYMENT_PROVIDERS:
-            raise ConfigurationError(
-                f"BUYBUTTON_PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, "
-                f"got {self.payment_provider!r}"
-            )
-        for origin in self.allowed_origins:
-            if not is_origin(origin):
-                raise ConfigurationError(
-                    "BUYBUTTON_ALLOWED_ORIGINS must list origins such as https://blog.example, "
-                    f"got {origin!r}"
-                )
-        if self.payment_provider == "stripe":
-            for name, value in (
-                ("BUYBUTTON_STRIPE_SECRET_KEY", self.stripe_secret_key),
-                ("BUYBUTTON_STRIPE_PUBLISHABLE_KEY", self.stripe_publishable_key),
-                ("BUYBUTTON_STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-            ):
-                if not value:
-                    raise ConfigurationError(
-                        f"{name} is required when BUYBUTTON_PAYMENT_PROVIDER=stripe"
-                    )
-            if not self.stripe_secret_key.startswith(("sk_", "rk_")):
-                raise ConfigurationError("BUYBUTTON_STRIPE_SECRET_KEY must start with sk_ or rk_")
-            if not self.stripe_publishable_key.startswith("pk_"):
-                raise ConfigurationError("BUYBUTTON_STRIPE_PUBLISHABLE_KEY must start with pk_")
-            if not self.stripe_webhook_secret.startswith("whsec_"):
-                raise ConfigurationError("BUYBUTTON_STRIPE_WEBHOOK_SECRET must start with whsec_")
-            for name, url in (
-                ("BUYBUTTON_STRIPE_API_BASE", self.stripe_api_base),
-                ("BUYBUTTON_STRIPE_JS_URL", self.stripe_js_url),
-            ):
-                if url and urlsplit(url).scheme not in ("http", "https"):
-                    raise ConfigurationError(f"{name} must be an http(s) URL, got {url!r}")
-        if not 0 <= self.port <= 65535:
-            raise ConfigurationError(f"BUYBUTTON_PORT must be 0-65535, got {self.port}")
+    def problems(self) -> list[str]:
+        """Every rule these settings break, as sentences that name the variable."""
+        found = []
+        for attr, var in VARIABLES:
+            if var.check is not None:
+                found.append(var.check(getattr(self, attr), self))
         if self.production:
-            if DEV_SECRET_KEY in self.secret_keys:
-                raise ConfigurationError(
-                    "BUYBUTTON_SECRET_KEYS holds the development key; production needs its own"
-                )
-            if any(len(k) < 32 for k in self.secret_keys):
-                raise ConfigurationError(
-                    "BUYBUTTON_SECRET_KEYS: every key must be at least 32 characters in production"
-                )
-            if parts.scheme != "https":
-                raise ConfigurationError("BUYBUTTON_BASE_URL must use https in production")
-            if self.payment_provider == "test":
-                raise ConfigurationError(
-                    "BUYBUTTON_PAYMENT_PROVIDER=test takes no money; choose a real provider "
-                    "in production"
-                )
+            for attr, var in VARIABLES:
+                if var.production is not None:
+                    found.append(var.production(getattr(self, attr)))
+        return [problem for problem in found if problem]
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``environ`` (default ``os.environ``); ``overrides`` win over it."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        if "BUYBUTTON_ENV" in env:
-            values["environment"] = env["BUYBUTTON_ENV"].strip().lower()
-        if "BUYBUTTON_ALLOWED_ORIGINS" in env:
-            values["allowed_origins"] = tuple(
-                o.strip().rstrip("/")
-                for o in env["BUYBUTTON_ALLOWED_ORIGINS"].split(",")
-                if o.strip()
-            )
-        if "BUYBUTTON_SECRET_KEYS" in env:
-            values["secret_keys"] = tuple(
-                k.strip() for k in env["BUYBUTTON_SECRET_KEYS"].split(",") if k.strip()
-            )
-        for name, attr in (
-            ("BUYBUTTON_DATABASE_URL", "database_url"),
-            ("BUYBUTTON_BASE_URL", "base_url"),
-            ("BUYBUTTON_PAYMENT_PROVIDER", "payment_provider"),
-            ("BUYBUTTON_HOST", "host"),
-            ("BUYBUTTON_STRIPE_SECRET_KEY", "stripe_secret_key"),
-            ("BUYBUTTON_STRIPE_PUBLISHABLE_KEY", "stripe_publishable_key"),
-            ("BUYBUTTON_STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret"),
-            ("BUYBUTTON_STRIPE_API_BASE", "stripe_api_base"),
-            ("BUYBUTTON_STRIPE_JS_URL", "stripe_js_url"),
-            ("BUYBUTTON_FORWARDED_ALLOW_IPS", "forwarded_allow_ips"),
-        ):
-            if env.get(name, "").strip():
-                values[attr] = env[name].strip()
-        for name, attr in (
-            ("BUYBUTTON_PORT", "port"),
-            ("BUYBUTTON_RESERVATION_SECONDS", "reservation_seconds"),
-        ):
-            if env.get(name, "").strip():
-                values[attr] = _integer(name, env[name])
-        if env.get("BUYBUTTON_WEBHOOK_SECONDS", "").strip():
-            values["webhook_seconds"] = _positive_number(
-                "BUYBUTTON_WEBHOOK_SECONDS", env["BUYBUTTON_WEBHOOK_SECONDS"]
-            )
-        if env.get("BUYBUTTON_SWEEP_SECONDS", "").strip():
-            values["sweep_seconds"] = _positive_number(
-                "BUYBUTTON_SWEEP_SECONDS", env["BUYBUTTON_SWEEP_SECONDS"]
-            )
-        for name, attr in (
-            ("BUYBUTTON_RATE_LIMIT_PAY_IP", "rate_limit_pay_ip"),
-            ("BUYBUTTON_RATE_LIMIT_PAY_LINK", "rate_limit_pay_link"),
-        ):
-            if env.get(name, "").strip():
-                values[attr] = _rate(name, env[name])
-        if "base_url" in values:
-            values["base_url"] = str(values["base_url"]).rstrip("/")
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for attr, var in VARIABLES:
+            raw = env.get(var.name)
+            if raw is None or (var.blank_is_unset and not raw.strip()):
+                continue
+            try:
+                values[attr] = var.parse(var.name, raw)
+            except ConfigurationError as error:
+                problems.append(str(error))
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        if not problems:
+            return cls(**values)
+        try:
+            cls(**values)
+        except ConfigurationError as error:
+            problems.append(str(error))
+        raise ConfigurationError("; ".join(problems))
 
     def as_environment(self) -> dict[str, str]:
         """These settings as ``BUYBUTTON_*`` variables, for worker processes to read back."""
-        values = {
-            "BUYBUTTON_ENV": self.environment,
-            "BUYBUTTON_SECRET_KEYS": ",".join(self.secret_keys),
-            "BUYBUTTON_DATABASE_URL": self.database_url,
-            "BUYBUTTON_BASE_URL": self.base_url,
-            "BUYBUTTON_PAYMENT_PROVIDER": self.payment_provider,
-            "BUYBUTTON_HOST": self.host,
-            "BUYBUTTON_PORT": str(self.port),
-            "BUYBUTTON_RESERVATION_SECONDS": str(self.reservation_seconds),
-            "BUYBUTTON_SWEEP_SECONDS": str(self.sweep_seconds),
-            "BUYBUTTON_WEBHOOK_SECONDS": str(self.webhook_seconds),
-            "BUYBUTTON_STRIPE_SECRET_KEY": self.stripe_secret_key,
-            "BUYBUTTON_STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key,
-            "BUYBUTTON_STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
-            "BUYBUTTON_STRIPE_API_BASE": self.stripe_api_base,
-            "BUYBUTTON_STRIPE_JS_URL": self.stripe_js_url,
-            "BUYBUTTON_FORWARDED_ALLOW_IPS": self.forwarded_allow_ips,
-            "BUYBUTTON_ALLOWED_ORIGINS": ",".join(self.allowed_origins),
-            "BUYBUTTON_RATE_LIMIT_PAY_IP": _rate_text(self.rate_limit_pay_ip),
-            "BUYBUTTON_RATE_LIMIT_PAY_LINK": _rate_text(self.rate_limit_pay_link),
-        }
-        return {k: v for k, v in values.items() if v}
+        values = {var.name: var.dump(getattr(self, attr)) for attr, var in VARIABLES}
+        return {name: text for name, text in values.items() if text}
 
 
-def is_origin(text: str) -> bool:
-    parts = urlsplit(text)
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.netloc)
-        and not parts.path
-        and not parts.query
-        and not parts.fragment
-        and "@" not in parts.netloc
-    )
+VARIABLES: tuple[tuple[str, Variable[Any]], ...] = tuple(
+    (f.name, cast(Variable[Any], f.metadata[VARIABLE_KEY]))
+    for f in fields(Settings)
+    if VARIABLE_KEY in f.metadata
+)
 
 
-def origin_of(url: str) -> str | None:
-    """The origin of an absolute http(s) URL, or None for anything else."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
+# -- documentation ------------------------------------------------------------------------------
+
+DOC_START = "<!-- generated from server/settings.py by write_doc(); edit the fields there -->"
+DOC_END = "<!-- end of generated settings -->"
+PRODUCTION = "BUYBUTTON_ENV=production"
 
 
-def _integer(name: str, raw: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+def _default_text(attr: str, var: Variable[Any]) -> str:
+    described: str | None = var.default_doc
+    if described is not None:
+        return described
+    text: str = var.dump(Settings.__dataclass_fields__[attr].default)
+    return f"`{text}`" if text else ""
 
 
-def _positive_number(name: str, raw: str) -> float:
-    try:
-        number = float(raw.strip())
-    except ValueError:
-        number = -1
-    if number <= 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {raw!r}")
-    return number
+def markdown() -> str:
+    """The generated part of docs/configuration.md: every variable, then the refusals."""
+    lines = [DOC_START, "", "| variable | default | meaning |", "| --- | --- | --- |"]
+    for attr, var in VARIABLES:
+        lines.append(f"| `{var.name}` | {_default_text(attr, var)} | {var.doc} |")
+    lines += [
+        "",
+        "In production (`BUYBUTTON_ENV=production`) the server refuses to start when:",
+        "",
+    ]
+    refusals = [line for _, var in VARIABLES for line in var.production_doc]
+    lines += [f"- {line};" for line in refusals[:-1]] + [f"- {refusals[-1]}."]
+    lines += ["", DOC_END]
+    return "\n".join(lines)
 
 
-def _rate(name: str, raw: str) -> tuple[int, int] | None:
-    text = raw.strip().lower()
-    if text == "off":
-        return None
-    count, _, seconds = text.partition("/")
-    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
-        raise ConfigurationError(
-            f"{name} must look like 10/60 (10 per 60 seconds) or off, got {raw!r}"
-        )
-    return int(count), int(seconds)
+def replace_doc_section(document: str) -> str:
+    """``document`` with its generated section replaced by :func:`markdown`."""
+    start, end = document.index(DOC_START), document.index(DOC_END) + len(DOC_END)
+    return document[:start] + markdown() + document[end:]
 
 
-def _rate_text(rate: tuple[int, int] | None) -> str:
-    return "off" if rate is None else f"{rate[0]}/{rate[1]}"
+def write_doc(path: str = "docs/configuration.md") -> None:
+    """Regenerate the settings section of docs/configuration.md in place."""
+    with open(path, encoding="utf-8") as doc:
+        text = replace_doc_section(doc.read())
+    with open(path, "w", encoding="utf-8") as doc:
+        doc.write(text)

@@ -11,6 +11,7 @@ from starlette.templating import Jinja2Templates
 
 from buybutton import __version__
 from buybutton.money import decimal_string, format_amount
+from buybutton_server.domain.vocabulary import is_low_stock
 
 
 def make_templates() -> Jinja2Templates:
@@ -27,7 +28,9 @@ def make_templates() -> Jinja2Templates:
     env.filters["decimal"] = decimal_string
     env.globals["shop_name"] = "buybutton"
     env.globals["asset_version"] = __version__
-    env.globals["AUTOCOMPLETE"] = {
+    # ``{% if product.available is low_stock %}``: "Only N left", at the shop's one threshold.
+    env.tests["low_stock"] = is_low_stock
+    autocomplete = {
         "email": "email",
         "name": "name",
         "line1": "shipping address-line1",
@@ -36,6 +39,7 @@ def make_templates() -> Jinja2Templates:
         "postal_code": "shipping postal-code",
         "country": "shipping country-name",
     }
+    env.globals["AUTOCOMPLETE"] = autocomplete
     # type, inputmode and required, per field, so the template has no branches for them.
     # Constant strings of our own, not data: safe to mark as markup.
     env.globals["INPUT_KIND"] = {
@@ -43,7 +47,7 @@ def make_templates() -> Jinja2Templates:
             ('type="email" inputmode="email"' if name == "email" else 'type="text"')
             + ("" if name == "line2" else " required")
         )
-        for name in env.globals["AUTOCOMPLETE"]
+        for name in autocomplete
     }
     return Jinja2Templates(env=env)
 

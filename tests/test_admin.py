@@ -17,6 +17,7 @@ from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
 from buybutton_server.db.models import AdminSession, AdminUser
 from buybutton_server.domain.admin_auth import COOKIE, check_password, create_admin, hash_password
+from buybutton_server.errors import InvalidInput
 from tests.conftest import SECRET, add_product
 
 PASSWORD = "correct horse battery staple"
@@ -55,9 +56,9 @@ def test_passwords_are_stored_as_scrypt_hashes(sessions: sessionmaker[Session], 
 
 
 def test_weak_or_duplicate_logins_are_refused(sessions: sessionmaker[Session], admin: str) -> None:
-    with write_session(sessions) as session, pytest.raises(ValueError, match="at least 12"):
+    with write_session(sessions) as session, pytest.raises(InvalidInput, match="at least 12"):
         create_admin(session, "new@shop.example", "short")
-    with write_session(sessions) as session, pytest.raises(ValueError, match="exists already"):
+    with write_session(sessions) as session, pytest.raises(InvalidInput, match="exists already"):
         create_admin(session, "OWNER@shop.example", PASSWORD)
 
 
@@ -180,3 +181,22 @@ def test_admin_create_command(settings: Settings, sessions: sessionmaker[Session
     with sessions() as session:
         user = session.scalar(select(AdminUser).where(AdminUser.email == "ops@shop.example"))
         assert user is not None and check_password(PASSWORD, user.password_hash)
+
+
+def test_builder_options_refuse_bad_values_as_invalid_input() -> None:
+    from buybutton_server.services.builder import snippet_options
+
+    options = snippet_options({"surface": "card", "color": "#000000", "at": "3"}, "MUG-01")
+    assert (options.sku, options.surface, options.theme, options.at) == (
+        "MUG-01",
+        "card",
+        {"color": "#000000"},
+        3.0,
+    )
+    for query, problem in (
+        ({"at": "soon"}, "at must be a number of seconds"),
+        ({"surface": "billboard"}, "surface must be one of"),
+        ({"label": "x" * 81}, "label must be 1-80 characters"),
+    ):
+        with pytest.raises(InvalidInput, match=problem):
+            snippet_options(query, "MUG-01")

@@ -14,6 +14,7 @@ from buybutton import BuyButton
 from buybutton_server.db import write_session
 from buybutton_server.db.models import AnalyticsEvent, Order, utcnow
 from buybutton_server.domain import analytics
+from buybutton_server.errors import InvalidInput
 from tests.conftest import (
     BASE_URL,
     DECLINED_CARD,
@@ -204,9 +205,9 @@ def test_reports_filter_by_date_and_export_csv(sessions: sessionmaker[Session]) 
     csv_text = analytics.report_csv(result).splitlines()
     assert csv_text[0].startswith("sku,source,campaign,content,impressions,clicks")
     assert csv_text[1] == "A,blog,,p1,1,1,0,1,0,0,1.0000,1.0000,$16.50"
-    with pytest.raises(ValueError, match="date"):
+    with pytest.raises(InvalidInput, match="date"):
         analytics.parse_range("last tuesday", None)
-    with pytest.raises(ValueError, match="before"):
+    with pytest.raises(InvalidInput, match="before"):
         analytics.parse_range("2026-12-01", "2026-11-01")
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import CheckConstraint, inspect
 from sqlalchemy.exc import IntegrityError
 
 from buybutton_server.db import alembic_config, make_engine, migrate
 from buybutton_server.db.models import Base
+from buybutton_server.domain.vocabulary import DeliveryStatus, OrderStatus
 
 
 def test_migrated_schema_matches_models(database_url: str) -> None:
@@ -54,3 +57,22 @@ def test_stock_check_constraint_is_enforced_by_the_database(database_url: str) -
         connection.exec_driver_sql("UPDATE products SET reserved = 2")  # the edge is allowed
         connection.commit()
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("table", "statuses"),
+    [("orders", tuple(OrderStatus)), ("webhook_deliveries", tuple(DeliveryStatus))],
+)
+def test_status_check_constraints_list_the_vocabulary(
+    table: str, statuses: tuple[str, ...]
+) -> None:
+    """The tables cannot import the domain's words (the database layer sits below it), so
+    this holds the two lists together."""
+    checks = [
+        constraint
+        for constraint in Base.metadata.tables[table].constraints
+        if isinstance(constraint, CheckConstraint) and str(constraint.name).endswith("status_known")
+    ]
+    assert len(checks) == 1
+    listed = re.findall(r"'([a-z_]+)'", str(checks[0].sqltext))
+    assert tuple(listed) == statuses

@@ -20,7 +20,7 @@ def test_product_json_is_public_and_cached_briefly(
         "sku": "MUG-01",
         "title": 'Mug "<Deluxe>"',
         "image_url": "http://shop.test/img/mug.svg",
-        "price": {"amount": 2400, "currency": "USD", "formatted": "$24.00"},
+        "price": {"amount": 2400, "currency": "USD", "decimal": "24.00", "formatted": "$24.00"},
         "description": "",
         "in_stock": True,
         "low_stock": 3,

@@ -21,6 +21,7 @@ from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
 from buybutton_server.db.models import OrderLine, ShortLink
 from buybutton_server.domain.short_links import mint
+from buybutton_server.domain.vocabulary import LOW_STOCK
 from tests.conftest import (
     BASE_URL,
     GOOD_CARD,
@@ -191,6 +192,21 @@ def test_product_page_carries_oembed_discovery(
     )
     assert "text/xml+oembed" in alternates
     assert client.get("/p/NOPE").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("stock", "note"),
+    [(LOW_STOCK, f"Only {LOW_STOCK} left"), (LOW_STOCK + 1, None), (0, "Sold out")],
+)
+def test_product_card_says_low_stock_at_the_shops_one_threshold(
+    client: TestClient, sessions: sessionmaker[Session], stock: int, note: str | None
+) -> None:
+    add_product(sessions, stock=stock)
+    page = client.get("/p/MUG-01").text
+    if note is None:
+        assert "stock-note" not in page
+    else:
+        assert f'<p class="stock-note">{note}</p>' in page
 
 
 def _check_oembed_rich(answer: dict[str, object]) -> None:
@@ -393,3 +409,22 @@ def test_cli_prints_a_snippet_for_every_surface(
     assert main(["snippet", "NOPE", "--surface", surface]) == 2
     assert "No product with that sku" in capsys.readouterr().err
     json.dumps(out)  # printable, no stray bytes
+
+
+def test_only_our_product_page_urls_name_a_product() -> None:
+    from buybutton_server.errors import NotFound
+    from buybutton_server.services.sharing import sku_of_page_url
+
+    assert sku_of_page_url(BASE_URL, f"{BASE_URL}/p/MUG-01/") == "MUG-01"
+    for url in ("https://evil.example/p/MUG-01", f"{BASE_URL}/c/abc", "javascript:alert(1)"):
+        with pytest.raises(NotFound):
+            sku_of_page_url(BASE_URL, url)
+
+
+def test_qr_codes_of_another_kind_are_not_found() -> None:
+    from buybutton_server.errors import NotFound
+    from buybutton_server.services.sharing import qr_code
+
+    assert qr_code(BASE_URL, "abcdefgh", "svg")[1] == "image/svg+xml"
+    with pytest.raises(NotFound):
+        qr_code(BASE_URL, "abcdefgh", "gif")

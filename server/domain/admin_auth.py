@@ -10,11 +10,11 @@ process knows them.
 from __future__ import annotations
 
 import base64
-import getpass
+import functools
 import hashlib
 import hmac
 import secrets
-import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -22,9 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import EMAIL_PATTERN
-from buybutton_server.db import make_engine, session_factory, write_session
 from buybutton_server.db.models import AdminSession, AdminUser
-from buybutton_server.settings import Settings
+from buybutton_server.errors import InvalidInput
 
 COOKIE = "__Host-buybutton_admin"
 SESSION_LIFETIME = timedelta(hours=12)
@@ -61,28 +60,39 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed, base64.b64decode(digest))
 
 
-# A hash to check against when the email is unknown, so both cases take the same time.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the email is unknown, so both cases take the same time
+    (made on first use: scrypt is too slow to pay in every worker's start)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
-def create_admin(session: Session, email: str, password: str) -> AdminUser:
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """A signed-in merchant, as pages show them."""
+
+    id: int
+    email: str
+
+
+def create_admin(session: Session, email: str, password: str) -> Admin:
     email = email.strip().lower()
     if not EMAIL_PATTERN.match(email):
-        raise ValueError(f"{email!r} is not an email address")
+        raise InvalidInput(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
+        raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
     user = AdminUser(email=email, password_hash=hash_password(password))
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
-        raise ValueError(f"a login for {email} exists already") from None
-    return user
+        raise InvalidInput(f"a login for {email} exists already") from None
+    return Admin(user.id, user.email)
 
 
 def authenticate(session: Session, email: str, password: str) -> AdminUser | None:
     user = session.scalar(select(AdminUser).where(AdminUser.email == email.strip().lower()))
-    valid = check_password(password, user.password_hash if user else _DUMMY_HASH)
+    valid = check_password(password, user.password_hash if user else _dummy_hash())
     return user if user is not None and valid else None
 
 
@@ -103,24 +113,24 @@ def start_session(session: Session, user: AdminUser) -> str:
     return token
 
 
-def user_for(factory: sessionmaker[Session], token: str | None) -> AdminUser | None:
+def user_for(factory: sessionmaker[Session], token: str | None) -> Admin | None:
+    """The merchant whose unexpired session ``token`` is, if any."""
     if not token or len(token) > 100:
         return None
     with factory() as session:
         row = session.execute(
-            select(AdminUser, AdminSession.expires_at)
+            select(AdminUser.id, AdminUser.email, AdminSession.expires_at)
             .join(AdminSession, AdminSession.user_id == AdminUser.id)
             .where(AdminSession.token_hash == _token_hash(token))
         ).first()
-        if row is None:
-            return None
-        user, expires_at = row
-        if expires_at.tzinfo is None:  # SQLite hands back naive datetimes
-            expires_at = expires_at.replace(tzinfo=UTC)
-        if expires_at <= datetime.now(UTC):
-            return None
-        session.expunge(user)
-        return user
+    if row is None:
+        return None
+    user_id, email, expires_at = row
+    if expires_at.tzinfo is None:  # SQLite hands back naive datetimes
+        expires_at = expires_at.replace(tzinfo=UTC)
+    if expires_at <= datetime.now(UTC):
+        return None
+    return Admin(user_id, email)
 
 
 def end_session(session: Session, token: str) -> None:
@@ -135,23 +145,3 @@ def csrf_token(secret: str, session_token: str) -> str:
 
 def csrf_ok(secret: str, session_token: str, given: str) -> bool:
     return hmac.compare_digest(csrf_token(secret, session_token), given or "")
-
-
-def create_admin_command(settings: Settings, email: str, *, from_stdin: bool) -> int:
-    """``buybutton admin create EMAIL``."""
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            print("buybutton: the passwords do not match", file=sys.stderr)
-            return 1
-    engine = make_engine(settings.database_url)
-    try:
-        with write_session(session_factory(engine)) as session:
-            user = create_admin(session, email, password)
-            created = user.email
-    finally:
-        engine.dispose()
-    print(f"created login {created}")
-    return 0

@@ -23,16 +23,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy import Table, and_, case, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
 from buybutton_server.db.models import AnalyticsEvent, Order, utcnow
+from buybutton_server.errors import InvalidInput
 
 KINDS = (
     "impression",
@@ -44,7 +45,7 @@ KINDS = (
 )
 ATTRIBUTION_WINDOW = timedelta(days=30)
 FIRST_TOUCH_COOKIE = "bb_ft"
-_EVENTS = AnalyticsEvent.__table__
+_EVENTS = cast(Table, AnalyticsEvent.__table__)
 _INSERT = insert(_EVENTS)
 
 
@@ -333,7 +334,7 @@ def parse_range(
         try:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"{name} must be a date like 2026-11-01") from None
+            raise InvalidInput(f"{name} must be a date like 2026-11-01") from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     end = parse(until, "until") if until else utcnow() + timedelta(seconds=1)
@@ -341,5 +342,5 @@ def parse_range(
         end += timedelta(days=1)
     start = parse(since, "since") if since else end - timedelta(days=days)
     if start >= end:
-        raise ValueError("since must be before until")
+        raise InvalidInput("since must be before until")
     return start, end

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton import BuyButton, snippets
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
+from buybutton.urls import absolute, short_path
 from buybutton_server.db import write_session
 from buybutton_server.domain import short_links
 from buybutton_server.domain.catalog import ProductView, product_view
-from buybutton_server.errors import ProductUnavailable
+from buybutton_server.errors import InvalidInput, ProductUnavailable
 
 SURFACES = {
     "button": "Blog button",
@@ -48,20 +50,31 @@ class SnippetOptions:
 
     def __post_init__(self) -> None:
         if self.surface not in SURFACES:
-            raise ValueError(f"surface must be one of {', '.join(SURFACES)}")
+            raise InvalidInput(f"surface must be one of {', '.join(SURFACES)}")
         # Attribution is validated by the link format itself.
-        CheckoutLink(
-            sku=self.sku,
-            source=self.attribution_source,
-            campaign=self.campaign,
-            content=self.content,
-        )
+        try:
+            CheckoutLink(
+                sku=self.sku,
+                source=self.attribution_source,
+                campaign=self.campaign,
+                content=self.content,
+            )
+        except ValueError as problem:
+            raise InvalidInput(str(problem)) from None
         if not 0 < len(self.label) <= 80:
-            raise ValueError("label must be 1-80 characters")
+            raise InvalidInput("label must be 1-80 characters")
 
     @property
     def attribution_source(self) -> str:
         return self.source or DEFAULT_SOURCE[self.surface]
+
+
+class Attribution(TypedDict):
+    """The placement a snippet's links carry (``source`` always: a surface's default)."""
+
+    source: str
+    campaign: str | None
+    content: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +96,9 @@ def make_snippet(
     if product is None or not product.active:
         raise ProductUnavailable("No product with that sku is for sale.")
     price = format_amount(product.price_amount, product.currency)
-    attribution = {
-        "source": options.attribution_source,
-        "campaign": options.campaign,
-        "content": options.content,
-    }
+    attribution = Attribution(
+        source=options.attribution_source, campaign=options.campaign, content=options.content
+    )
     if options.surface in ("button", "card"):
         code = bb.embed_snippet(
             options.sku,
@@ -102,20 +113,20 @@ def make_snippet(
             options.sku,
             title=product.title,
             price=price,
-            image_url=_absolute(bb, product),
+            image_url=_image_url(bb, product),
             label=options.label,
-            **attribution,  # type: ignore[arg-type]
+            **attribution,
         )
         return Snippet(code, "html")
     code = mint_short_link(sessions, CheckoutLink(sku=options.sku, **attribution))
-    short_url = f"{bb.base_url}/l/{code}"
+    short_url = absolute(bb.base_url, short_path(code))
     if options.surface == "video":
         moment = bb.moment(
             options.sku,
             title=product.title,
             at=options.at,
             until=options.until,
-            **attribution,  # type: ignore[arg-type]
+            **attribution,
         )
         video = bb.video_snippet(options.video_src or "/media/video.mp4", [moment])
         description = snippets.video_description([(moment, short_url)])
@@ -133,8 +144,5 @@ def mint_short_link(sessions: sessionmaker[Session], link: CheckoutLink) -> str:
         return short_links.mint_or_reuse(session, link)
 
 
-def _absolute(bb: BuyButton, product: ProductView) -> str | None:
-    url = product.image_url
-    if not url:
-        return None
-    return bb.base_url + url if url.startswith("/") else url
+def _image_url(bb: BuyButton, product: ProductView) -> str | None:
+    return absolute(bb.base_url, product.image_url) if product.image_url else None

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import ShortLink
+from buybutton_server.errors import InternalError
 
 _ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 10  # 62**10: about 8e17 codes, so a code with pre-fill cannot be guessed
@@ -78,7 +79,7 @@ def mint(session: Session, link: CheckoutLink) -> str:
             return code
         except IntegrityError:  # pragma: no cover - a collision in 8e17 codes
             continue
-    raise RuntimeError("could not find a free short code")
+    raise InternalError("Could not find a free short code.")
 
 
 def mint_or_reuse(session: Session, link: CheckoutLink) -> str:
@@ -103,7 +104,7 @@ def mint_or_reuse(session: Session, link: CheckoutLink) -> str:
     return existing or mint(session, link)
 
 
-_FIELDS = tuple(ShortLinkView.__slots__)  # type: ignore[attr-defined]
+_FIELDS = tuple(ShortLinkView.__slots__)
 _BY_CODE = select(*(ShortLink.__table__.c[name] for name in _FIELDS)).where(
     ShortLink.__table__.c.code == bindparam("code")
 )

@@ -1,4 +1,4 @@
-"""The merchant's pages: login, logout and the snippet builder.
+"""The merchant's pages: login, logout, the snippet builder and the funnel dashboard.
 
 The builder signs links with the shop's keys, so it sits behind a login. Every form post
 carries a CSRF token bound to the session (and the security middleware refuses cross-site
@@ -8,24 +8,22 @@ posts before they get here).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton import BuyButton
-from buybutton_server.db import write_session
-from buybutton_server.db.models import AdminUser, Product
-from buybutton_server.domain import admin_auth, analytics, rate_limits
-from buybutton_server.domain.embeds import SURFACES, Snippet, SnippetOptions, make_snippet
-from buybutton_server.errors import RateLimited, ShopError
+from buybutton_server.domain import analytics
+from buybutton_server.domain.admin_auth import COOKIE, SESSION_LIFETIME, Admin
+from buybutton_server.domain.embeds import SURFACES, SnippetOptions
+from buybutton_server.services import admin_login
+from buybutton_server.services import builder as snippet_builder
+from buybutton_server.services import dashboard as funnel_dashboard
 
 NO_STORE = {"Cache-Control": "no-store"}
-DEFAULT_COLOR = "#1f5eff"
 _NEXT = re.compile(r"^/admin/[A-Za-z0-9/_-]*$")
 
 
@@ -35,14 +33,18 @@ def _sdk(request: Request) -> BuyButton:
 
 
 def _cookie_token(request: Request) -> str | None:
-    return request.cookies.get(admin_auth.COOKIE)
+    return request.cookies.get(COOKIE)
 
 
-async def current_admin(request: Request) -> AdminUser | None:
+async def current_admin(request: Request) -> Admin | None:
     token = _cookie_token(request)
     if not token:
         return None
-    return await run_in_threadpool(admin_auth.user_for, request.app.state.sessions, token)
+    return await run_in_threadpool(admin_login.signed_in, request.app.state.sessions, token)
+
+
+def _csrf(request: Request) -> str:
+    return admin_login.csrf_token(request.app.state.settings.secret_keys, _cookie_token(request))
 
 
 def _login_redirect(request: Request) -> Response:
@@ -51,9 +53,17 @@ def _login_redirect(request: Request) -> Response:
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     context.setdefault("csp_nonce", request.state.csp_nonce)
-    return request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status, headers=NO_STORE
+    return cast(
+        Response,
+        request.app.state.templates.TemplateResponse(
+            request, name, context, status_code=status, headers=NO_STORE
+        ),
     )
+
+
+def _safe_next(request: Request) -> str:
+    wanted = request.query_params.get("next", "")
+    return wanted if _NEXT.match(wanted) else "/admin/snippets"
 
 
 async def login_page(request: Request) -> Response:
@@ -62,34 +72,21 @@ async def login_page(request: Request) -> Response:
     return _render(request, "admin_login.html", {"next": _safe_next(request), "error": None})
 
 
-def _safe_next(request: Request) -> str:
-    wanted = request.query_params.get("next", "")
-    return wanted if _NEXT.match(wanted) else "/admin/snippets"
-
-
-def _try_login(sessions: sessionmaker[Session], ip: str, email: str, password: str) -> str | None:
-    with write_session(sessions) as session:
-        verdict = rate_limits.hit(session, f"login-ip:{ip}", limit=10, per_seconds=300)
-        if not verdict.allowed:
-            raise RateLimited(verdict.retry_after)
-    with write_session(sessions) as session:
-        user = admin_auth.authenticate(session, email, password)
-        return admin_auth.start_session(session, user) if user else None
-
-
 async def login(request: Request) -> Response:
     async with request.form(max_files=0, max_fields=5) as form:
         email, password = str(form.get("email", "")), str(form.get("password", ""))
     ip = request.client.host if request.client else "unknown"
-    token = await run_in_threadpool(_try_login, request.app.state.sessions, ip, email, password)
+    token = await run_in_threadpool(
+        admin_login.log_in, request.app.state.sessions, ip, email, password
+    )
     if token is None:
         context = {"next": _safe_next(request), "error": "That email and password do not match."}
         return _render(request, "admin_login.html", context, status=401)
     response = RedirectResponse(_safe_next(request), 303)
     response.set_cookie(
-        admin_auth.COOKIE,
+        COOKIE,
         token,
-        max_age=int(admin_auth.SESSION_LIFETIME.total_seconds()),
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         path="/",
         secure=True,
         httponly=True,
@@ -98,71 +95,22 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _check_csrf(request: Request, given: str) -> None:
-    token = _cookie_token(request) or ""
-    if not admin_auth.csrf_ok(request.app.state.settings.secret_keys[-1], token, given):
-        raise ShopError("This form has expired. Reload the page and try again.")
-
-
 async def logout(request: Request) -> Response:
-    async with request.form(max_files=0, max_fields=5) as form:
-        _check_csrf(request, str(form.get("csrf", "")))
     token = _cookie_token(request)
+    async with request.form(max_files=0, max_fields=5) as form:
+        given = str(form.get("csrf", ""))
+    admin_login.check_csrf(request.app.state.settings.secret_keys, token, given)
     if token:
-
-        def forget() -> None:
-            with write_session(request.app.state.sessions) as session:
-                admin_auth.end_session(session, token)
-
-        await run_in_threadpool(forget)
+        await run_in_threadpool(admin_login.log_out, request.app.state.sessions, token)
     response = RedirectResponse("/admin/login", 303)
-    response.delete_cookie(admin_auth.COOKIE, path="/", secure=True, httponly=True)
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True)
     return response
 
 
-def _products(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
-    with sessions() as session:
-        rows = session.execute(
-            select(Product.sku, Product.title)
-            .where(Product.active.is_(True))
-            .order_by(Product.title)
-        ).all()
-    return [(sku, title) for sku, title in rows]
-
-
-def _options(request: Request, default_sku: str | None) -> SnippetOptions:
-    q = request.query_params
-
-    def number(name: str, default: float) -> float:
-        try:
-            return float(q.get(name, default))
-        except ValueError:
-            raise ValueError(f"{name} must be a number of seconds") from None
-
-    return SnippetOptions(
-        sku=q.get("sku") or default_sku or "",
-        surface=q.get("surface", "button"),
-        label=q.get("label") or "Buy now",
-        source=q.get("source") or None,
-        campaign=q.get("campaign") or None,
-        content=q.get("content") or None,
-        theme={"color": q["color"]} if q.get("color", DEFAULT_COLOR) != DEFAULT_COLOR else {},
-        video_src=q.get("video_src", ""),
-        at=number("at", 0),
-        until=number("until", 15),
+async def _build(request: Request) -> snippet_builder.BuilderPage:
+    return await run_in_threadpool(
+        snippet_builder.build, request.app.state.sessions, _sdk(request), request.query_params
     )
-
-
-def _build(request: Request) -> tuple[SnippetOptions | None, Snippet | None, str | None, list]:
-    sessions = request.app.state.sessions
-    products = _products(sessions)
-    try:
-        options = _options(request, products[0][0] if products else None)
-        return options, make_snippet(sessions, _sdk(request), options), None, products
-    except ValueError as problem:
-        return None, None, str(problem), products
-    except ShopError as problem:
-        return None, None, problem.message, products
 
 
 async def builder(request: Request) -> Response:
@@ -173,20 +121,26 @@ async def builder(request: Request) -> Response:
     user = await current_admin(request)
     if user is None:
         return _login_redirect(request)
-    options, snippet, problem, products = await run_in_threadpool(_build, request)
-    preview = "/admin/preview?" + request.url.query if snippet else None
+    page = await _build(request)
+    snippet, products = page.snippet, page.products
+    preview_url = "/admin/preview?" + request.url.query if snippet else None
     if request.query_params.get("format") == "json":
         if snippet is None:
             return JSONResponse(
-                {"error": {"code": "invalid_options", "message": problem}},
+                {"error": {"code": "invalid_options", "message": page.problem}},
                 status_code=422,
                 headers=NO_STORE,
             )
         return JSONResponse(
-            {"code": snippet.code, "text": snippet.text, "kind": snippet.kind, "preview": preview},
+            {
+                "code": snippet.code,
+                "text": snippet.text,
+                "kind": snippet.kind,
+                "preview": preview_url,
+            },
             headers=NO_STORE,
         )
-    token = _cookie_token(request) or ""
+    shown = page.options or SnippetOptions(sku=products[0][0]) if products else None
     return _render(
         request,
         "admin_snippets.html",
@@ -194,11 +148,11 @@ async def builder(request: Request) -> Response:
             "user": user,
             "products": products,
             "surfaces": SURFACES,
-            "options": options or SnippetOptions(sku=products[0][0]) if products else None,
+            "options": shown,
             "snippet": snippet,
-            "problem": problem,
-            "preview": preview,
-            "csrf": admin_auth.csrf_token(request.app.state.settings.secret_keys[-1], token),
+            "problem": page.problem,
+            "preview": preview_url,
+            "csrf": _csrf(request),
         },
         status=200 if snippet or not request.query_params else 422,
     )
@@ -208,47 +162,31 @@ async def preview(request: Request) -> Response:
     """The snippet on an otherwise empty page, framed by the builder (same origin only)."""
     if await current_admin(request) is None:
         return _login_redirect(request)
-    options, snippet, problem, _ = await run_in_threadpool(_build, request)
+    page = await _build(request)
     request.state.frame_ancestors = ["'self'"]
     html = ""
-    if snippet is not None and snippet.kind == "html":
+    if page.snippet is not None and page.snippet.kind == "html":
         # Our pages allow scripts by nonce only; the widget script is ours, so give it one.
-        html = snippet.code.replace(
+        html = page.snippet.code.replace(
             "<script async src=", f'<script nonce="{request.state.csp_nonce}" async src='
         )
     return _render(
         request,
         "admin_preview.html",
-        {"html": html, "snippet": snippet, "problem": problem, "options": options},
+        {"html": html, "snippet": page.snippet, "problem": page.problem, "options": page.options},
     )
 
 
-def _report(request: Request) -> analytics.Report:
-    """Flush what is buffered, then report on the asked range."""
+async def _report(request: Request) -> analytics.Report:
     state = request.app.state
-    try:
-        since, until = analytics.parse_range(
-            request.query_params.get("since") or None, request.query_params.get("until") or None
-        )
-    except ValueError as problem:
-        raise ShopError(str(problem)) from None
-    state.analytics.flush(state.sessions)
-    return analytics.report(state.sessions, since, until)
-
-
-def funnel_chart(totals: analytics.FunnelRow) -> list[dict[str, Any]]:
-    """Bars for a server-rendered SVG: no chart library, no script."""
-    steps = [
-        ("Impressions", totals.impressions),
-        ("Clicks", totals.clicks),
-        ("Checkouts", totals.checkouts),
-        ("Paid", totals.paid),
-    ]
-    top = max((n for _, n in steps), default=0) or 1
-    return [
-        {"label": label, "count": n, "width": round(560 * n / top, 1), "y": 10 + i * 44}
-        for i, (label, n) in enumerate(steps)
-    ]
+    query = request.query_params
+    return await run_in_threadpool(
+        funnel_dashboard.funnel,
+        state.sessions,
+        state.analytics,
+        query.get("since"),
+        query.get("until"),
+    )
 
 
 async def dashboard(request: Request) -> Response:
@@ -256,19 +194,18 @@ async def dashboard(request: Request) -> Response:
     user = await current_admin(request)
     if user is None:
         return _login_redirect(request)
-    result = await run_in_threadpool(_report, request)
-    token = _cookie_token(request) or ""
+    result = await _report(request)
     return _render(
         request,
         "admin_dashboard.html",
         {
             "user": user,
             "report": result,
-            "bars": funnel_chart(result.totals),
+            "bars": funnel_dashboard.funnel_bars(result.totals),
             "since": result.since.date().isoformat(),
             "until": result.until.date().isoformat(),
             "query": request.url.query,
-            "csrf": admin_auth.csrf_token(request.app.state.settings.secret_keys[-1], token),
+            "csrf": _csrf(request),
         },
     )
 
@@ -276,7 +213,7 @@ async def dashboard(request: Request) -> Response:
 async def dashboard_csv(request: Request) -> Response:
     if await current_admin(request) is None:
         return _login_redirect(request)
-    result = await run_in_threadpool(_report, request)
+    result = await _report(request)
     return Response(
         analytics.report_csv(result),
         media_type="text/csv; charset=utf-8",

@@ -1,0 +1,87 @@
+"""What shoppers and embeds read about products: the public product JSON, the product a
+page shows, and the merchant's list of products to pick from.
+
+Reads only, each one prebuilt statement through ``fetch_all`` (the bare SQLite reader on a
+SQLite file): these answer every widget and product page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton.money import format_amount
+from buybutton.tokens import SKU_PATTERN
+from buybutton.urls import absolute
+from buybutton_server.db import fetch_all
+from buybutton_server.db.models import Product
+from buybutton_server.domain.catalog import ProductView, product_view, variants_of
+from buybutton_server.domain.vocabulary import is_low_stock, money_json
+from buybutton_server.errors import ProductUnavailable
+
+# A shopper picks at most this many in the widget's quantity menu.
+QUANTITY_CHOICES = 10
+
+_ACTIVE_PRODUCTS = (
+    select(Product.sku, Product.title).where(Product.active.is_(True)).order_by(Product.title)
+)
+
+
+def price_json(product: ProductView) -> dict[str, Any]:
+    """Money as everywhere (amount, currency, decimal), plus the text a widget shows."""
+    amount, currency = product.price_amount, product.currency
+    return {**money_json(amount, currency), "formatted": format_amount(amount, currency)}
+
+
+def for_sale(sessions: sessionmaker[Session], sku: str) -> ProductView | None:
+    """The product with ``sku`` if it is a well-formed sku of an active product."""
+    product = product_view(sessions, sku) if SKU_PATTERN.match(sku) else None
+    return product if product is not None and product.active else None
+
+
+def active_product(sessions: sessionmaker[Session], sku: str) -> ProductView:
+    """Like :func:`for_sale`, raising :class:`ProductUnavailable` when there is none."""
+    product = for_sale(sessions, sku)
+    if product is None:
+        raise ProductUnavailable()
+    return product
+
+
+def public_product(
+    sessions: sessionmaker[Session], sku: str, *, base_url: str, overlay: bool
+) -> dict[str, Any] | None:
+    """``GET /api/public/products/{sku}``: what a widget shows, or None when not for sale.
+
+    ``overlay`` says whether the asking page may frame the checkout (a registered origin)."""
+    product = product_view(sessions, sku)
+    if product is None or not product.active:
+        return None
+    available = product.available
+    return {
+        "sku": product.sku,
+        "title": product.title,
+        "description": product.description,
+        "image_url": absolute(base_url, product.image_url) or None,
+        "price": price_json(product),
+        "in_stock": available > 0,
+        # Exact counts only when they help a shopper decide ("only 3 left").
+        "low_stock": available if is_low_stock(available) else None,
+        "max_quantity": min(available, QUANTITY_CHOICES),
+        "variants": [
+            {
+                "sku": v.sku,
+                "label": v.variant_label or v.title,
+                "price": price_json(v),
+                "in_stock": v.available > 0,
+            }
+            for v in variants_of(sessions, product)
+        ],
+        "overlay": overlay,
+    }
+
+
+def active_products(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """``(sku, title)`` of every product for sale, by title: the builder's product menu."""
+    return [(sku, title) for sku, title in fetch_all(sessions, _ACTIVE_PRODUCTS, {})]

@@ -1,0 +1,244 @@
+"""The parts settings are declared with: :class:`Variable` (one ``BUYBUTTON_*`` variable),
+the parsers that read environment text, the writers that turn values back into it, and the
+rules a value must follow. ``buybutton_server.settings`` declares the settings themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+# The development key is defined once, in the SDK, which signs with it offline too.
+from buybutton.client import DEV_SECRET_KEY as DEV_SECRET_KEY  # re-exported
+from buybutton.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from buybutton_server.settings import Settings
+
+T = TypeVar("T")
+
+ENVIRONMENTS = ("development", "production")
+PAYMENT_PROVIDERS = ("test", "stripe")
+MIN_PRODUCTION_KEY = 32
+
+Check = Callable[[Any, "Settings"], "str | None"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variable(Generic[T]):
+    """One ``BUYBUTTON_*`` variable: how it is read, written back and documented.
+
+    ``parse(name, raw)`` turns the text into the field's value or raises
+    :class:`ConfigurationError`; ``dump(value)`` is its inverse (an empty result is left out
+    of :meth:`Settings.as_environment`). A blank value means "unset" unless ``blank_is_unset``
+    is false. ``check`` and ``production`` return a problem (a sentence naming the variable)
+    or None; ``production_doc`` lists, for the docs, what ``production`` refuses.
+    """
+
+    name: str
+    parse: Callable[[str, str], T]
+    doc: str
+    dump: Callable[[T], str] = str
+    default_doc: str | None = None
+    blank_is_unset: bool = True
+    check: Check | None = None
+    production: Callable[[T], str | None] | None = None
+    production_doc: tuple[str, ...] = ()
+
+
+VARIABLE_KEY = "buybutton.variable"
+
+
+def variable(
+    name: str,
+    parse: Callable[[str, str], T],
+    doc: str,
+    *,
+    dump: Callable[[T], str] = str,
+    default_doc: str | None = None,
+    blank_is_unset: bool = True,
+    check: Check | None = None,
+    production: Callable[[T], str | None] | None = None,
+    production_doc: tuple[str, ...] = (),
+) -> dict[str, Variable[T]]:
+    """Field metadata declaring the environment variable behind a :class:`Settings` field."""
+    return {
+        VARIABLE_KEY: Variable(
+            name=name,
+            parse=parse,
+            doc=doc,
+            dump=dump,
+            default_doc=default_doc,
+            blank_is_unset=blank_is_unset,
+            check=check,
+            production=production,
+            production_doc=production_doc,
+        )
+    }
+
+
+# -- parsers and writers ------------------------------------------------------------------------
+
+
+def parse_text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def parse_word(name: str, raw: str) -> str:
+    return raw.strip().lower()
+
+
+def parse_base_url(name: str, raw: str) -> str:
+    return raw.strip().rstrip("/")
+
+
+def parse_keys(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+
+def parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+def parse_integer(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def parse_positive_number(name: str, raw: str) -> float:
+    try:
+        number = float(raw.strip())
+    except ValueError:
+        number = -1
+    if number <= 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return number
+
+
+def parse_rate(name: str, raw: str) -> tuple[int, int] | None:
+    text = raw.strip().lower()
+    if text == "off":
+        return None
+    count, _, seconds = text.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        raise ConfigurationError(
+            f"{name} must look like 10/60 (10 per 60 seconds) or off, got {raw!r}"
+        )
+    return int(count), int(seconds)
+
+
+def joined(values: tuple[str, ...]) -> str:
+    return ",".join(values)
+
+
+def rate_text(rate: tuple[int, int] | None) -> str:
+    return "off" if rate is None else f"{rate[0]}/{rate[1]}"
+
+
+# -- rules --------------------------------------------------------------------------------------
+
+
+def is_origin(text: str) -> bool:
+    parts = urlsplit(text)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not parts.path
+        and not parts.query
+        and not parts.fragment
+        and "@" not in parts.netloc
+    )
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of an absolute http(s) URL, or None for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def one_of(name: str, choices: tuple[str, ...]) -> Check:
+    def check(value: str, settings: Settings) -> str | None:
+        if value in choices:
+            return None
+        return f"{name} must be one of {', '.join(choices)}, got {value!r}"
+
+    return check
+
+
+def some_keys(keys: tuple[str, ...], settings: Settings) -> str | None:
+    return None if keys else "BUYBUTTON_SECRET_KEYS must list at least one key"
+
+
+def no_dev_key(keys: tuple[str, ...]) -> str | None:
+    if DEV_SECRET_KEY in keys:
+        return "BUYBUTTON_SECRET_KEYS holds the development key; production needs its own"
+    if any(len(k) < MIN_PRODUCTION_KEY for k in keys):
+        return (
+            f"BUYBUTTON_SECRET_KEYS: every key must be at least {MIN_PRODUCTION_KEY} characters "
+            "in production"
+        )
+    return None
+
+
+def an_origin(url: str, settings: Settings) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc and parts.path in ("", "/"):
+        return None
+    return f"BUYBUTTON_BASE_URL must be an origin such as https://shop.example, got {url!r}"
+
+
+def https_only(url: str) -> str | None:
+    if urlsplit(url).scheme == "https":
+        return None
+    return "BUYBUTTON_BASE_URL must use https in production"
+
+
+def real_provider(provider: str) -> str | None:
+    if provider != "test":
+        return None
+    return "BUYBUTTON_PAYMENT_PROVIDER=test takes no money; choose a real provider in production"
+
+
+def port_range(port: int, settings: Settings) -> str | None:
+    return None if 0 <= port <= 65535 else f"BUYBUTTON_PORT must be 0-65535, got {port}"
+
+
+def all_origins(origins: tuple[str, ...], settings: Settings) -> str | None:
+    for origin in origins:
+        if not is_origin(origin):
+            return (
+                "BUYBUTTON_ALLOWED_ORIGINS must list origins such as https://blog.example, "
+                f"got {origin!r}"
+            )
+    return None
+
+
+def stripe_key(name: str, prefixes: tuple[str, ...]) -> Check:
+    """Required with the stripe provider, and must start with one of ``prefixes``."""
+
+    def check(value: str, settings: Settings) -> str | None:
+        if settings.payment_provider != "stripe":
+            return None
+        if not value:
+            return f"{name} is required when BUYBUTTON_PAYMENT_PROVIDER=stripe"
+        if not value.startswith(prefixes):
+            return f"{name} must start with {' or '.join(prefixes)}"
+        return None
+
+    return check
+
+
+def stripe_url(name: str) -> Check:
+    def check(url: str, settings: Settings) -> str | None:
+        if settings.payment_provider != "stripe" or not url:
+            return None
+        if urlsplit(url).scheme in ("http", "https"):
+            return None
+        return f"{name} must be an http(s) URL, got {url!r}"
+
+    return check
