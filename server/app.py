@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -23,7 +23,6 @@ from buybutton_server.domain import rate_limits
 from buybutton_server.domain.analytics import EventBuffer
 from buybutton_server.domain.orders import release_expired
 from buybutton_server.domain.outbox import Sender, deliver_due
-from buybutton_server.openapi import document as openapi_document
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.settings import Settings
@@ -79,8 +78,9 @@ async def deliver_forever(
     """Send due webhook deliveries (the outbox), every ``every`` seconds."""
     while not stop.is_set():
         try:
-            while not stop.is_set() and await run_in_threadpool(deliver_due, sessions, sender):
-                pass  # a full batch: there may be more
+            while not stop.is_set():
+                if not await run_in_threadpool(deliver_due, sessions, sender):
+                    break  # nothing was due
         except Exception:
             log.exception("webhook delivery run failed; trying again next time")
         await _pause(stop, every)
@@ -93,10 +93,6 @@ def _forget_old_rate_windows(sessions: sessionmaker[Session]) -> None:
 
 async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
-
-
-async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
 
 
 def create_app(
@@ -130,9 +126,16 @@ def create_app(
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
         Route("/api/public/events", public.events, methods=["POST"]),
-        Route("/api/openapi.json", openapi, methods=["GET"]),
+        Route("/api/openapi.json", api.openapi_json, methods=["GET"]),
         *api.routes(),
         Route("/widgets/{name}", public.WidgetFiles().serve, methods=["GET"]),
+        Route(
+            "/favicon.ico",
+            lambda request: RedirectResponse(
+                "/static/favicon.svg", 301, {"Cache-Control": "public, max-age=31536000"}
+            ),
+            methods=["GET"],
+        ),
         Mount("/static", StaticFiles(packages=[("buybutton_server", "static")]), name="static"),
         Route("/healthz", health, methods=["GET"]),
     ]
@@ -166,7 +169,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(
                 SecurityHeadersMiddleware,

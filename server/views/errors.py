@@ -6,12 +6,15 @@ No stack trace ever reaches a response; unexpected errors are logged with their 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.templating import Jinja2Templates
 
+from buybutton_server.db import DATABASE_DOWN
 from buybutton_server.errors import (
     BadRequest,
     Conflict,
@@ -51,7 +54,7 @@ STATUS_BY_KIND: dict[type[ShopError], int] = {
 
 def status_of(error: ShopError) -> int:
     for kind in type(error).__mro__:
-        status = STATUS_BY_KIND.get(kind)  # type: ignore[call-overload]
+        status = STATUS_BY_KIND.get(kind)
         if status is not None:
             return status
     return 400
@@ -83,7 +86,7 @@ def wants_json(request: Request) -> bool:
 def render_error(request: Request, error: ShopError, **context: object) -> Response:
     if wants_json(request):
         return error_json(error)
-    templates = request.app.state.templates
+    templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
         "message.html",
@@ -119,10 +122,11 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return render_error(request, InternalError())
 
 
-EXCEPTION_HANDLERS = {
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+EXCEPTION_HANDLERS: dict[Any, Handler] = {
     ShopError: shop_error,
-    OperationalError: database_down,
-    InterfaceError: database_down,
+    **dict.fromkeys(DATABASE_DOWN, database_down),
     HTTPException: http_error,
     Exception: unexpected,
 }
