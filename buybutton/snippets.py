@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import quote
 
 THEME_ATTRIBUTES = ("color", "text-color", "radius", "font-size")
 _THEME_VALUE = re.compile(r"^[#a-zA-Z0-9.%(), -]{1,40}$")
@@ -28,6 +29,25 @@ def _theme(theme: Mapping[str, str] | None) -> str:
             raise ValueError(f"theme value {value!r} is not a plain CSS value")
         out.append(f' data-buybutton-{key}="{escape(value)}"')
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """What a product card shows before any script runs: the title, the formatted price and
+    the image. With them the card paints with the page (the image is a plain ``<img>`` in the
+    markup, fetched at once) instead of after the script, its module and the product JSON."""
+
+    title: str
+    price: str
+    image_url: str | None = None
+
+
+def _heading(level: int | None) -> str:
+    if level is None:
+        return ""
+    if not 1 <= level <= 6:
+        raise ValueError("heading is a level from 1 to 6")
+    return f' data-buybutton-heading="{level}"'
 
 
 def _widget_link(
@@ -47,6 +67,38 @@ def _assets(api_base: str) -> tuple[str, str]:
     )
 
 
+# A fallback card sized by HTML attributes only (allowed under any CSP, needs no stylesheet):
+# the table is 452 px tall, as tall as the card that replaces it, so nothing below it moves.
+CARD_HEIGHT = 452
+_URI_COMPONENT_SAFE = "-_.!~*'()"
+
+
+def _rich_card(*, link: str, sku: str, api_base: str, facts: CardFacts) -> str:
+    """The card snippet when the product is known: no render-blocking stylesheet; the
+    module and the product JSON are preloaded beside the core script (same URLs the widget
+    asks for, so the browser reuses them), and the image is in the markup with high fetch
+    priority, so it is the page's Largest Contentful Paint without waiting for any script."""
+    api = escape(api_base)
+    # quote() with encodeURIComponent's safe set: the very URL the widget fetches.
+    product_url = f"{api}/api/public/products/{escape(quote(sku, safe=_URI_COMPONENT_SAFE))}"
+    image = (
+        f'<tr><td><img src="{escape(facts.image_url)}" alt="" width="360" height="200" '
+        'fetchpriority="high"></td></tr>\n'
+        if facts.image_url
+        else ""
+    )
+    return (
+        f'<link rel="preload" as="script" href="{api}/widgets/buybutton-card.js">\n'
+        f'<link rel="preload" as="fetch" href="{product_url}" crossorigin>\n'
+        f'<table data-buybutton-card role="presentation" height="{CARD_HEIGHT}" '
+        'cellpadding="0" cellspacing="0">\n'
+        f"{image}"
+        f"<tr><td><strong>{escape(facts.title)}</strong><br>{escape(facts.price)}</td></tr>\n"
+        f"<tr><td>{link}</td></tr>\n</table>\n"
+        f'<script async src="{api}/widgets/buybutton.js"></script>'
+    )
+
+
 def button_snippet(
     *,
     href: str,
@@ -55,26 +107,53 @@ def button_snippet(
     api_base: str,
     theme: Mapping[str, str] | None = None,
     layout: str | None = None,
+    facts: CardFacts | None = None,
+    heading: int | None = None,
 ) -> str:
     """A link that works with no JavaScript, enhanced by the widget script when it loads.
 
     The link carries the full checkout URL; the script adds live price and stock (and, with
     ``layout="card"``, the product card). The stylesheet gives the link its final size
-    before the script runs, so the page does not shift.
+    before the script runs, so the page does not shift. A card given ``facts`` needs no
+    stylesheet (see :func:`_rich_card`); ``heading`` (1-6) makes the card's title a heading
+    of that level, which is otherwise a styled paragraph, so the host's outline is kept.
     """
-    css, script = _assets(api_base)
+    extra = _theme(theme) + (_heading(heading) if layout == "card" else "")
+    if layout == "card" and facts is not None:
+        extra += (
+            f' data-buybutton-title="{escape(facts.title)}"'
+            f' data-buybutton-price="{escape(facts.price)}"'
+            + (f' data-buybutton-image="{escape(facts.image_url)}"' if facts.image_url else "")
+        )
     link = _widget_link(
-        href=href, sku=sku, label=label, api_base=api_base, layout=layout, extra=_theme(theme)
+        href=href, sku=sku, label=label, api_base=api_base, layout=layout, extra=extra
     )
+    if layout == "card" and facts is not None:
+        return _rich_card(link=link, sku=sku, api_base=api_base, facts=facts)
+    css, script = _assets(api_base)
     return f"{css}\n{link}\n{script}"
 
 
 def card_snippet(
-    *, href: str, sku: str, label: str, api_base: str, theme: Mapping[str, str] | None = None
+    *,
+    href: str,
+    sku: str,
+    label: str,
+    api_base: str,
+    theme: Mapping[str, str] | None = None,
+    facts: CardFacts | None = None,
+    heading: int | None = None,
 ) -> str:
     """A product card: image, title, price, stock, options and quantity, and a buy button."""
     return button_snippet(
-        href=href, sku=sku, label=label, api_base=api_base, theme=theme, layout="card"
+        href=href,
+        sku=sku,
+        label=label,
+        api_base=api_base,
+        theme=theme,
+        layout="card",
+        facts=facts,
+        heading=heading,
     )
 
 
@@ -175,7 +254,9 @@ def video_snippet(
     )
     caption_html = f"\n<figcaption>{escape(caption)}</figcaption>" if caption else ""
     _, script = _assets(api_base)
+    # The video's own stylesheet keeps it inside a phone's width (max-width: 100%).
     return (
+        f'<link rel="stylesheet" href="{escape(api_base)}/widgets/buybutton-video.css">\n'
         "<figure data-buybutton-video>\n"
         f'<video src="{escape(video_src)}"{poster_attr} controls playsinline preload="metadata" '
         'width="640" height="360"></video>'

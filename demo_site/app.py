@@ -61,20 +61,35 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
     products = catalog()
 
     def snippet(sku: str, **options: Any) -> Markup:
+        # A card carries what it shows (title, price, image), so it paints with the page.
+        if options.get("layout") == "card":
+            p = products[sku]
+            options["facts"] = snippets.CardFacts(p["title"], p["price_text"], p["image_url"])
         # The SDK escapes every merchant string; mark its output safe for this template.
         return Markup(bb.embed_snippet(sku, **options))  # noqa: S704
 
     env.globals["snippet"] = snippet
     env.globals["products"] = products
 
-    def page(name: str, *, email: bool = False, **context: Any) -> Response:
+    def page(
+        name: str, *, email: bool = False, request: Request | None = None, **context: Any
+    ) -> Response:
+        # Test switches: ?hostile (a theme at its worst), ?important (!important rules aimed
+        # at the widget's host and fallback link), ?plain (no publisher stylesheet at all).
+        for flag in ("hostile", "important", "plain"):
+            context.setdefault(flag, request is not None and flag in request.query_params)
         html = env.get_template(name).render(**context)
         return HTMLResponse(
             html, headers={"Content-Security-Policy": _csp(bb.base_url, email=email)}
         )
 
     async def post(request: Request) -> Response:
-        return page("post.html", hostile="hostile" in request.query_params)
+        return page("post.html", request=request)
+
+    async def beans(request: Request) -> Response:
+        # A short article whose first heading is its <h1> and whose product card follows it:
+        # the page the heading-order check and the LCP benchmark (?nocard) use.
+        return page("beans.html", request=request, card="nocard" not in request.query_params)
 
     async def social(request: Request) -> Response:
         posts = []
@@ -98,7 +113,7 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
             posts=posts,
             qr=Markup(snippets.qr_snippet(short_url=qr_url, title=products["DRIPPER-01"]["title"])),  # noqa: S704
             qr_url=qr_url,
-            hostile="hostile" in request.query_params,
+            request=request,
         )
 
     async def video(request: Request) -> Response:
@@ -117,7 +132,7 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
             "video.html",
             video=Markup(html),  # noqa: S704
             description=snippets.video_description(described),
-            hostile="hostile" in request.query_params,
+            request=request,
         )
 
     async def newsletter(request: Request) -> Response:
@@ -143,6 +158,7 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
         routes=[
             Route("/", home),
             Route("/blog/pour-over-at-home", post),
+            Route("/blog/beans-for-beginners", beans),
             Route("/social", social),
             Route("/videos/pour-over", video),
             Route("/newsletter", newsletter),

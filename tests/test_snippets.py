@@ -8,7 +8,14 @@ from html.parser import HTMLParser
 import pytest
 
 from buybutton import BuyButton, ConfigurationError
-from buybutton.snippets import email_snippet, qr_snippet, social_text, video_description
+from buybutton.snippets import (
+    CardFacts,
+    card_snippet,
+    email_snippet,
+    qr_snippet,
+    social_text,
+    video_description,
+)
 
 HOSTILE = [
     '"><script>alert(1)</script>',
@@ -16,10 +23,15 @@ HOSTILE = [
     "<img src=x onerror=alert(1)>",
     'Mug & Co. "Deluxe" <b>',
 ]
+ALLOWED_TAGS = {
+    "a", "link", "script", "img", "table", "tr", "td", "video", "figure", "figcaption", "ul",
+    "li", "center", "strong", "br",
+}  # fmt: skip
 SAFE_ATTRIBUTES = {
     "class", "href", "src", "alt", "width", "height", "style", "role", "cellpadding",
     "cellspacing", "border", "align", "target", "rel", "async", "controls", "playsinline",
-    "preload", "poster", "data-buybutton-video",
+    "preload", "poster", "data-buybutton-video", "as", "crossorigin", "fetchpriority",
+    "data-buybutton-card",
 }  # fmt: skip
 
 
@@ -63,6 +75,9 @@ def _every_kind(bb: BuyButton, text: str) -> dict[str, str]:
     return {
         "button": bb.embed_snippet("MUG-01", label=text),
         "card": bb.card_snippet("MUG-01", label=text, theme={"color": "#0a7d4f"}),
+        "rich card": bb.card_snippet(
+            "MUG-01", label=text, facts=CardFacts(text, text, f"https://img.example/{text}")
+        ),
         "email": bb.email_snippet(
             "MUG-01", title=text, price=text, image_url=f"https://img.example/{text}", label=text
         ),
@@ -77,8 +92,7 @@ def test_no_snippet_kind_lets_a_title_become_markup(bb: BuyButton, text: str) ->
         parsed = parse(html)
         assert all(tag != "script" or attrs.get("src") for tag, attrs in parsed.tags), kind
         for tag, attrs in parsed.tags:
-            assert tag in {"a", "link", "script", "img", "table", "tr", "td", "video", "figure",
-                           "figcaption", "ul", "li", "center"}, (kind, tag)  # fmt: skip
+            assert tag in ALLOWED_TAGS, (kind, tag)
             for name in attrs:
                 assert name in SAFE_ATTRIBUTES or name.startswith("data-buybutton-"), (kind, name)
             assert not any(n.startswith("on") for n in attrs), (kind, attrs)
@@ -149,3 +163,65 @@ def test_base_url_with_quotes_cannot_break_out() -> None:
 def test_snippet_carries_no_personal_data(bb: BuyButton) -> None:
     with pytest.raises(TypeError):
         bb.embed_snippet("MUG-01", email="a@b.co")  # type: ignore[call-arg]
+
+
+def test_card_with_facts_paints_without_a_stylesheet(bb: BuyButton) -> None:
+    """Issue 11 item 22: image, title and price in the markup, no render-blocking stylesheet,
+    the module and the product JSON preloaded at the URLs the widget asks for, and a fallback
+    exactly as tall as the card (HTML attributes only, so any CSP allows it)."""
+    facts = CardFacts("Guji Beans, 250 g", "$16.50", "https://img.example/beans.svg")
+    html = card_snippet(
+        href="https://shop.example/c/x",
+        sku="BEANS 250/g",
+        label="Add to my order",
+        api_base="https://shop.example",
+        facts=facts,
+    )
+    parsed = parse(html)
+    tags = [(tag, attrs) for tag, attrs in parsed.tags]
+    assert not any(t == "link" and a.get("rel") == "stylesheet" for t, a in tags)
+    preloads = {a["as"]: a for t, a in tags if t == "link" and a.get("rel") == "preload"}
+    assert preloads["script"]["href"] == "https://shop.example/widgets/buybutton-card.js"
+    # encodeURIComponent("BEANS 250/g"), as buybutton.js fetches it, CORS without cookies.
+    assert preloads["fetch"]["href"] == "https://shop.example/api/public/products/BEANS%20250%2Fg"
+    assert "crossorigin" in preloads["fetch"]
+    [table] = [a for t, a in tags if t == "table"]
+    assert table["height"] == "452" and "data-buybutton-card" in table
+    [image] = [a for t, a in tags if t == "img"]
+    assert image == {
+        "src": "https://img.example/beans.svg",
+        "alt": "",
+        "width": "360",
+        "height": "200",
+        "fetchpriority": "high",
+    }
+    [link] = [a for t, a in tags if t == "a"]
+    assert (link["data-buybutton-title"], link["data-buybutton-price"]) == (facts.title, "$16.50")
+    assert link["data-buybutton-image"] == facts.image_url
+    assert "Guji Beans, 250 g" in parsed.text and "Add to my order" in parsed.text
+    assert [a["src"] for t, a in tags if t == "script"] == [
+        "https://shop.example/widgets/buybutton.js"
+    ]
+
+
+def test_card_heading_level_is_the_hosts_choice(bb: BuyButton) -> None:
+    """Issue 11 item 21: no heading level unless the snippet names one."""
+    assert "data-buybutton-heading" not in bb.card_snippet("MUG-01")
+    assert 'data-buybutton-heading="2"' in bb.card_snippet("MUG-01", heading=2)
+    assert "data-buybutton-heading" not in bb.embed_snippet("MUG-01", heading=2)
+    for level in (0, 7):
+        with pytest.raises(ValueError):
+            bb.card_snippet("MUG-01", heading=level)
+
+
+def test_video_snippet_brings_the_stylesheet_that_fits_it_to_a_phone(bb: BuyButton) -> None:
+    """Issue 11 item 23: the <video> keeps its width/height attributes (its aspect ratio) and
+    the linked stylesheet gives it max-width: 100%."""
+    html = bb.video_snippet("/v/pour.mp4", [bb.moment("MUG-01", title="Mug", at=1, until=5)])
+    tags = parse(html).tags
+    assert tags[0] == (
+        "link",
+        {"rel": "stylesheet", "href": "https://shop.example/widgets/buybutton-video.css"},
+    )
+    [video] = [a for t, a in tags if t == "video"]
+    assert (video["width"], video["height"]) == ("640", "360")

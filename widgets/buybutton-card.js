@@ -1,13 +1,12 @@
-/* buybutton card: image, title, live price and stock, options and quantity. */
+/* buybutton card: image, title, live price and stock, options and quantity (docs/embeds.md). */
 (function (w) {
   "use strict";
-  var BOX = { display: "block", "max-width": "var(--buybutton-card-width,360px)", "min-height": "452px" };
   var CSS = ".c{box-sizing:border-box;border:1px solid var(--buybutton-border,#d5d8e0);" +
     "border-radius:var(--buybutton-card-radius,14px);background:var(--buybutton-card,#fff);" +
     "color:var(--buybutton-ink,#17171c);overflow:hidden;text-align:left;" +
     "font:16px/1.4 var(--buybutton-font,system-ui,sans-serif)}" +
     "img{display:block;width:100%;height:200px;object-fit:cover;background:#eef0f4}" +
-    ".i{display:grid;gap:8px;padding:12px 16px 16px}h3{margin:0;font-size:18px;line-height:1.3}" +
+    ".i{display:grid;gap:6px;padding:12px 16px 16px}.t{margin:0;font-size:18px;font-weight:700;line-height:1.3}" +
     "p{margin:0}.s{font-size:14px;color:var(--buybutton-muted,#4d5060)}.r{display:flex;gap:10px}" +
     "label{display:grid;gap:2px;flex:1;font-size:14px}label[hidden]{display:none}" +
     "select{min-height:44px;font:inherit;color:inherit;background:#fff;border:1px solid #767b8a;" +
@@ -15,20 +14,32 @@
     "select:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:1px}";
 
   w.BuyButton.ready("card", function (a) {
-    var B = w.BuyButton, el = B.el, root = B.mount(a, CSS, BOX), api = B.api(a);
-    var sku = a.getAttribute("data-buybutton-sku"), base = new URL(a.href), label = a.textContent;
+    var B = w.BuyButton, el = B.el, api = B.api(a), label = a.textContent;
+    function data(k) { return a.getAttribute("data-buybutton-" + k); }
+    var fallback = a.closest("[data-buybutton-card]"), tall = fallback && fallback.offsetHeight;
+    if (fallback) fallback.replaceWith(a);
+    var root = B.mount(a, CSS, { display: "block", "max-width": "var(--buybutton-card-width,360px)",
+      "min-height": (tall || 452) + "px" });
+    var sku = data("sku"), base = new URL(a.href), level = data("heading");
     var c = el("div", "c", root), img = el("img", "", c), i = el("div", "i", c), info = null;
-    var h = el("h3", "", i), price = el("p", "", i), stock = el("p", "s", i), row = el("div", "r", i);
+    var h = el("p", "t", i), price = el("p", "", i), stock = el("p", "s", i), row = el("div", "r", i);
     function choice(text) {
       var l = el("label", "", row);
       l.textContent = text;
       return el("select", "", l);
     }
-    var variant = choice("Option"), qty = choice("Quantity");
+    var qty = choice("Quantity"), variant = choice("Option"); // quantity first: it never moves
     img.alt = "";
     img.width = 360;
     img.height = 200;
-    h.textContent = label;
+    if (data("image")) img.src = data("image");
+    if (level) {
+      h.setAttribute("role", "heading");
+      h.setAttribute("aria-level", level);
+    }
+    h.textContent = data("title") || label;
+    price.textContent = data("price") || "\u00a0";
+    stock.textContent = "\u00a0";
     variant.parentNode.hidden = true;
     price.setAttribute("aria-live", "polite");
     stock.setAttribute("aria-live", "polite");

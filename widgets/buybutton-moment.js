@@ -29,7 +29,7 @@
       if (getComputedStyle(box).position === "static") box.style.position = "relative";
       var sync = function () {
         var on = video.currentTime >= at && video.currentTime < until;
-        if (on !== shown) host.style.display = (shown = on) ? "block" : "none";
+        if (on !== shown) host.style.setProperty("display", (shown = on) ? "block" : "none", "important");
       };
       ["timeupdate", "seeked", "loadedmetadata"].forEach(function (e) { video.addEventListener(e, sync); });
       sync();

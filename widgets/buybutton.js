@@ -3,13 +3,7 @@
   "use strict";
   if (w.BuyButton) return w.BuyButton.scan();
   var me = d.currentScript, here = me ? me.src.replace(/[^/]*$/, "") : "";
-  var CSS = ".b{display:inline-block;text-align:center;box-sizing:border-box;min-height:44px;" +
-    "padding:.75em 1.15em;border-radius:var(--buybutton-radius,8px);" +
-    "background:var(--buybutton-color,#1f5eff);color:var(--buybutton-text-color,#fff);" +
-    "font:600 var(--buybutton-font-size,16px)/1.25 var(--buybutton-font,system-ui,sans-serif);" +
-    "text-decoration:none;cursor:pointer}" +
-    ".b:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:2px}" +
-    ".b[aria-disabled=true]{background:#5b606b;cursor:not-allowed}.p{font-weight:400}";
+  var CSS = ".b{display:inline-block;text-align:center;box-sizing:border-box;min-height:44px;padding:.75em 1.15em;border-radius:var(--buybutton-radius,8px);background:var(--buybutton-color,#1f5eff);color:var(--buybutton-text-color,#fff);font:600 var(--buybutton-font-size,16px)/1.25 var(--buybutton-font,system-ui,sans-serif);text-decoration:none;cursor:pointer}.b:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:2px}.b[aria-disabled=true]{background:#5b606b;cursor:not-allowed}.p{font-weight:400}";
   var cache = {}, sheets = {}, modules = {};
 
   function el(tag, cls, parent) {
@@ -33,7 +27,7 @@
       .then(function (r) { return r.ok ? r.json() : null; }));
   }
 
-  var io = w.IntersectionObserver && navigator.sendBeacon && new IntersectionObserver(function (es) {
+  var io = new IntersectionObserver(function (es) {
     var by = {};
     es.forEach(function (e) {
       var a = e.target, api = apiOf(a);
@@ -45,21 +39,20 @@
   }, { threshold: 0.5 });
 
   function mount(a, css, box) {
-    var host = d.createElement("span"), root = host.attachShadow({ mode: "open" });
+    var host = d.createElement("buybutton-widget"), root = host.attachShadow({ mode: "open" });
     root.adoptedStyleSheets = [sheet(CSS), sheet(css || "")];
     box = box || { display: "inline-block", "max-width": "100%" };
-    for (var p in box) host.style.setProperty(p, box[p]);
+    for (var p in box) host.style.setProperty(p, box[p], "important");
     ["color", "text-color", "radius", "font-size"].forEach(function (k) {
       var v = a.getAttribute("data-buybutton-" + k);
       if (v) host.style.setProperty("--buybutton-" + k, v);
     });
-    host.className = "buybutton-host";
     a.parentNode.insertBefore(host, a);
     a.className = "b";
     root.appendChild(a);
-    if (io) io.observe(a);
+    io.observe(a);
     var url = new URL(a.href), q = url.searchParams;
-    q.has("return") || q.set("return", location.href.split("#")[0]);
+    q.has("return") || q.set("return", location.href.split(/[?#]/)[0]);
     a.href = url;
     return root;
   }
@@ -78,8 +71,8 @@
     product(apiOf(a), a.getAttribute("data-buybutton-sku")).then(function (p) {
       if (!(info = p)) return;
       if (!p.in_stock) a.setAttribute("aria-disabled", "true");
-      note.textContent = " \u00b7 " + (!p.in_stock ? "Sold out" :
-        p.price.formatted + (p.low_stock ? " \u00b7 only " + p.low_stock + " left" : ""));
+      note.textContent = " · " + (!p.in_stock ? "Sold out" :
+        p.price.formatted + (p.low_stock ? " · only " + p.low_stock + " left" : ""));
     }, function () {});
   }
 
@@ -106,5 +99,9 @@
       waiting.forEach(function (then) { then(run); });
     }
   };
-  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", scan); else scan();
+  function start() {
+    scan();
+    new MutationObserver(scan).observe(d.documentElement, { childList: 1, subtree: 1 });
+  }
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
 })(window, document);

@@ -92,17 +92,17 @@ def test_card_picks_a_variant_and_quantity_then_pays(phone: BrowserContext, demo
     page = phone.new_page()
     errors = csp_errors(page)
     page.goto(demo.post)
-    card = page.locator(".buybutton-host").filter(
+    card = page.locator("buybutton-widget").filter(
         has=page.locator('a[data-buybutton-sku="BEANS-GUJI-250"]')
     )
-    expect(card.locator("h3")).to_have_text("Ethiopia Guji Whole Beans, 250 g")
-    expect(card.locator("p").first).to_have_text("$16.50")
+    expect(card.locator(".t")).to_have_text("Ethiopia Guji Whole Beans, 250 g")
+    expect(card.locator("p").nth(1)).to_have_text("$16.50")
     expect(card.get_by_text("In stock")).to_be_visible()
     card.scroll_into_view_if_needed()
     screenshot(page, "blog-card-iphone13")
     card.get_by_label("Option").select_option("BEANS-GUJI-1000")
-    expect(card.locator("h3")).to_have_text("Ethiopia Guji Whole Beans, 1 kg")
-    expect(card.locator("p").first).to_have_text("$52.00")
+    expect(card.locator(".t")).to_have_text("Ethiopia Guji Whole Beans, 1 kg")
+    expect(card.locator("p").nth(1)).to_have_text("$52.00")
     card.get_by_label("Quantity").select_option("2")
     taps = Taps(page)
     taps.tap(card.get_by_role("link", name="Add to my order"))
@@ -130,7 +130,7 @@ def test_the_card_reserves_its_space_so_the_post_does_not_jump(
         }).observe({type: "layout-shift", buffered: true});"""
     )
     page.goto(demo.post)
-    expect(page.locator("h3")).to_have_text("Ethiopia Guji Whole Beans, 250 g")
+    expect(page.locator("buybutton-widget .s")).to_have_text("In stock")
     page.wait_for_timeout(500)
     shift = page.evaluate("window.__shift")
     assert shift < 0.05, f"cumulative layout shift {shift:.3f}"
@@ -295,7 +295,7 @@ def test_keyboard_reaches_and_opens_the_button(desktop: BrowserContext, demo: De
     expect(page.locator('a[data-buybutton-sku="DRIPPER-01"]')).to_contain_text("$28.00")
     for _ in range(12):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.className") == "buybutton-host":
+        if page.evaluate("document.activeElement.localName") == "buybutton-widget":
             break
     focused = page.locator('a[data-buybutton-sku="DRIPPER-01"]')
     expect(focused).to_be_focused()
@@ -329,7 +329,7 @@ def test_snippet_builder_previews_live_and_copies_in_one_click(
     page.fill('input[name="campaign"]', "spring")
     expect(page.locator("#code")).to_have_value(re.compile(r'data-buybutton-layout="card"'))
     preview = page.frame_locator("#preview")
-    expect(preview.locator("h3")).to_have_text("Ethiopia Guji Whole Beans, 250 g")
+    expect(preview.locator(".t")).to_have_text("Ethiopia Guji Whole Beans, 250 g")
     screenshot(page, "snippet-builder-desktop")
     page.get_by_role("button", name="Copy code").click()
     expect(page.locator("#copied")).to_have_text("Copied to the clipboard.")
