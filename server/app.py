@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from buybutton.tokens import LinkSigner
+from buybutton_server.body_limits import BodyLimitMiddleware
 from buybutton_server.db import close_readers, make_engine, session_factory, write_session
 from buybutton_server.domain import rate_limits
 from buybutton_server.domain.analytics import EventBuffer
@@ -25,6 +26,7 @@ from buybutton_server.domain.orders import release_expired
 from buybutton_server.domain.outbox import Sender, deliver_due
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
+from buybutton_server.services import retention
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
 from buybutton_server.views import admin, api, checkout, public, sharing, webhooks
@@ -86,6 +88,25 @@ async def deliver_forever(
         await _pause(stop, every)
 
 
+async def prune_forever(
+    sessions: sessionmaker[Session], settings: Settings, stop: asyncio.Event
+) -> None:
+    """The retention job (services/retention.py): a minute after start, then every hour."""
+    wait = 60.0
+    while not stop.is_set():
+        await _pause(stop, wait)
+        if stop.is_set():
+            return
+        wait = retention.EVERY_SECONDS
+        try:
+            log.info(
+                "retention: removed %s",
+                await run_in_threadpool(retention.prune, sessions, settings),
+            )
+        except Exception:
+            log.exception("retention run failed; trying again next time")
+
+
 def _forget_old_rate_windows(sessions: sessionmaker[Session]) -> None:
     with write_session(sessions) as session:
         rate_limits.forget_old(session, older_than=86_400)
@@ -120,6 +141,7 @@ def create_app(
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/snippets", admin.builder, methods=["GET"]),
+        Route("/admin/snippets", admin.create_short_link, methods=["POST"]),
         Route("/admin/preview", admin.preview, methods=["GET"]),
         Route("/admin/dashboard", admin.dashboard, methods=["GET"]),
         Route("/admin/dashboard.csv", admin.dashboard_csv, methods=["GET"]),
@@ -146,7 +168,7 @@ def create_app(
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         stop = asyncio.Event()
-        sender = Sender(allow_private=not settings.production)
+        sender = Sender(allow_private=not settings.production, ports=settings.webhook_ports)
         workers = [
             asyncio.create_task(
                 sweep_forever(app.state.sessions, provider, settings.sweep_seconds, stop)
@@ -157,6 +179,7 @@ def create_app(
             asyncio.create_task(
                 flush_forever(app.state.sessions, app.state.analytics, settings.flush_seconds, stop)
             ),
+            asyncio.create_task(prune_forever(app.state.sessions, settings, stop)),
         ]
         try:
             yield
@@ -178,7 +201,9 @@ def create_app(
                 allow_http_images=not settings.production,
                 cross_site_paths=("/api/", "/webhooks/"),
                 extra_sources=provider.content_security_policy(),
-            )
+            ),
+            # Inside the headers: a 413 or 408 still gets them.
+            Middleware(BodyLimitMiddleware),
         ],
     )
     app.state.settings = settings

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import secrets
 import socket
 from collections.abc import Callable, Generator
 from dataclasses import replace
+from typing import Any
 
 import uvicorn
 from sqlalchemy.pool import NullPool
@@ -36,6 +38,116 @@ class _FollowerServer(uvicorn.Server):
         yield
 
 
+# -- slow clients ------------------------------------------------------------------------------
+# uvicorn closes an idle kept-alive connection after ``timeout_keep_alive``, but has no limit
+# on how long a request's head may take: a client sending a header line now and then holds
+# its connection (and a slot of ``limit_concurrency``) forever. The protocol below closes a
+# connection whose request head is not complete ``HEADER_SECONDS`` after its first byte.
+# Slow bodies are the ASGI layer's (``buybutton_server.body_limits``: 408).
+
+HEADER_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5
+MAX_HEAD_BYTES = 16 * 1024  # h11's limit on a request head (httptools has its own, 80 KB)
+
+
+def http_protocol(base: Any, header_seconds: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol ``base`` with a deadline on each request's head."""
+
+    class HeaderDeadline(base):  # type: ignore[misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            self._head_timer: asyncio.TimerHandle | None = None
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+                self._arm()  # the first byte of the next request on a kept-alive connection
+            super().data_received(data)
+            if self._head_timer is not None and self.cycle is not self._head_cycle:
+                self._disarm()  # the head is complete: the request has started
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._head_cycle = self.cycle
+            self._head_timer = self.loop.call_later(header_seconds, self._head_too_slow)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_too_slow(self) -> None:
+            self._head_timer = None
+            if self.cycle is self._head_cycle and not self.transport.is_closing():
+                self.transport.close()
+
+    HeaderDeadline.__name__ = HeaderDeadline.__qualname__ = f"{base.__name__}WithHeaderDeadline"
+    return HeaderDeadline
+
+
+def _default_protocol() -> Any:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings httptools
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return H11Protocol
+    return HttpToolsProtocol
+
+
+HttpProtocol = http_protocol(_default_protocol(), HEADER_SECONDS)
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """What ``uvicorn.run``/``uvicorn.Config`` get to bound slow and numerous clients."""
+    return {
+        "http": "buybutton_server.runner:HttpProtocol",  # by name: worker processes import it
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "limit_concurrency": settings.max_connections,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+    }
+
+
+# -- development mode stays on this machine -------------------------------------------------------
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(settings: Settings, *, unsafe_public_dev: bool = False) -> None:
+    """Development mode (the test provider, the public development key, no SSRF guard)
+    listens on loopback only, unless ``--unsafe-public-dev`` says otherwise, loudly."""
+    if settings.production or is_loopback(settings.host):
+        return
+    if not unsafe_public_dev:
+        raise ConfigurationError(
+            f"BUYBUTTON_HOST={settings.host} is not a loopback address, and development mode "
+            "(BUYBUTTON_ENV is not production) lets any visitor pay with the test provider, "
+            "uses the public development key and has no SSRF guard; listen on 127.0.0.1, set "
+            "BUYBUTTON_ENV=production with production settings, or pass --unsafe-public-dev"
+        )
+    warning = (
+        f"UNSAFE: serving DEVELOPMENT mode on {settings.host}:{settings.port} "
+        "(--unsafe-public-dev): anyone who can reach it can 'pay' with the test provider, "
+        "forge links signed with the public development key and make it fetch internal "
+        "addresses. Never do this on a network you do not control."
+    )
+    for _ in range(3):
+        log.warning(warning)
+    print("!" * 78 + "\n" + warning + "\n" + "!" * 78, flush=True)
+
+
 def ensure_port_free(host: str, port: int, option: str) -> None:
     """Fail with one clear line before migrating or seeding anything."""
     with socket.socket() as probe:
@@ -50,10 +162,11 @@ def ensure_port_free(host: str, port: int, option: str) -> None:
             ) from None
 
 
-def serve(settings: Settings, *, workers: int = 1) -> None:
+def serve(settings: Settings, *, workers: int = 1, unsafe_public_dev: bool = False) -> None:
     """Migrate once, then serve. With several workers each process builds its own app from the
     same environment; everything that must be shared (orders, stock, idempotency, rate limits)
     lives in the database."""
+    check_binding(settings, unsafe_public_dev=unsafe_public_dev)
     ensure_port_free(settings.host, settings.port, "BUYBUTTON_PORT or --port")
     migrate(settings.database_url)
     several = workers > 1
@@ -73,6 +186,7 @@ def serve(settings: Settings, *, workers: int = 1) -> None:
         # A worker answers uvicorn's health check once its app is imported; on a loaded
         # machine that takes several seconds, and a 5 s limit kills healthy workers.
         timeout_worker_healthcheck=60,
+        **connection_options(settings),
     )
 
 
@@ -137,12 +251,19 @@ def build_demo(settings: Settings, blog_port: int) -> tuple[ASGIApp, ASGIApp, Bu
 
 
 def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]) -> None:
+    check_binding(settings)
     ensure_port_free(settings.host, settings.port, "--port")
     ensure_port_free(settings.host, blog_port, "--blog-port")
     shop_app, blog_app, bb, blog_base = build_demo(settings, blog_port)
     password = ensure_demo_admin(settings)
     shop = uvicorn.Server(
-        uvicorn.Config(shop_app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.Config(
+            shop_app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            **connection_options(settings),
+        )
     )
     blog = _FollowerServer(
         uvicorn.Config(blog_app, host=settings.host, port=blog_port, log_level="warning")

@@ -22,29 +22,44 @@ from buybutton.errors import ConfigurationError
 from buybutton_server.settings_rules import (
     DEV_SECRET_KEY,
     ENVIRONMENTS,
+    MIN_KEY_BITS,
+    MIN_KEY_DISTINCT,
     MIN_PRODUCTION_KEY,
     PAYMENT_PROVIDERS,
     VARIABLE_KEY,
+    Retention,
     Variable,
     all_origins,
     an_origin,
+    cap_text,
     https_only,
+    https_origins,
+    https_urls,
     is_origin,
     joined,
+    named_proxies,
     no_dev_key,
     one_of,
     origin_of,
     parse_base_url,
+    parse_cap,
+    parse_connections,
+    parse_count,
     parse_integer,
     parse_keys,
     parse_origins,
+    parse_ports,
     parse_positive_number,
     parse_rate,
+    parse_retention,
     parse_text,
     parse_word,
     port_range,
+    ports_text,
     rate_text,
     real_provider,
+    retention_floors,
+    retention_text,
     some_keys,
     stripe_key,
     stripe_url,
@@ -82,8 +97,11 @@ class Settings:
             check=some_keys,
             production=no_dev_key,
             production_doc=(
-                "`BUYBUTTON_SECRET_KEYS` is unset or contains the development key",
+                "`BUYBUTTON_SECRET_KEYS` is unset or any key contains the development key",
                 f"any key is shorter than {MIN_PRODUCTION_KEY} characters",
+                f"any key looks typed rather than random (fewer than {MIN_KEY_DISTINCT} "
+                f"distinct characters, under {MIN_KEY_BITS} bits of entropy in their spread, or "
+                "a short pattern repeated)",
             ),
         ),
     )
@@ -119,7 +137,12 @@ class Settings:
     )
     host: str = field(
         default="127.0.0.1",
-        metadata=variable("BUYBUTTON_HOST", parse_text, "the address `buybutton serve` listens on"),
+        metadata=variable(
+            "BUYBUTTON_HOST",
+            parse_text,
+            "the address `buybutton serve` listens on; loopback only in development "
+            "unless `--unsafe-public-dev`",
+        ),
     )
     port: int = field(
         default=8000,
@@ -138,12 +161,47 @@ class Settings:
             "how long a checkout holds stock while its payment runs",
         ),
     )
+    action_hold_seconds: int = field(
+        default=300,
+        metadata=variable(
+            "BUYBUTTON_ACTION_HOLD_SECONDS",
+            parse_count,
+            "how long stock stays held for a payment waiting on 3-D Secure",
+        ),
+    )
+    pending_per_client: int | None = field(
+        default=3,
+        metadata=variable(
+            "BUYBUTTON_PENDING_PER_CLIENT",
+            parse_cap,
+            "unfinished checkouts one client (an IP; IPv6 by /64) may hold stock with (or `off`)",
+            dump=cap_text,
+        ),
+    )
+    pending_per_link: int | None = field(
+        default=50,
+        metadata=variable(
+            "BUYBUTTON_PENDING_PER_LINK",
+            parse_cap,
+            "unfinished checkouts one checkout link may hold stock with (or `off`)",
+            dump=cap_text,
+        ),
+    )
     webhook_seconds: float = field(
         default=1,
         metadata=variable(
             "BUYBUTTON_WEBHOOK_SECONDS",
             parse_positive_number,
             "how often the server (or `buybutton worker`) sends due webhooks",
+        ),
+    )
+    webhook_ports: tuple[int, ...] = field(
+        default=(443, 8443),
+        metadata=variable(
+            "BUYBUTTON_WEBHOOK_PORTS",
+            parse_ports,
+            "the ports webhook URLs may use in production (comma-separated)",
+            dump=ports_text,
         ),
     )
     sweep_seconds: float = field(
@@ -165,6 +223,8 @@ class Settings:
             default_doc="none",
             blank_is_unset=False,
             check=all_origins,
+            production=https_origins,
+            production_doc=("an allowed origin is not `https://`",),
         ),
     )
     # Per IP stops card testing from one place; per link stops it from many through one link
@@ -193,6 +253,16 @@ class Settings:
             "BUYBUTTON_FORWARDED_ALLOW_IPS",
             parse_text,
             "proxies whose `X-Forwarded-*` headers are believed (comma-separated IPs or networks)",
+            production=named_proxies,
+            production_doc=("`BUYBUTTON_FORWARDED_ALLOW_IPS` is `*`",),
+        ),
+    )
+    max_connections: int = field(
+        default=1000,
+        metadata=variable(
+            "BUYBUTTON_MAX_CONNECTIONS",
+            parse_connections,
+            "connections and requests one server process takes at once; more get 503",
         ),
     )
     stripe_secret_key: str = field(
@@ -232,6 +302,8 @@ class Settings:
             "another API origin (tests point it at localstripe)",
             default_doc="Stripe's",
             check=stripe_url("BUYBUTTON_STRIPE_API_BASE"),
+            production=https_urls("BUYBUTTON_STRIPE_API_BASE"),
+            production_doc=("`BUYBUTTON_STRIPE_API_BASE` is set and not `https://`",),
         ),
     )
     stripe_js_url: str = field(
@@ -241,6 +313,19 @@ class Settings:
             parse_text,
             "where the checkout loads Stripe.js from",
             check=stripe_url("BUYBUTTON_STRIPE_JS_URL"),
+            production=https_urls("BUYBUTTON_STRIPE_JS_URL"),
+            production_doc=("`BUYBUTTON_STRIPE_JS_URL` is not `https://`",),
+        ),
+    )
+    retention: Retention = field(
+        default=Retention(),
+        metadata=variable(
+            "BUYBUTTON_RETENTION_DAYS",
+            parse_retention,
+            "days kept: raw analytics events (then daily totals), the totals, finished "
+            "webhook events with deliveries and attempts, provider events, idempotency answers",
+            dump=retention_text,
+            check=retention_floors,
         ),
     )
     # How often buffered impressions and clicks are written (not read from the environment).

@@ -4,6 +4,8 @@ rules a value must follow. ``buybutton_server.settings`` declares the settings t
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -130,6 +132,17 @@ def parse_rate(name: str, raw: str) -> tuple[int, int] | None:
     return int(count), int(seconds)
 
 
+def parse_ports(name: str, raw: str) -> tuple[int, ...]:
+    ports = tuple(p.strip() for p in raw.split(",") if p.strip())
+    if not ports or not all(p.isdecimal() and len(p) <= 5 and 0 < int(p) < 65536 for p in ports):
+        raise ConfigurationError(f"{name} must list ports, like 443,8443, got {raw!r}")
+    return tuple(int(p) for p in ports)
+
+
+def ports_text(ports: tuple[int, ...]) -> str:
+    return ",".join(str(p) for p in ports)
+
+
 def joined(values: tuple[str, ...]) -> str:
     return ",".join(values)
 
@@ -174,15 +187,72 @@ def some_keys(keys: tuple[str, ...], settings: Settings) -> str | None:
     return None if keys else "BUYBUTTON_SECRET_KEYS must list at least one key"
 
 
+MIN_KEY_BITS = 80  # of Shannon entropy over the key's own characters
+MIN_KEY_DISTINCT = 8
+
+
+def looks_random(key: str) -> bool:
+    """A cheap test against keys a person typed: enough distinct characters, enough
+    entropy in their spread, and no short pattern repeated (``abcd`` x 8)."""
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    repeats = any(
+        key == (key[:p] * (len(key) // p + 1))[: len(key)] for p in range(1, len(key) // 2 + 1)
+    )
+    return len(counts) >= MIN_KEY_DISTINCT and bits >= MIN_KEY_BITS and not repeats
+
+
 def no_dev_key(keys: tuple[str, ...]) -> str | None:
-    if DEV_SECRET_KEY in keys:
-        return "BUYBUTTON_SECRET_KEYS holds the development key; production needs its own"
+    """Every problem with the keys, joined: production reports them all at once."""
+    found = []
+    if any(DEV_SECRET_KEY in k for k in keys):
+        found.append("BUYBUTTON_SECRET_KEYS holds the development key; production needs its own")
     if any(len(k) < MIN_PRODUCTION_KEY for k in keys):
-        return (
+        found.append(
             f"BUYBUTTON_SECRET_KEYS: every key must be at least {MIN_PRODUCTION_KEY} characters "
             "in production"
         )
-    return None
+    elif any(not looks_random(k) for k in keys if DEV_SECRET_KEY not in k):
+        found.append(
+            "BUYBUTTON_SECRET_KEYS: a key looks typed, not random (too few distinct characters "
+            "or a repeated pattern); make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return "; ".join(found) or None
+
+
+def https_urls(name: str) -> Callable[[str], str | None]:
+    """In production an address, when set, must be https (Stripe.js, Stripe's API)."""
+
+    def rule(url: str) -> str | None:
+        if not url or urlsplit(url).scheme == "https":
+            return None
+        return f"{name} must use https in production, got {url!r}"
+
+    return rule
+
+
+def https_origins(origins: tuple[str, ...]) -> str | None:
+    plain = [o for o in origins if urlsplit(o).scheme != "https"]
+    if not plain:
+        return None
+    return f"BUYBUTTON_ALLOWED_ORIGINS must be https in production, got {', '.join(plain)}"
+
+
+def named_proxies(allowed: str) -> str | None:
+    if "*" not in allowed:
+        return None
+    return (
+        "BUYBUTTON_FORWARDED_ALLOW_IPS='*' lets any client set its own address (and defeat "
+        "rate limits) in production; name your proxies' addresses"
+    )
+
+
+def parse_connections(name: str, raw: str) -> int:
+    text = raw.strip()
+    if not (text.isdecimal() and text.isascii() and len(text) <= 7 and int(text) > 0):
+        raise ConfigurationError(f"{name} must be a whole number above 0, got {raw!r}")
+    return int(text)
 
 
 def an_origin(url: str, settings: Settings) -> str | None:
@@ -242,3 +312,74 @@ def stripe_url(name: str) -> Check:
         return f"{name} must be an http(s) URL, got {url!r}"
 
     return check
+
+
+def parse_count(name: str, raw: str) -> int:
+    """A whole number of one or more (seconds, orders)."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdecimal() and len(text) <= 9 and int(text) >= 1):
+        raise ConfigurationError(f"{name} must be a whole number of 1 or more, got {raw!r}")
+    return int(text)
+
+
+def parse_cap(name: str, raw: str) -> int | None:
+    """A cap of one or more, or ``off`` (None)."""
+    if raw.strip().lower() == "off":
+        return None
+    try:
+        return parse_count(name, raw)
+    except ConfigurationError:
+        raise ConfigurationError(f"{name} must be a whole number of 1 or more, or off") from None
+
+
+def cap_text(cap: int | None) -> str:
+    return "off" if cap is None else str(cap)
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retention:
+    """Days each kind of record is kept before the retention job deletes (or, for analytics
+    events, adds up) it. docs/security.md has the table, with why each period is long enough."""
+
+    analytics: int = 90  # raw analytics events; then daily totals
+    rollups: int = 730  # the daily totals
+    webhooks: int = 30  # webhook events with their finished deliveries and attempts
+    provider_events: int = 90  # processed payment-provider events (duplicate guard)
+    idempotency: int = 7  # API answers stored under an Idempotency-Key
+
+
+# The shortest period that still does its job: webhook retries run about three days, Stripe
+# retries an event for three days, an Idempotency-Key is for retrying within a day.
+RETENTION_FLOORS = {"analytics": 1, "rollups": 1, "webhooks": 4, "provider_events": 7,
+                    "idempotency": 1}  # fmt: skip
+
+
+def parse_retention(name: str, raw: str) -> Retention:
+    """``analytics=90,webhooks=30``: the kinds named are changed, the others keep defaults."""
+    values: dict[str, int] = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        kind, _, days = part.partition("=")
+        kind, days = kind.strip(), days.strip()
+        if kind not in RETENTION_FLOORS or not (days.isdecimal() and len(days) <= 6):
+            raise ConfigurationError(
+                f"{name} must look like analytics=90,webhooks=30 (days; kinds: "
+                f"{', '.join(RETENTION_FLOORS)}), got {raw!r}"
+            )
+        values[kind] = int(days)
+    return Retention(**values)
+
+
+def retention_text(retention: Retention) -> str:
+    return ",".join(f"{kind}={getattr(retention, kind)}" for kind in RETENTION_FLOORS)
+
+
+def retention_floors(retention: Retention, settings: Settings) -> str | None:
+    short = [
+        f"{kind} at least {floor}"
+        for kind, floor in RETENTION_FLOORS.items()
+        if getattr(retention, kind) < floor
+    ]
+    return f"BUYBUTTON_RETENTION_DAYS keeps too little: {', '.join(short)}" if short else None

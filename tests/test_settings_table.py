@@ -12,7 +12,8 @@ from buybutton.errors import ConfigurationError
 from buybutton_server.settings import VARIABLES, Settings, replace_doc_section
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
-STRONG = "s" * 48
+STRONG = "k9#Qv2!xLm7@Rt4$Wz8%Bn3^Hy6&Jp1*Ab"  # a production-grade key
+OTHER = "Zr5!pQ8@wE2#tY7$uI4%oP1^aS6&dF3*Gh"
 
 
 def test_the_configuration_doc_matches_the_table() -> None:
@@ -45,7 +46,7 @@ def test_the_environment_dump_reads_back_the_same() -> None:
     settings = Settings.from_env(
         {
             "BUYBUTTON_ENV": "production",
-            "BUYBUTTON_SECRET_KEYS": f"{'o' * 40},{STRONG}",
+            "BUYBUTTON_SECRET_KEYS": f"{OTHER},{STRONG}",
             "BUYBUTTON_BASE_URL": "https://shop.example/",
             "BUYBUTTON_PAYMENT_PROVIDER": "stripe",
             "BUYBUTTON_STRIPE_SECRET_KEY": "sk_test_1",

@@ -7,6 +7,7 @@ import os
 
 from buybutton.errors import ConfigurationError
 from buybutton_server.commands.base import server_command
+from buybutton_server.commands.retention import prune
 from buybutton_server.db import migrate
 from buybutton_server.runner import serve, serve_demo
 from buybutton_server.settings import Settings
@@ -16,6 +17,12 @@ def _define_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--unsafe-public-dev",
+        action="store_true",
+        help="let development mode listen on a non-loopback address (anyone reaching it can "
+        "'pay' with the test provider); never on a network you do not control",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
     if args.workers < 1:
         raise ConfigurationError("--workers must be at least 1")
-    serve(settings, workers=args.workers)
+    serve(settings, workers=args.workers, unsafe_public_dev=args.unsafe_public_dev)
     return 0
 
 
@@ -43,10 +50,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _define_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["upgrade"])
+    parser.add_argument("action", choices=["upgrade", "prune"])
 
 
 def _db(args: argparse.Namespace) -> int:
+    if args.action == "prune":  # the retention job (commands/retention.py)
+        return prune(args)
     migrate(Settings.from_env().database_url)
     print("database schema is up to date")
     return 0

@@ -8,6 +8,7 @@ import time
 from buybutton_server.commands.base import server_command
 from buybutton_server.db import migrate, open_sessions
 from buybutton_server.domain.outbox import Sender, deliver_due
+from buybutton_server.logs import redact_command_logs
 from buybutton_server.settings import Settings
 
 
@@ -18,8 +19,9 @@ def _define(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     """Deliver due webhooks until stopped (or once)."""
     settings = Settings.from_env()
+    redact_command_logs()
     migrate(settings.database_url)
-    sender = Sender(allow_private=not settings.production)
+    sender = Sender(allow_private=not settings.production, ports=settings.webhook_ports)
     with open_sessions(settings.database_url) as sessions:
         if args.once:
             print(f"delivered {deliver_due(sessions, sender)} webhook attempts")

@@ -26,6 +26,8 @@ _READONLY = "buybutton_readonly"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # SQL parameters hold emails and addresses: keep them out of exceptions and so of logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)

@@ -31,6 +31,7 @@ from buybutton_server.errors import (
     Unauthorized,
     Unavailable,
 )
+from buybutton_server.logs import redact_path
 
 log = logging.getLogger("buybutton")
 
@@ -118,7 +119,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The path may hold a link token (whose payload names the shopper): never log it whole.
+    log.exception(
+        "unexpected error on %s %s", request.method, redact_path(request.url.path), exc_info=exc
+    )
     return render_error(request, InternalError())
 
 

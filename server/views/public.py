@@ -93,5 +93,11 @@ async def events(request: Request) -> Response:
     state = request.app.state
     ip = request.client.host if request.client else "unknown"
     await run_in_threadpool(impressions.limit_beacons, state.sessions, ip)
-    impressions.record_beacon(state.link_signer, state.analytics, await request.body())
+    body = await request.body()
+    try:
+        impressions.record_beacon(
+            state.link_signer, state.analytics, body, request.headers, request.client
+        )
+    except RecursionError:  # "[[[[…": nested deeper than the JSON decoder goes
+        raise impressions.BadBeacon("The beacon is not JSON.") from None
     return Response(status_code=204, headers=CORS)

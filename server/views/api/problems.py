@@ -41,6 +41,8 @@ def parse(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(message(model, error.errors())) from None
+    except RecursionError:
+        raise InvalidInput("The body is nested too deeply.") from None
 
 
 def message(model: type[Input] | type[Query], errors: Sequence[ErrorDetails]) -> str:

@@ -178,9 +178,40 @@ async def _json_object(request: Request) -> dict[str, Any]:
         data = json.loads(raw)
     except ValueError:
         raise InvalidInput("The body is not valid JSON.") from None
+    except RecursionError:  # "[[[[…": deeper than the decoder goes
+        raise InvalidInput(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object.")
+    if _too_deep(data):
+        raise InvalidInput(f"The body is nested deeper than {MAX_DEPTH} levels.")
     return data
+
+
+MAX_DEPTH = 32
+MAX_QUERY_VALUE = 1000
+
+
+def _too_deep(data: object) -> bool:
+    """Whether ``data`` nests lists and objects deeper than :data:`MAX_DEPTH` (no recursion:
+    what is deep enough to matter would exhaust the stack)."""
+    level: list[object] = [data]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return False
+    return any(isinstance(node, dict | list) for node in level)
+
+
+def _query(request: Request) -> dict[str, str]:
+    for name, value in request.query_params.items():
+        if len(value) > MAX_QUERY_VALUE:
+            raise InvalidInput(f"{name} is longer than {MAX_QUERY_VALUE} characters.")
+    return dict(request.query_params)
 
 
 def _answer(operation: Operation, result: BaseModel) -> Response:
@@ -205,7 +236,7 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         if operation.body is not None:
             arguments["body"] = parse(operation.body, data)
         if operation.query is not None:
-            arguments["query"] = parse(operation.query, dict(request.query_params))
+            arguments["query"] = parse(operation.query, _query(request))
         api = ApiContext(
             sessions=state.sessions,
             settings=state.settings,

@@ -1,0 +1,150 @@
+"""Request bodies: a size limit per route and a time limit, enforced while the body streams.
+
+A view that reads its body never sees more than its route's limit: a ``Content-Length``
+above it is refused with 413 before a byte of the body is read, and a chunked body is
+counted as it arrives and cut off with 413 at the limit. Nothing here buffers: messages pass
+through one at a time, so memory per request stays at the server's read buffer whatever the
+client sends. A body that stalls (no bytes for ``idle_seconds``) or takes longer than
+``total_seconds`` is answered with 408 and the connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from buybutton_server.errors import TooLarge
+
+KB = 1024
+MB = 1024 * KB
+
+# Longest prefix first; the first match decides. Documented in docs/security.md.
+ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
+    ("/api/public/events", 16 * KB),  # impression beacons: at most 50 links
+    ("/webhooks/", 512 * KB),  # Stripe sends events well under this
+    ("/api/", 1 * MB),
+    ("/c/", 64 * KB),  # the checkout form
+    ("/admin", 64 * KB),  # sign-in and sign-out forms
+)
+DEFAULT_LIMIT = 64 * KB
+IDLE_SECONDS = 10.0
+TOTAL_SECONDS = 60.0
+
+
+class BodyTooLarge(TooLarge):
+    code = "body_too_large"
+    title = "Request too large"
+
+
+class BodyTooSlow(Exception):
+    """Not a :class:`ShopError`: no view answers it, the middleware does (408)."""
+
+    code = "body_timeout"
+    message = "The request body arrived too slowly."
+
+
+def limit_for(path: str, limits: Sequence[tuple[str, int]], default: int) -> int:
+    for prefix, limit in limits:
+        if path.startswith(prefix):
+            return limit
+    return default
+
+
+class BodyLimitMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: Sequence[tuple[str, int]] = ROUTE_LIMITS,
+        default: int = DEFAULT_LIMIT,
+        idle_seconds: float = IDLE_SECONDS,
+        total_seconds: float = TOTAL_SECONDS,
+    ) -> None:
+        self.app = app
+        self.limits = tuple(limits)
+        self.default = default
+        self.idle_seconds = idle_seconds
+        self.total_seconds = total_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = limit_for(scope["path"], self.limits, self.default)
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if not (declared.isdecimal() and declared.isascii() and len(declared) <= 18):
+                await _refuse(send, 400, "bad_request", "Content-Length is not a number.")
+                return
+            if int(declared) > limit:
+                await _refuse(send, 413, BodyTooLarge.code, _too_large(limit))
+                return
+        received = 0
+        complete = False
+        deadline = time.monotonic() + self.total_seconds
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, complete
+            if complete:  # the body is read; now only a disconnect can come, whenever
+                return await receive()
+            wait = min(self.idle_seconds, deadline - time.monotonic())
+            try:
+                async with asyncio.timeout(max(wait, 0.001)):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow() from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(_too_large(limit))
+                complete = not message.get("more_body", False)
+            else:
+                complete = True
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not complete:
+                    # The rest of the body will not be read: tell the client to stop.
+                    message = {**message, "headers": [*message["headers"], CLOSE]}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except (BodyTooLarge, BodyTooSlow) as error:
+            # A view that let the refusal through, or one outside the exception handlers.
+            if started:
+                raise
+            status = 413 if isinstance(error, BodyTooLarge) else 408
+            await _refuse(send, status, error.code, error.message)
+
+
+CLOSE = (b"connection", b"close")
+
+
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than this address accepts ({limit // KB} KB)."
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                CLOSE,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
