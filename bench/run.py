@@ -160,6 +160,7 @@ class Server:
                 "BUYBUTTON_PORT": str(self.port),
                 "BUYBUTTON_RATE_LIMIT_PAY_IP": "off",
                 "BUYBUTTON_RATE_LIMIT_PAY_LINK": "off",
+                "BUYBUTTON_PENDING_PER_CLIENT": "off",
                 "BUYBUTTON_SWEEP_SECONDS": "3600",
             }
         self.process = subprocess.Popen(

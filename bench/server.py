@@ -32,6 +32,7 @@ def build(database_url: str, port: int):  # type: ignore[no-untyped-def]
         port=port,
         rate_limit_pay_ip=None,
         rate_limit_pay_link=None,
+        pending_per_client=None,
         sweep_seconds=3600,
     )
     app = create_app(settings)

@@ -14,7 +14,7 @@ import httpx
 from buybutton import snippets
 from buybutton.api import ApiClient, WebhookEvent, verify_webhook
 from buybutton.errors import ConfigurationError
-from buybutton.tokens import CheckoutLink, LinkSigner
+from buybutton.tokens import CHOOSABLE_QUANTITY, CheckoutLink, LinkSigner
 
 # The key a development server signs with when BUYBUTTON_SECRET_KEYS is unset, so the demo and
 # ``buybutton link`` work with no setup. A production server refuses to start with it.
@@ -91,13 +91,17 @@ class BuyButton(ApiClient):
         campaign: str | None = None,
         content: str | None = None,
         expires_in: timedelta | int | None = None,
+        min_quantity: int | None = None,
+        max_quantity: int | None = None,
     ) -> str:
         """A signed URL that opens a pre-filled one-step checkout for ``sku``.
 
         The price is not in the link: the server charges its current price. Pre-filled
         ``email`` and ``name`` are readable by anyone holding the link, so only pre-fill them
         in links sent to that person. ``expires_in`` (seconds or a timedelta) makes the link
-        expire; an expired link offers the same product at today's price.
+        expire; an expired link offers the same product at today's price. The shopper buys
+        exactly ``quantity`` unless ``min_quantity``/``max_quantity`` let them pick within
+        that range (the product's own per-order maximum applies either way).
         """
         link = CheckoutLink(
             sku=sku,
@@ -108,6 +112,8 @@ class BuyButton(ApiClient):
             campaign=campaign,
             content=content,
             expires_at=_expiry(expires_in),
+            min_quantity=min_quantity,
+            max_quantity=max_quantity,
         )
         return self.url_for(link)
 
@@ -132,15 +138,22 @@ class BuyButton(ApiClient):
         theme: Mapping[str, str] | None = None,
         facts: snippets.CardFacts | None = None,
         heading: int | None = None,
+        adjustable: bool = True,
     ) -> str:
         """Paste-ready HTML: a plain link to checkout that the widget script enhances with
         live price and stock (``layout="card"``: a product card with options and quantity).
         It carries no personal data, so it is safe to publish. ``theme`` sets ``color``,
         ``text-color``, ``radius`` and ``font-size`` (CSS values). A card given ``facts``
         (title, price, image) paints with the page; ``heading`` makes its title a heading of
-        that level (1-6)."""
+        that level (1-6). The shopper may pick a quantity from 1 to ``CHOOSABLE_QUANTITY``
+        (the card's menu, the checkout's picker) unless ``adjustable`` is False."""
         href = self.checkout_link(
-            sku, quantity=quantity, source=source, campaign=campaign, content=content
+            sku,
+            quantity=quantity,
+            source=source,
+            campaign=campaign,
+            content=content,
+            max_quantity=max(quantity, CHOOSABLE_QUANTITY) if adjustable else None,
         )
         return snippets.button_snippet(
             href=href,

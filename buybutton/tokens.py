@@ -28,6 +28,9 @@ from buybutton.errors import ExpiredLink, InvalidLink
 
 CHECKOUT_LINK_SALT = "buybutton.checkout-link.v1"
 MAX_QUANTITY = 99
+# How far a published snippet lets the shopper change the quantity (the card's menu and the
+# checkout's picker); links minted any other way sell the quantity they carry.
+CHOOSABLE_QUANTITY = 10
 
 # Shared with the server, which validates catalog skus and checkout emails the same way.
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -46,6 +49,8 @@ _WIRE = {
     "content": "cnt",
     "expires_at": "x",
     "short_code": "l",
+    "min_quantity": "qn",
+    "max_quantity": "qx",
 }
 _FROM_WIRE = {wire: field for field, wire in _WIRE.items()}
 
@@ -55,6 +60,9 @@ class CheckoutLink:
     """What a checkout link asks for: a product, a quantity, optional pre-fill and attribution.
 
     ``expires_at`` is a Unix timestamp in seconds, or ``None`` for a link that does not expire.
+    The signed ``quantity`` is what the shopper buys, unless the link sets ``min_quantity``
+    or ``max_quantity``: then the shopper picks any quantity in that range (``quantity`` is
+    the one shown first; a missing bound is 1 or :data:`MAX_QUANTITY`).
     """
 
     sku: str
@@ -68,6 +76,8 @@ class CheckoutLink:
     # Set on links that a short link (``/l/{code}``) redirects to: the pre-fill stays in the
     # server's database under that code instead of in the URL.
     short_code: str | None = None
+    min_quantity: int | None = None
+    max_quantity: int | None = None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -79,6 +89,23 @@ class CheckoutLink:
             return False
         return (time.time() if now is None else now) >= self.expires_at
 
+    @property
+    def adjustable(self) -> bool:
+        """Whether the shopper may change the quantity (within :attr:`quantity_range`)."""
+        return self.min_quantity is not None or self.max_quantity is not None
+
+    @property
+    def quantity_range(self) -> tuple[int, int]:
+        """The lowest and highest quantity this link sells: just ``quantity`` unless the
+        link is :attr:`adjustable`."""
+        if not self.adjustable:
+            return self.quantity, self.quantity
+        return self.min_quantity or 1, self.max_quantity or MAX_QUANTITY
+
+    def allows(self, quantity: int) -> bool:
+        low, high = self.quantity_range
+        return low <= quantity <= high
+
     def without_personal_data(self) -> CheckoutLink:
         """The same product and attribution with no pre-filled email or name and no expiry."""
         return CheckoutLink(
@@ -87,6 +114,8 @@ class CheckoutLink:
             source=self.source,
             campaign=self.campaign,
             content=self.content,
+            min_quantity=self.min_quantity,
+            max_quantity=self.max_quantity,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -107,6 +136,11 @@ def _problem(link: CheckoutLink) -> str | None:
         return "sku must be 1-64 letters, digits, '.', '_' or '-'"
     if type(link.quantity) is not int or not 1 <= link.quantity <= MAX_QUANTITY:
         return f"quantity must be a whole number from 1 to {MAX_QUANTITY}"
+    for bound in (link.min_quantity, link.max_quantity):
+        if bound is not None and (type(bound) is not int or not 1 <= bound <= MAX_QUANTITY):
+            return f"min_quantity and max_quantity must be whole numbers from 1 to {MAX_QUANTITY}"
+    if not link.allows(link.quantity):
+        return "quantity must lie between min_quantity and max_quantity"
     email = link.email
     if email is not None and (not isinstance(email, str) or not EMAIL_PATTERN.match(email)):
         return "email is not an email address"

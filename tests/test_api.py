@@ -385,3 +385,71 @@ def test_a_patch_changes_only_what_it_names(api: TestClient) -> None:
     assert changed["price"] == {"amount": 3000, "currency": "EUR", "decimal": "30.00"}
     assert changed["variant_group"] is None and changed["variant_label"] == "Blue"
     assert changed["description"] == "Hand thrown." and changed["stock"]["on_hand"] == 5
+
+
+def test_stock_stays_inside_postgresqls_32_bit_on_hand(api: TestClient) -> None:
+    """Issue 11 item 18: repeated deltas took on_hand past 2**31 - 1 (PostgreSQL: a 500)."""
+    new_product(api, stock=0)
+    stock = "/api/v1/products/MUG-01/stock"
+    assert api.post(stock, json={"delta": 10**9}).status_code == 200
+    refused = api.post(stock, json={"delta": 10**9})
+    assert refused.status_code == 422, refused.text
+    assert "cannot go above 1000000000" in refused.json()["error"]["message"]
+    bulk = api.post("/api/v1/stock", json={"items": [{"sku": "MUG-01", "delta": 1}]})
+    assert bulk.status_code == 422
+    assert api.get("/api/v1/products/MUG-01").json()["stock"]["on_hand"] == 10**9
+    assert api.post(stock, json={"delta": -(10**9)}).json()["stock"]["on_hand"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/api/v1/products", {"title": "Mug\x00"}, "title"),
+        ("post", "/api/v1/products", {"description": "a\x00b"}, "description"),
+        ("patch", "/api/v1/products/MUG-01", {"description": "\x00"}, "description"),
+        ("patch", "/api/v1/products/MUG-01", {"variant_group": "g\x00"}, "variant_group"),
+    ],
+)
+def test_api_strings_refuse_nul_characters(
+    api: TestClient, method: str, path: str, body: dict[str, str], field: str
+) -> None:
+    """Issue 11 item 18: PostgreSQL cannot store U+0000; the API says so instead of a 500."""
+    if method == "patch":
+        new_product(api)
+        sent = body
+    else:
+        sent = {"sku": "NEW-01", "title": "Mug", "price": "1.00", "currency": "USD", **body}
+    answer = getattr(api, method)(path, json=sent)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["message"] == (
+        f"{field} must not contain NUL characters (U+0000)."
+    )
+
+
+def test_api_queries_refuse_nul_characters(api: TestClient) -> None:
+    answer = api.get("/api/v1/orders", params={"source": "blog\x00"})
+    assert answer.status_code == 422, answer.text
+    assert "source must not contain NUL" in answer.json()["error"]["message"]
+
+
+def test_a_currency_change_needs_the_price_in_that_currency(api: TestClient) -> None:
+    """Before: PATCH {"currency": "JPY"} turned EUR 5.00 into JPY 500."""
+    new_product(api, price="5.00", currency="EUR")
+    alone = api.patch("/api/v1/products/MUG-01", json={"currency": "JPY"})
+    assert alone.status_code == 422
+    assert "currency needs price or price_amount" in alone.json()["error"]["message"]
+    unchanged = api.get("/api/v1/products/MUG-01").json()["price"]
+    assert unchanged == {"amount": 500, "currency": "EUR", "decimal": "5.00"}
+    both = api.patch("/api/v1/products/MUG-01", json={"currency": "JPY", "price": "800"})
+    assert both.json()["price"] == {"amount": 800, "currency": "JPY", "decimal": "800"}
+    amount = api.patch("/api/v1/products/MUG-01", json={"currency": "usd", "price_amount": 650})
+    assert amount.json()["price"]["decimal"] == "6.50"
+
+
+def test_the_per_order_maximum_is_set_through_the_api(api: TestClient) -> None:
+    assert new_product(api)["max_per_order"] == 10
+    changed = api.patch("/api/v1/products/MUG-01", json={"max_per_order": 2}).json()
+    assert changed["max_per_order"] == 2
+    for wrong in (0, 100):
+        refused = api.patch("/api/v1/products/MUG-01", json={"max_per_order": wrong})
+        assert refused.status_code == 422 and "max_per_order" in refused.json()["error"]["message"]

@@ -229,7 +229,7 @@ def test_asking_for_more_than_is_left_says_how_many_remain(
     client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
 ) -> None:
     add_product(sessions, stock=2)
-    path, key = open_checkout(client, bb.checkout_link("MUG-01"))
+    path, key = open_checkout(client, bb.checkout_link("MUG-01", max_quantity=10))
     add_product(sessions, stock=1)
     page = client.post(path, data={"attempt": key, "quantity": "2", **SHOPPER, **GOOD_CARD})
     assert page.status_code == 409 and "Only 1 left" in page.text
@@ -353,3 +353,73 @@ def test_cached_pages_follow_the_database_and_get_fresh_keys(
     add_product(sessions, price="26.00", stock=2)
     third = client.get(path).text
     assert "$26.00" in third and "Only 2 left" in third and "$24.00" not in third
+
+
+def test_a_flood_of_malformed_posts_does_not_lock_a_link_for_real_buyers(
+    settings: Settings, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    """650 empty or broken posts from 650 addresses (the review's flood) used to spend the
+    link's payment bucket (600 a minute), so the next real buyer got 429. Only well-formed
+    attempts count against a link now."""
+    from tests.test_stock_hoarding import ClientFromHeader
+
+    add_product(sessions, stock=5)
+    url = bb.checkout_link("MUG-01", source="newsletter", campaign="launch")
+    path = path_of(url)
+    with TestClient(ClientFromHeader(create_app(settings)), base_url=BASE_URL) as client:
+        for n in range(650):
+            address = f"10.{n // 250}.{n % 250}.1"
+            junk = {} if n % 2 else {"attempt": "x", "email": "nope"}
+            answer = client.post(path, data=junk, headers={"X-Test-Client": address})
+            assert answer.status_code in (400, 422), answer.status_code
+        page = client.get(path, headers={"X-Test-Client": "192.0.2.77"})
+        form = {"attempt": attempt_key(page.text), "quantity": "1", **SHOPPER, **GOOD_CARD}
+        buyer = client.post(
+            path, data=form, headers={"X-Test-Client": "192.0.2.77"}, follow_redirects=False
+        )
+    assert buyer.status_code == 303  # before: 429
+    assert len(orders(sessions, "paid")) == 1
+
+
+def test_a_links_quantity_is_binding_unless_it_signs_a_range(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions, stock=50)
+    path, key = open_checkout(client, bb.checkout_link("MUG-01", quantity=2))
+    page = client.get(path + "?quantity=7")
+    assert page.text.count("<option") == 1 and '<option value="2" selected>' in page.text
+    refused = client.post(path, data={"attempt": key, "quantity": "7", **SHOPPER, **GOOD_CARD})
+    assert refused.status_code == 422 and "This link is for a quantity of 2." in refused.text
+    assert orders(sessions) == []
+    ranged = bb.checkout_link("MUG-01", quantity=2, min_quantity=2, max_quantity=4)
+    page = client.get(path_of(ranged) + "?quantity=3")
+    assert [f'value="{n}"' in page.text for n in (1, 2, 3, 4, 5)] == [0, 1, 1, 1, 0]
+    assert '<option value="3" selected>' in page.text and "$72.00" in page.text
+    data = {"attempt": attempt_key(page.text), "quantity": "3", **SHOPPER, **GOOD_CARD}
+    paid = client.post(path_of(ranged), data=data, follow_redirects=False)
+    assert paid.status_code == 303 and orders(sessions)[0].total_amount == 7200
+
+
+def test_odd_quantities_in_the_address_are_ignored_not_a_500(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions)
+    path = path_of(bb.checkout_link("MUG-01", max_quantity=10))
+    for odd in ("²", "٣", "9" * 5000, "-1", "0", "1e3", " 2"):
+        page = client.get(path, params={"quantity": odd})
+        assert page.status_code == 200, odd
+        assert '<option value="1" selected>' in page.text
+
+
+def test_nul_bytes_in_the_form_are_refused_with_a_clear_message(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions)
+    path, key = open_checkout(client, bb.checkout_link("MUG-01"))
+    form = {"attempt": key, **SHOPPER, **GOOD_CARD, "name": "Ana\x00Lima", "city": "Porto\x07"}
+    page = client.post(path, data=form)
+    assert page.status_code == 422
+    assert "Full name contains characters that cannot be used" in page.text
+    assert "City contains characters that cannot be used" in page.text
+    assert 'value="AnaLima"' in page.text and "\x00" not in page.text
+    assert orders(sessions) == []

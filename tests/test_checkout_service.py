@@ -25,7 +25,7 @@ HOLD = timedelta(minutes=15)
 
 def form(**changes: Any) -> PaymentForm:
     values: dict[str, Any] = {
-        "link": CheckoutLink(sku="MUG-01"),
+        "link": CheckoutLink(sku="MUG-01", max_quantity=10),  # the shopper picks 1-10
         "quantity": 1,
         "attempt_key": secrets.token_urlsafe(18),
         "method": "card",

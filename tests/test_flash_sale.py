@@ -35,6 +35,7 @@ def test_flash_sale_across_worker_processes(
         "BUYBUTTON_BASE_URL": base,
         "BUYBUTTON_PORT": str(port),
         "BUYBUTTON_RATE_LIMIT_PAY_IP": "off",  # every buyer comes from 127.0.0.1 here
+        "BUYBUTTON_PENDING_PER_CLIENT": "off",  # the same: one client to the server
         "PYTHONUNBUFFERED": "1",
     }
     link = BuyButton(secret_keys=[SECRET], base_url=base).checkout_link(

@@ -298,7 +298,7 @@ def test_variant_choice_stays_inside_the_signed_products_group(
         variant_label="1 kg",
     )
     add_product(sessions, sku="GOLD-BAR", title="Gold", price="9999.00")
-    path = path_of(bb.checkout_link("BEANS-250", source="blog"))
+    path = path_of(bb.checkout_link("BEANS-250", source="blog", max_quantity=10))
     page = client.get(path)
     assert "?variant=BEANS-1KG" in page.text and "1 kg · $52.00" in page.text
     chosen = client.get(path + "?variant=BEANS-1KG&quantity=2")
@@ -406,7 +406,7 @@ def test_cli_prints_a_snippet_for_every_surface(
         "qr": "/qr.svg",
     }[surface]
     assert expected in out
-    assert main(["snippet", "NOPE", "--surface", surface]) == 2
+    assert main(["snippet", "NOPE", "--surface", surface, "--video-src", "/v.mp4"]) == 2
     assert "No product with that sku" in capsys.readouterr().err
     json.dumps(out)  # printable, no stray bytes
 
@@ -428,3 +428,65 @@ def test_qr_codes_of_another_kind_are_not_found() -> None:
     assert qr_code(BASE_URL, "abcdefgh", "svg")[1] == "image/svg+xml"
     with pytest.raises(NotFound):
         qr_code(BASE_URL, "abcdefgh", "gif")
+
+
+def test_cli_video_snippet_needs_a_video_source(
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 11 item 23: no ``/media/video.mp4`` placeholder, which would resolve against the
+    host page; one line on standard error instead."""
+    monkeypatch.setenv("BUYBUTTON_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BUYBUTTON_SECRET_KEYS", SECRET)
+    monkeypatch.setenv("BUYBUTTON_BASE_URL", BASE_URL)
+    add_product(sessions)
+    for blank in ([], ["--video-src", "  "]):
+        assert main(["snippet", "MUG-01", "--surface", "video", *blank]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and "/media/video.mp4" not in out
+        assert err.count("\n") == 1 and "--video-src" in err
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ShortLink)) == 0
+
+
+def test_unfurl_pages_use_the_configured_base_url_and_no_shared_cache(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """Issue 11 item 14: a forged Host header must not become the canonical URL, and pages
+    carrying a CSP nonce must not be kept by shared caches; /l/ answers by User-Agent."""
+    add_product(sessions)
+    code = short_code(sessions, source="instagram")
+    page = client.get(
+        f"/l/{code}",
+        headers={"User-Agent": BOTS[0], "Host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert page.status_code == 200
+    [canonical] = [
+        link["href"] for link in meta_of(page.text).links if link.get("rel") == "canonical"
+    ]
+    assert canonical == f"{BASE_URL}/l/{code}"
+    assert "evil.example" not in page.text
+    assert "User-Agent" in page.headers["vary"]
+    hop = client.get(f"/l/{code}", headers={"User-Agent": PHONE}, follow_redirects=False)
+    assert hop.status_code == 302 and "User-Agent" in hop.headers["vary"]
+    for answer in (page, client.get("/p/MUG-01"), client.get("/p/MUG-01/embed")):
+        assert "'nonce-" in answer.headers["content-security-policy"]
+        cache = answer.headers["cache-control"]
+        assert "public" not in cache and ("private" in cache or "no-store" in cache), cache
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "-5", "0", "1e3", "١٢٣"])
+def test_oembed_ignores_maxwidth_that_is_not_a_small_number(
+    client: TestClient, sessions: sessionmaker[Session], value: str
+) -> None:
+    """Issue 11 item 8: ``maxwidth=²`` and 5,000 digits answered 500."""
+    add_product(sessions)
+    for name in ("maxwidth", "maxheight"):
+        answer = client.get("/oembed", params={"url": f"{BASE_URL}/p/MUG-01", name: value})
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["width"], answer.json()["height"]) == (340, 430)
+    small = client.get("/oembed", params={"url": f"{BASE_URL}/p/MUG-01", "maxwidth": "200"})
+    assert small.json()["width"] == 200

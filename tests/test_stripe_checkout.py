@@ -53,7 +53,9 @@ def test_card_payment_creates_intent_for_database_amount(
     localstripe: str,
 ) -> None:
     add_product(sessions, price="24.00", stock=5)
-    path = path_of(bb.checkout_link("MUG-01", source="instagram", campaign="spring"))
+    path = path_of(
+        bb.checkout_link("MUG-01", source="instagram", campaign="spring", max_quantity=10)
+    )
     answer = submit(stripe_client_app, path, "pm_card_visa", quantity=2)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "paid"
@@ -248,7 +250,8 @@ def test_partial_then_full_refund_returns_stock(
     localstripe: str,
 ) -> None:
     add_product(sessions, price="24.00", stock=5)
-    submit(stripe_client_app, path_of(bb.checkout_link("MUG-01")), "pm_card_visa", quantity=2)
+    path = path_of(bb.checkout_link("MUG-01", max_quantity=10))
+    submit(stripe_client_app, path, "pm_card_visa", quantity=2)
     [order] = orders(sessions)
     provider = make_provider(stripe_settings)
     partial = refund_order(sessions, provider, order.id, amount=1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 
 import pytest
@@ -158,3 +159,49 @@ def test_verified_links_are_remembered_but_expiry_still_applies() -> None:
     for other in others:
         signer.verify(other)
     assert len(signer._verified) == 2  # bounded
+
+
+def test_a_quantity_range_round_trips_and_old_tokens_stay_binding() -> None:
+    signer = LinkSigner([KEY])
+    ranged = CheckoutLink(sku="MUG-01", quantity=2, min_quantity=2, max_quantity=6)
+    assert signer.verify(signer.sign(ranged)) == ranged
+    assert ranged.adjustable and ranged.quantity_range == (2, 6)
+    assert ranged.allows(6) and not ranged.allows(1) and not ranged.allows(7)
+    assert CheckoutLink(sku="A", max_quantity=10).quantity_range == (1, 10)
+    # A token minted before ranges existed (no qn/qx on the wire) still verifies: binding.
+    old = URLSafeSerializer(
+        [KEY], salt=CHECKOUT_LINK_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    ).dumps({"s": "MUG-01", "q": 3})
+    link = signer.verify(old if isinstance(old, str) else old.decode())
+    assert not link.adjustable and link.quantity_range == (3, 3) and not link.allows(4)
+    assert ranged.without_personal_data().quantity_range == (2, 6)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"quantity": 5, "max_quantity": 4},
+        {"quantity": 1, "min_quantity": 2},
+        {"max_quantity": 100},
+        {"min_quantity": 0},
+        {"max_quantity": True},
+    ],
+)
+def test_impossible_ranges_cannot_be_signed(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        CheckoutLink(sku="MUG-01", **fields)  # type: ignore[arg-type]
+
+
+def test_snippets_let_the_shopper_pick_and_plain_links_do_not() -> None:
+    bb = BuyButton(secret_keys=[KEY], base_url="https://shop.example")
+    signer = LinkSigner([KEY])
+
+    def link_of(html: str) -> CheckoutLink:
+        [token] = re.findall(r"https://shop\.example/c/([A-Za-z0-9._-]+)", html)
+        return signer.verify(token)
+
+    assert link_of(bb.checkout_link("MUG-01")).quantity_range == (1, 1)
+    assert link_of(bb.embed_snippet("MUG-01")).quantity_range == (1, 10)
+    assert link_of(bb.card_snippet("MUG-01")).quantity_range == (1, 10)
+    fixed = bb.embed_snippet("MUG-01", quantity=2, adjustable=False)
+    assert link_of(fixed).quantity_range == (2, 2)

@@ -7,12 +7,13 @@ way); the database refuses ``reserved`` below zero or above ``on_hand``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -47,6 +48,7 @@ class Product(Base):
         CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="stock_bounds"),
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint("max_per_order >= 1", name="max_per_order_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,6 +66,8 @@ class Product(Base):
     # to one of them lets the shopper pick any other (each keeps its own price and stock).
     variant_group: Mapped[str | None] = mapped_column(String(64), index=True)
     variant_label: Mapped[str | None] = mapped_column(String(64))
+    # The most one order may take (the merchant's setting): no checkout holds more.
+    max_per_order: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -85,6 +89,8 @@ class Order(Base):
             "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_bounds"
         ),
         Index("ix_orders_status_reserved_until", "status", "reserved_until"),
+        Index("ix_orders_hold_client", "hold_client", "status"),
+        Index("ix_orders_hold_link", "hold_link", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -127,6 +133,16 @@ class Order(Base):
     failure_message: Mapped[str | None] = mapped_column(String(255))
 
     reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # While pending, who holds the stock: a hash of the client's address (an IPv6 /64) and of
+    # the link, so pending checkouts per client and per link can be capped. Cleared on settling.
+    hold_client: Mapped[str | None] = mapped_column(String(16))
+    hold_link: Mapped[str | None] = mapped_column(String(16))
+    # A refund under way (claimed before the provider is called): its idempotency key and
+    # amount, kept until it is recorded so a retry reuses them; ``refund_claimed_at`` is the
+    # lock, set while a request is talking to the provider.
+    refund_claim: Mapped[str | None] = mapped_column(String(128))
+    refund_claim_amount: Mapped[int | None] = mapped_column(BigInteger)
+    refund_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -274,8 +290,9 @@ class IdempotencyRecord(Base):
 
 
 class WebhookEndpoint(Base):
-    """Where order events go. ``secrets`` holds the current ``whsec_`` secret first and, for
-    a day after a rotation, the previous one: deliveries are signed with both."""
+    """Where order events go. ``secret`` is the current ``whsec_`` secret; the secrets it
+    replaced sign too until their overlap ends (:class:`WebhookSecret`). A disabled endpoint
+    (by the merchant, or by a 410 answer) gets nothing until enabled again."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -284,11 +301,24 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[str] = mapped_column(String(255))  # comma-separated, or "*"
     secret: Mapped[str] = mapped_column(String(64))
-    previous_secret: Mapped[str | None] = mapped_column(String(64))
-    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookSecret(Base):
+    """A secret an endpoint's rotation replaced: it still signs until ``expires_at``, so
+    every rotation keeps its own overlap, however many come in a day."""
+
+    __tablename__ = "webhook_endpoint_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class WebhookEvent(Base):
@@ -377,3 +407,30 @@ class AnalyticsEvent(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalyticsDaily(Base):
+    """Funnel events past the raw-event period, summed per UTC day, product, placement, kind
+    and currency (domain/retention.py); the reports read them beside the raw events."""
+
+    __tablename__ = "analytics_daily"
+    __table_args__ = (Index("ix_analytics_daily_report", "day", "kind", "sku", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(24))
+    sku: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# Deleting by age (the retention job) and "did this shopper just try this link?".
+Index("ix_processed_events_received_at", ProcessedEvent.received_at)
+Index("ix_idempotency_records_created_at", IdempotencyRecord.created_at)
+Index("ix_webhook_events_created_at", WebhookEvent.created_at)
+Index("ix_webhook_delivery_attempts_attempted_at", DeliveryAttempt.attempted_at)
+Index("ix_orders_email_created_at", Order.email, Order.created_at)

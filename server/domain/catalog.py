@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import is_currency, parse_amount
-from buybutton.tokens import SKU_PATTERN
+from buybutton.tokens import MAX_QUANTITY, SKU_PATTERN
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import Product
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
@@ -39,6 +39,7 @@ _FIELDS = (
     "active",
     "variant_group",
     "variant_label",
+    "max_per_order",
 )
 
 
@@ -59,6 +60,13 @@ def check_sku(sku: str) -> str:
 def check_length(name: str, value: str, limit: int) -> str:
     if len(value) > limit:
         raise InvalidInput(f"{name} is longer than {limit} characters")
+    return check_no_nul(name, value)
+
+
+def check_no_nul(name: str, value: str) -> str:
+    """PostgreSQL cannot store NUL (U+0000) in text: refuse it here, not with a 500 there."""
+    if "\x00" in value:
+        raise InvalidInput(f"{name} must not contain NUL characters (U+0000)")
     return value
 
 
@@ -98,6 +106,12 @@ def check_stock(on_hand: int) -> int:
     if not 0 <= on_hand <= STOCK_MAX:
         raise InvalidInput(f"stock must be a whole number from 0 to {STOCK_MAX}")
     return on_hand
+
+
+def check_max_per_order(limit: int) -> int:
+    if not 1 <= limit <= MAX_QUANTITY:
+        raise InvalidInput(f"max_per_order must be a whole number from 1 to {MAX_QUANTITY}")
+    return limit
 
 
 def check_price(price: str, currency: str) -> int:
@@ -187,6 +201,7 @@ class ProductView:
     active: bool
     variant_group: str | None
     variant_label: str | None
+    max_per_order: int
 
     @property
     def available(self) -> int:
@@ -245,6 +260,7 @@ class ProductRow:
     active: bool
     variant_group: str | None = None
     variant_label: str | None = None
+    max_per_order: int | None = None  # None: keep the product's (10 for a new one)
 
 
 class CatalogImportError(InvalidInput):
@@ -315,7 +331,7 @@ def validate_rows(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Product
 
 def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = raw.get(key)
-    value = "" if value is None else str(value).strip()
+    value = "" if value is None else check_no_nul(key, str(value).strip())
     if required and not value:
         raise InvalidInput(f"{key} is required")
     return value
@@ -336,12 +352,13 @@ def _flag(raw: Mapping[str, Any], key: str, default: bool) -> bool:
 
 
 def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidInput(f"{name} must be a whole number, got {value!r}")
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number, got {value!r}") from None
+    # ASCII digits, at most 30 (the bounds then speak): no "²", no 5,000 digits echoed back.
+    text = str(value).strip()
+    digits = text.removeprefix("-")
+    whole = digits.isascii() and digits.isdecimal() and 0 < len(digits) <= 30
+    if isinstance(value, bool | float) or not whole:
+        raise InvalidInput(f"{name} must be a whole number, got {value!r:.40}")
+    number = int(text)
     if number < 0:
         raise InvalidInput(f"{name} must not be negative, got {number}")
     return number
@@ -375,6 +392,9 @@ def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
         active=_flag(raw, "active", True),
         variant_group=check_label("variant_group", _text(raw, "variant_group")),
         variant_label=check_label("variant_label", _text(raw, "variant_label")),
+        max_per_order=check_max_per_order(_whole(raw["max_per_order"], "max_per_order"))
+        if raw.get("max_per_order") not in (None, "")
+        else None,
     )
 
 
@@ -402,6 +422,8 @@ def upsert_products(session: Session, rows: list[ProductRow]) -> ImportResult:
             "variant_group": row.variant_group,
             "variant_label": row.variant_label,
         }
+        if row.max_per_order is not None:
+            fields["max_per_order"] = row.max_per_order
         product = existing.get(row.sku)
         if product is None:
             session.add(Product(sku=row.sku, reserved=0, **fields))

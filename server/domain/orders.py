@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, OrderLine, utcnow
-from buybutton_server.domain import analytics, inventory
+from buybutton_server.domain import analytics, inventory, rate_limits
 from buybutton_server.domain.fulfilment import fulfill_order
 from buybutton_server.domain.order_rows import (
     LINES,
@@ -52,9 +52,17 @@ from buybutton_server.domain.settlement import (
     settle_order,
 )
 from buybutton_server.domain.vocabulary import OrderStatus
-from buybutton_server.errors import InternalError, NotEnoughStock, ProductUnavailable, SoldOut
+from buybutton_server.errors import (
+    InternalError,
+    InvalidInput,
+    NotEnoughStock,
+    ProductUnavailable,
+    RateLimited,
+    SoldOut,
+)
 
 __all__ = [
+    "HoldLimits",
     "LineView",
     "OrderSummary",
     "OrderView",
@@ -93,6 +101,22 @@ class Shopper:
     country: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HoldLimits:
+    """How much one checkout may hold, checked in the transaction that reserves its stock.
+
+    ``client`` and ``link`` are short keys (hashes) of the shopper's address and of the link;
+    ``per_client`` and ``per_link`` cap how many of their orders may be pending at once;
+    ``link_rate`` (count, seconds) limits attempts through the link. Each is off when None.
+    """
+
+    client: str
+    link: str
+    per_client: int | None = None
+    per_link: int | None = None
+    link_rate: tuple[int, int] | None = None
+
+
 def new_order_number() -> str:
     return "BB-" + "".join(secrets.choice(_CROCKFORD) for _ in range(8))
 
@@ -110,10 +134,17 @@ _PRODUCT_FOR_ORDER = select(
     PRODUCTS.c.price_amount,
     PRODUCTS.c.currency,
     PRODUCTS.c.active,
+    PRODUCTS.c.max_per_order,
 ).where(PRODUCTS.c.sku == bindparam("sku"))
 _AVAILABLE = select(PRODUCTS.c.on_hand - PRODUCTS.c.reserved).where(
     PRODUCTS.c.id == bindparam("id")
 )
+_HOLDING_CLIENT = ORDERS.c.hold_client == bindparam("client")
+_HOLDING_LINK = ORDERS.c.hold_link == bindparam("link")
+_PENDING_HOLDS = select(
+    func.coalesce(func.sum(case((_HOLDING_CLIENT, 1), else_=0)), 0),
+    func.coalesce(func.sum(case((_HOLDING_LINK, 1), else_=0)), 0),
+).where(ORDERS.c.status == OrderStatus.PENDING, or_(_HOLDING_CLIENT, _HOLDING_LINK))
 _INSERT_ORDER = insert(ORDERS).returning(ORDERS.c.id)
 _INSERT_LINE = insert(LINES)
 
@@ -123,6 +154,32 @@ def _existing(session: Session, attempt_key: str) -> Order:
     if order is None:  # the attempt key was just seen taken, in this transaction
         raise InternalError()
     return order
+
+
+def _check_holds(session: Session, limits: HoldLimits) -> None:
+    """Raise ``RateLimited`` when this attempt would go over one of ``limits``."""
+    if limits.link_rate is not None:
+        count, seconds = limits.link_rate
+        key = f"pay-link:{limits.link}"
+        verdict = rate_limits.hit(session, key, limit=count, per_seconds=seconds)
+        if not verdict.allowed:
+            raise RateLimited(verdict.retry_after)
+    if limits.per_client is None and limits.per_link is None:
+        return
+    params = {"client": limits.client, "link": limits.link}
+    by_client, by_link = session.connection().execute(_PENDING_HOLDS, params).one()
+    if limits.per_client is not None and by_client >= limits.per_client:
+        raise RateLimited(
+            120,
+            "You already have checkouts waiting for payment. Finish or close one, or try "
+            "again in a few minutes; nothing was charged.",
+        )
+    if limits.per_link is not None and by_link >= limits.per_link:
+        raise RateLimited(
+            60,
+            "Many checkouts through this link are under way. Please try again in a minute; "
+            "nothing was charged.",
+        )
 
 
 def place_order(
@@ -136,12 +193,14 @@ def place_order(
     method: str,
     hold_for: timedelta,
     first_touch: Mapping[str, Any] | None = None,
+    limits: HoldLimits | None = None,
 ) -> tuple[Order, bool]:
     """Reserve stock and write a pending order. Returns ``(order, created)``.
 
     When the attempt key was used before (a double tap, a resubmitted form) the first order is
     returned with ``created=False`` and nothing is written. Raises ``ProductUnavailable``,
-    ``SoldOut`` or ``NotEnoughStock`` (with what is left), writing nothing.
+    ``InvalidInput`` (more than the product's ``max_per_order``), ``RateLimited`` (over one
+    of ``limits``), ``SoldOut`` or ``NotEnoughStock`` (with what is left), writing nothing.
     """
     try:
         with write_session(factory) as session:
@@ -151,6 +210,10 @@ def place_order(
             product = connection.execute(_PRODUCT_FOR_ORDER, {"sku": link.sku}).first()
             if product is None or not product.active:
                 raise ProductUnavailable()
+            if quantity > product.max_per_order:
+                raise InvalidInput(f"At most {product.max_per_order} per order.")
+            if limits is not None:
+                _check_holds(session, limits)
             total = product.price_amount * quantity
             order = Order(
                 public_id=secrets.token_urlsafe(16),
@@ -174,6 +237,8 @@ def place_order(
                 payment_method=method,
                 reserved_until=utcnow() + hold_for,
                 created_at=utcnow(),
+                hold_client=limits.client if limits else None,
+                hold_link=limits.link if limits else None,
             )
             if first_touch:
                 order.first_source = first_touch.get("s")
@@ -201,7 +266,7 @@ def place_order(
                 if available <= 0:
                     raise SoldOut()
                 raise NotEnoughStock(available)
-            analytics.record(session, [analytics.event_row("checkout_started", link)])
+            analytics.record_checkout_started(session, link, order)
             return order, True
     except IntegrityError:
         # Two requests with one attempt key raced past the look-up (PostgreSQL); the loser's

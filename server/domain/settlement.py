@@ -18,10 +18,21 @@ or ``canceled``:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Row, String, Update, bindparam, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    DateTime,
+    Row,
+    String,
+    Update,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session, write_session
@@ -43,6 +54,10 @@ log = logging.getLogger("buybutton.orders")
 
 Reconciled = Literal["paid", "refund_due", "waiting", "released"]
 
+# However long a payment keeps processing, its checkout holds stock at most this long from
+# the order's creation; then the stock goes back (a late success is still honoured).
+HOLD_CEILING = timedelta(hours=1)
+
 # Status moves, built once (they run in every payment's settlement).
 _O = ORDERS.c
 _ORDER_ID: BindParameter[int] = bindparam("order_id")
@@ -51,6 +66,11 @@ _NOTE_PROGRESS = (
     update(ORDERS)
     .where(_O.id == _ORDER_ID, _O.status == OrderStatus.PENDING)
     .values(payment_status=bindparam("provider_status"), payment_reference=_KEEP_REFERENCE)
+)
+# Waiting on the shopper (3-D Secure): the hold shrinks to ``until`` (never grows).
+_UNTIL: BindParameter[datetime] = bindparam("until", type_=DateTime(timezone=True))
+_NOTE_ACTION = _NOTE_PROGRESS.values(
+    reserved_until=case((_O.reserved_until > _UNTIL, _UNTIL), else_=_O.reserved_until)
 )
 
 
@@ -66,6 +86,8 @@ def _to_paid(*from_statuses: OrderStatus) -> Update:
             failure_code=None,
             failure_message=None,
             payment_reference=_KEEP_REFERENCE,
+            hold_client=None,
+            hold_link=None,
         )
     )
 
@@ -82,6 +104,8 @@ def _to_given_up(*from_statuses: OrderStatus) -> Update:
             failure_message=bindparam("message"),
             reserved_until=None,
             payment_reference=_KEEP_REFERENCE,
+            hold_client=None,
+            hold_link=None,
         )
     )
 
@@ -101,12 +125,19 @@ _STOCK_OF = select(PRODUCTS.c.sku, PRODUCTS.c.on_hand, PRODUCTS.c.reserved).wher
 )
 
 
-def settle_order(factory: sessionmaker[Session], order_id: int, result: ChargeResult) -> Order:
+def settle_order(
+    factory: sessionmaker[Session],
+    order_id: int,
+    result: ChargeResult,
+    *,
+    action_hold: timedelta | None = None,
+) -> Order:
     """Record what a charge said, in one transaction. Idempotent.
 
     Providers that settle by webhook may answer ``requires_action`` or ``processing`` here;
-    that is noted on the order, which stays pending until the webhook says more. Returns the
-    order row without its lines (``order_rows.load_order`` reads those).
+    that is noted on the order, which stays pending until the webhook says more. An order
+    waiting on the shopper (``requires_action``) holds its stock ``action_hold`` from now at
+    most. Returns the order row without its lines (``order_rows.load_order`` reads those).
     """
     with write_session(factory) as session:
         if result.succeeded:
@@ -120,6 +151,14 @@ def settle_order(factory: sessionmaker[Session], order_id: int, result: ChargeRe
                 message=result.message,
                 reference=result.reference,
             )
+        elif result.status == "requires_action" and action_hold is not None:
+            params = {
+                "order_id": order_id,
+                "provider_status": result.status,
+                "reference": result.reference,
+                "until": utcnow() + action_hold,
+            }
+            changed_rows(session, _NOTE_ACTION, params)
         else:
             note_progress(session, order_id, result.status, reference=result.reference)
         order = session.get(Order, order_id, populate_existing=True)
@@ -238,12 +277,14 @@ def reconcile_order(
     *,
     hold_for: timedelta = timedelta(minutes=15),
     now: datetime | None = None,
+    ceiling: timedelta = HOLD_CEILING,
 ) -> Reconciled:
     """Settle a pending order from what the provider says about its payment.
 
-    Succeeded means paid (the webhook may simply be late); processing earns more time;
-    anything else is canceled at the provider first, so it can no longer succeed, and the
-    stock is released. Returns "paid", "refund_due", "waiting" or "released".
+    Succeeded means paid (the webhook may simply be late); processing earns more time, up to
+    ``ceiling`` after the order was created, when its stock is released all the same; anything
+    else is canceled at the provider first, so it can no longer succeed, and the stock is
+    released. Returns "paid", "refund_due", "waiting" or "released".
     """
     state = None
     if order.payment_reference:
@@ -255,13 +296,22 @@ def reconcile_order(
         if state == "succeeded":
             refund_due = apply_success(session, order.id, reference=order.payment_reference)
             return "refund_due" if refund_due else "paid"
-        if state == "processing":
-            changed_rows(
-                session,
-                _HOLD_LONGER,
-                {"order_id": order.id, "reserved_until": (now or utcnow()) + hold_for},
-            )
+        now = now or utcnow()
+        created = order.created_at
+        last = (created if created.tzinfo else created.replace(tzinfo=UTC)) + ceiling
+        if state == "processing" and now < last:
+            until = min(now + hold_for, last)
+            changed_rows(session, _HOLD_LONGER, {"order_id": order.id, "reserved_until": until})
             return "waiting"
+        if state == "processing":  # still processing at the ceiling: give the stock back
+            apply_failure(
+                session,
+                order.id,
+                status=OrderStatus.CANCELED,
+                code="payment_too_slow",
+                message="The payment took too long to confirm; the order was not kept.",
+            )
+            return "released"
         apply_failure(
             session,
             order.id,
@@ -279,12 +329,14 @@ def release_expired(
     now: datetime | None = None,
     hold_for: timedelta = timedelta(minutes=15),
     limit: int = 100,
+    ceiling: timedelta = HOLD_CEILING,
 ) -> int:
     """Settle pending orders whose reservation ran out; retry automatic refunds.
 
     For each, the provider is asked where the payment stands: succeeded means paid (the
     webhook may simply be late), processing earns more time, anything else is canceled at
-    the provider and released here. Returns how many orders changed.
+    the provider and released here (see :func:`reconcile_order` for the ``ceiling``). Returns
+    how many orders changed.
     """
     now = now or utcnow()
     with read_session(factory) as session:
@@ -305,7 +357,9 @@ def release_expired(
         )
     changed = 0
     for order in expired:
-        outcome = reconcile_order(factory, provider, order, hold_for=hold_for, now=now)
+        outcome = reconcile_order(
+            factory, provider, order, hold_for=hold_for, now=now, ceiling=ceiling
+        )
         if outcome == "refund_due":
             refunds_due.append(order.id)
         changed += outcome != "waiting"

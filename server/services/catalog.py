@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton.tokens import SKU_PATTERN
+from buybutton.tokens import MAX_QUANTITY, SKU_PATTERN
 from buybutton_server.db import models as db
 from buybutton_server.db import read_session, write_session
 from buybutton_server.domain import catalog
@@ -26,6 +26,7 @@ from buybutton_server.domain.catalog import (
     TITLE_MAX,
     check_currency,
     check_image_url,
+    check_max_per_order,
     check_sku,
     check_title,
     price_in_minor_units,
@@ -52,6 +53,11 @@ Amount = Annotated[int, Field(ge=0, le=catalog.AMOUNT_MAX, description="minor un
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
 ImageUrl = Annotated[str, Field(max_length=IMAGE_URL_MAX), rule(check_image_url)]
 Label = Annotated[str, Field(max_length=LABEL_MAX, description='"" leaves the group')]
+PerOrder = Annotated[
+    int,
+    Field(ge=1, le=MAX_QUANTITY, description="the most one order may take; 10 unless set"),
+    rule(check_max_per_order),
+]
 
 
 class _ProductFields(Input):
@@ -63,12 +69,15 @@ class _ProductFields(Input):
     active: bool | None = None
     variant_group: Label | None = None
     variant_label: Label | None = None
+    max_per_order: PerOrder | None = None
 
     def _given(self, *names: str) -> dict[str, Any]:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def _columns(self) -> dict[str, Any]:
-        fields = self._given("title", "description", "image_url", "requires_shipping", "active")
+        fields = self._given(
+            "title", "description", "image_url", "requires_shipping", "active", "max_per_order"
+        )
         for name in ("variant_group", "variant_label"):
             if getattr(self, name) is not None:
                 fields[name] = getattr(self, name) or None  # "" leaves the group
@@ -110,7 +119,8 @@ class ProductCreate(_ProductFields):
 
 class ProductUpdate(_ProductFields):
     """Changes to a product: any field but its sku and stock. ``price`` needs ``currency``
-    in the same request; ``price_amount`` keeps the product's currency unless given."""
+    in the same request; ``price_amount`` keeps the product's currency unless given; a new
+    ``currency`` needs a price (``price`` or ``price_amount``) in the same request."""
 
     extra_hint: ClassVar[str] = "Stock changes go to /stock."
 
@@ -125,6 +135,10 @@ class ProductUpdate(_ProductFields):
             raise broken("Give price (a decimal string) or price_amount, not both.")
         if self.price is not None and self.currency is None:
             raise broken("price needs currency in the same request.")
+        if self.currency is not None and self.price is None and self.price_amount is None:
+            # The amount alone would keep its digits and change its meaning (EUR 5.00 would
+            # become JPY 500), so a currency change names the price in that currency.
+            raise broken("currency needs price or price_amount in the same request.")
         if self.price is not None and self.currency is not None:
             try:
                 price_in_minor_units(self.price, None, self.currency)
@@ -156,6 +170,7 @@ class Product(Answer):
     requires_shipping: bool
     variant_group: str | None
     variant_label: str | None
+    max_per_order: int
     created_at: Timestamp | None
     updated_at: Timestamp | None
 
@@ -176,6 +191,7 @@ class Product(Answer):
             requires_shipping=product.requires_shipping,
             variant_group=product.variant_group,
             variant_label=product.variant_label,
+            max_per_order=product.max_per_order,
             created_at=iso_time(product.created_at),
             updated_at=iso_time(product.updated_at),
         )

@@ -68,7 +68,7 @@ def public_product(
         "in_stock": available > 0,
         # Exact counts only when they help a shopper decide ("only 3 left").
         "low_stock": available if is_low_stock(available) else None,
-        "max_quantity": min(available, QUANTITY_CHOICES),
+        "max_quantity": min(available, QUANTITY_CHOICES, product.max_per_order),
         "variants": [
             {
                 "sku": v.sku,

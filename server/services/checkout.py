@@ -8,11 +8,15 @@ one thread and without a transaction held across the provider's answer:
 2. :func:`read_details`: the shopper's contact and shipping fields, from what they typed, the
    link's pre-fill and the wallet, in that order of precedence.
 3. ``orders.place_order``: a ``pending`` order and its stock reservation under the attempt key
-   (a repeated key finds the first order and charges nothing).
+   (a repeated key finds the first order and charges nothing). Only a well-formed attempt
+   (our attempt key, valid fields, a quantity the link and product allow) gets this far, and
+   only such attempts count against the link's rate limit and the caps on unfinished
+   checkouts per client and per link (:class:`HoldPolicy`).
 4. ``provider.charge``, with the attempt key as the idempotency key; the provider hands its
    payment id to ``settlement.record_payment_reference`` before any money can move.
 5. ``settlement.settle_order``: ``paid``, ``failed``, or still ``pending`` when the provider
-   settles by webhook (``requires_action`` carries a client secret for 3-D Secure).
+   settles by webhook (``requires_action`` carries a client secret for 3-D Secure, and holds
+   the stock only ``HoldPolicy.action_hold``).
 
 The answer is an :class:`Outcome`; errors the shopper cannot fix on the page (the product
 gone, sold out, the provider down) are raised from ``buybutton_server.errors``.
@@ -32,11 +36,12 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
-from buybutton_server.db import read_session, run_read, write_session
+from buybutton_server.db import read_session, run_read
 from buybutton_server.domain import rate_limits, short_links
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
 from buybutton_server.domain.order_rows import order_by_public_id
 from buybutton_server.domain.orders import (
+    HoldLimits,
     OrderSummary,
     OrderView,
     Shopper,
@@ -73,6 +78,24 @@ FIELDS: Mapping[str, tuple[str, int, bool]] = {
     "country": ("Country", 64, True),
 }
 _OPTIONAL = frozenset({"line2"})
+# Control characters (NUL among them) that white-space collapsing leaves: PostgreSQL cannot
+# store NUL in text, and none of them belongs in a name or an address.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HoldPolicy:
+    """How long, and how much, unfinished checkouts may hold (the settings of the same names;
+    None turns a limit off)."""
+
+    action_hold: timedelta | None = None  # a payment waiting on 3-D Secure
+    per_client: int | None = None  # unfinished checkouts per client (IPv6 by /64)
+    per_link: int | None = None  # unfinished checkouts per link
+    link_rate: Limit | None = None  # well-formed attempts per link per window
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +159,12 @@ def read_details(
             value = link.name or ""
         if not value and wallet is not None:
             value = wallet.get(name, "")
+        if _CONTROL.search(value):  # shown again without them, and refused
+            value = _CONTROL.sub("", value)
+            errors[name] = f"{label} contains characters that cannot be used; remove them."
         values[name] = value
+        if name in errors:
+            continue
         if len(value) > limit:
             errors[name] = f"{label} is too long (at most {limit} characters)."
         elif not value and name not in _OPTIONAL:
@@ -152,7 +180,8 @@ class PaymentForm:
 
     ``details`` holds the contact and shipping fields as typed (by :data:`FIELDS` name);
     ``payment_details`` what the provider needs (card fields, or Stripe's payment method
-    id); ``first_touch`` the attribution cookie's content, when tracking is allowed.
+    id); ``first_touch`` the attribution cookie's content, when tracking is allowed;
+    ``client`` the shopper's address and ``token`` the link as it came (for the limits).
     """
 
     link: CheckoutLink
@@ -163,6 +192,8 @@ class PaymentForm:
     details: Mapping[str, str]
     payment_details: Mapping[str, str] = field(repr=False)
     first_touch: Mapping[str, Any] | None = None
+    client: str = "unknown"
+    token: str = ""
 
 
 class Problem(StrEnum):
@@ -197,18 +228,33 @@ class Outcome:
     client_secret: str | None = field(default=None, repr=False)
 
 
+def quantity_problem(link: CheckoutLink, product: ProductView, quantity: int) -> str | None:
+    """Why ``quantity`` cannot be bought through ``link``, or None: the link's quantity is
+    binding unless it allows a range, and no order takes more than the product's maximum."""
+    low, high = link.quantity_range
+    if quantity > product.max_per_order:
+        return f"At most {product.max_per_order} per order."
+    if not low <= quantity <= high:
+        if low == high:
+            return f"This link is for a quantity of {low}."
+        return f"Choose a quantity from {low} to {min(high, product.max_per_order)}."
+    return None
+
+
 def pay(
     factory: sessionmaker[Session],
     provider: PaymentProvider,
     form: PaymentForm,
     *,
     hold_for: timedelta,
+    holds: HoldPolicy | None = None,
 ) -> Outcome:
     """Run one payment attempt (the steps in this module's docstring); ``hold_for`` is how
-    long the stock stays reserved for a payment still under way.
+    long the stock stays reserved for a payment still under way, ``holds`` what limits it.
 
-    Raises ``ProductUnavailable``, ``SoldOut``, or ``PaymentUnavailable`` (the order, if one
-    was placed, is settled as failed first, releasing its stock).
+    Raises ``ProductUnavailable``, ``RateLimited`` (over a limit of ``holds``), ``SoldOut``,
+    or ``PaymentUnavailable`` (the order, if one was placed, is settled as failed first,
+    releasing its stock).
     """
     offer = load_offer(factory, form.link, form.variant)
     link, product = offer.link, offer.product
@@ -216,6 +262,9 @@ def pay(
         raise ProductUnavailable()
     wallet = provider.wallet_contact() if form.method == "wallet" else None
     values, errors = read_details(form.details, product, wallet, link)
+    wrong_quantity = quantity_problem(link, product, form.quantity)
+    if wrong_quantity:
+        errors["quantity"] = wrong_quantity
     shown = Outcome(
         link=link,
         product=product,
@@ -251,6 +300,7 @@ def pay(
             method=form.method,
             hold_for=hold_for,
             first_touch=form.first_touch,
+            limits=_limits(holds, form),
         )
     except NotEnoughStock as short:
         return replace(
@@ -288,11 +338,24 @@ def pay(
         )
         settle_order(factory, order.id, down)
         raise
-    settled = order_summary(settle_order(factory, order.id, result))
+    action_hold = holds.action_hold if holds else None
+    settled = order_summary(settle_order(factory, order.id, result, action_hold=action_hold))
     secret = None
     if result.status == "requires_action" and settled.status == OrderStatus.PENDING:
         secret = result.client_secret
     return _settled(shown, settled, client_secret=secret)
+
+
+def _limits(holds: HoldPolicy | None, form: PaymentForm) -> HoldLimits | None:
+    if holds is None:
+        return None
+    return HoldLimits(
+        client=_key(rate_limits.client_key(form.client)),
+        link=_key(form.token or form.link.sku),
+        per_client=holds.per_client,
+        per_link=holds.per_link,
+        link_rate=holds.link_rate,
+    )
 
 
 def _settled(shown: Outcome, order: OrderSummary, *, client_secret: str | None = None) -> Outcome:
@@ -324,14 +387,14 @@ def limit_payment_attempts(
     the order's public id), shared by every worker through the database. Raises
     ``RateLimited`` when either is over its limit (None: no limit)."""
     subject_key = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    limits = [(f"pay-ip:{client}", per_client), (f"pay-link:{subject_key}", per_subject)]
-    with write_session(factory) as session:
-        for key, limit in limits:
-            if limit is None:
-                continue
-            verdict = rate_limits.hit(session, key, limit=limit[0], per_seconds=limit[1])
-            if not verdict.allowed:
-                raise RateLimited(verdict.retry_after)
+    limits = [
+        (f"pay-ip:{rate_limits.client_key(client)}", per_client),
+        (f"pay-link:{subject_key}", per_subject),
+    ]
+    rules = [rate_limits.Rule(k, limit[0], limit[1]) for k, limit in limits if limit is not None]
+    verdict = rate_limits.take(factory, rules)  # a refused try writes nothing
+    if not verdict.allowed:
+        raise RateLimited(verdict.retry_after)
 
 
 def abandon(factory: sessionmaker[Session], provider: PaymentProvider, public_id: str) -> str:

@@ -32,11 +32,16 @@ from buybutton_server.errors import (
     ProductUnavailable,
 )
 from buybutton_server.services import checkout
-from buybutton_server.services.checkout import Outcome, PaymentForm, PaymentMethod, Problem
+from buybutton_server.services.checkout import (
+    HoldPolicy,
+    Outcome,
+    PaymentForm,
+    PaymentMethod,
+    Problem,
+)
 from buybutton_server.settings import origin_of
 from buybutton_server.views.errors import render_error, wants_json
 
-QUANTITY_CHOICES = 10
 NO_STORE = {"Cache-Control": "no-store"}
 # The answer's status for each way an attempt can stop on the page.
 STATUS_BY_PROBLEM = {
@@ -82,13 +87,16 @@ def _page(
 
     def render() -> str:
         available = product.available
-        choices = max(1, min(available, QUANTITY_CHOICES, MAX_QUANTITY))
+        # What the link allows (just its own quantity unless it signs a range), within the
+        # product's per-order maximum and what is left.
+        low, high = link.quantity_range
+        top = max(low, min(high, product.max_per_order, available))
         context: dict[str, Any] = {
             "token": token,
             "link": link,
             "product": product,
-            "quantity": min(quantity, choices),
-            "quantity_choices": range(1, choices + 1),
+            "quantity": min(max(quantity, low), top),
+            "quantity_choices": range(low, top + 1),
             "sold_out": available <= 0,
             "low_stock": is_low_stock(available),
             "values": values,
@@ -137,9 +145,11 @@ async def checkout_page(request: Request) -> Response:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
     embedded = _allow_overlay(request)
-    # The widget's card lets the shopper pick a quantity before tapping; the link's is the default.
+    # The widget's card lets the shopper pick a quantity before tapping, within the link's range.
     quantity = _read_quantity(request.query_params, link.quantity)
-    state.analytics.add([analytics.event_row("click", link)])
+    if not link.allows(quantity):
+        quantity = link.quantity
+    state.analytics.count("click", [(token, link)], request.headers, request.client)
     response = _page(
         request,
         token=token,
@@ -163,7 +173,10 @@ def _remember_first_touch(request: Request, response: Response, link: CheckoutLi
     if analytics.read_first_touch(settings.secret_keys, existing) is not None:
         return
     value = analytics.first_touch_cookie(settings.secret_keys, link)
-    response.raw_headers.append(analytics.set_cookie_header(value, secure=settings.secure_cookies))
+    embedded = request.query_params.get("embed") == "1"  # a frame on another site: SameSite=None
+    response.raw_headers.append(
+        analytics.set_cookie_header(value, secure=settings.secure_cookies, embedded=embedded)
+    )
 
 
 def _first_touch(request: Request) -> dict[str, Any] | None:
@@ -208,8 +221,16 @@ async def _expired_page(request: Request, error: LinkExpired) -> Response:
 
 
 def _read_quantity(form: Mapping[str, Any], default: int) -> int:
+    """A quantity from a query or form: ASCII digits, at most two of them (``²`` and other
+    Unicode digits are not numbers to ``int``), or ``default``."""
     raw = str(form.get("quantity", default))
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_QUANTITY else default
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 2):
+        return default
+    return int(raw) if 1 <= int(raw) <= MAX_QUANTITY else default
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> PaymentForm:
@@ -223,19 +244,32 @@ def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> Payme
         details={name: str(form.get(name, "")) for name in checkout.FIELDS},
         payment_details={name: str(form.get(name, "")) for name in _PAYMENT_FIELDS},
         first_touch=_first_touch(request),
+        client=_client(request),
+        token=request.path_params["token"],
     )
 
 
-async def _limit_payment_attempts(request: Request, subject: str) -> None:
-    """Per client address and per link (or order), through ``services.checkout``."""
+async def _limit_payment_attempts(request: Request, subject: str | None) -> None:
+    """Per client address and per order (``subject``), through ``services.checkout``. A
+    link's limit counts only well-formed attempts, so ``pay`` leaves it to the service."""
     state = request.app.state
     await run_in_threadpool(
         checkout.limit_payment_attempts,
         state.sessions,
-        client=request.client.host if request.client else "unknown",
-        subject=subject,
+        client=_client(request),
+        subject=subject or "",
         per_client=state.settings.rate_limit_pay_ip,
-        per_subject=state.settings.rate_limit_pay_link,
+        per_subject=state.settings.rate_limit_pay_link if subject else None,
+    )
+
+
+def _hold_policy(request: Request) -> HoldPolicy:
+    settings = request.app.state.settings
+    return HoldPolicy(
+        action_hold=timedelta(seconds=settings.action_hold_seconds),
+        per_client=settings.pending_per_client,
+        per_link=settings.pending_per_link,
+        link_rate=settings.rate_limit_pay_link,
     )
 
 
@@ -244,7 +278,7 @@ async def pay(request: Request) -> Response:
     token = request.path_params["token"]
     link = _verify(request, token)
     embedded = _allow_overlay(request)
-    await _limit_payment_attempts(request, token)
+    await _limit_payment_attempts(request, None)
     async with request.form(max_files=0, max_fields=40) as form:
         attempt = _payment_form(request, form, link)
         back = return_url(
@@ -257,6 +291,7 @@ async def pay(request: Request) -> Response:
         state.payments,
         attempt,
         hold_for=timedelta(seconds=state.settings.reservation_seconds),
+        holds=_hold_policy(request),
     )
     if wants_json(request):
         return _as_json(request, outcome, back)
