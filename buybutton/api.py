@@ -367,6 +367,20 @@ class ApiClient:
         path = f"/api/v1/webhook-endpoints/{endpoint_id}/replay"
         self._request("POST", path, body={"event_id": event_id})
 
+    def disable_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint:
+        """Stop deliveries: pending ones are canceled, new events are not sent."""
+        path = f"/api/v1/webhook-endpoints/{endpoint_id}/disable"
+        return WebhookEndpoint.from_json(self._request("POST", path, body={}))
+
+    def enable_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint:
+        """Deliver again (also after a 410 disabled it), from the next event on."""
+        path = f"/api/v1/webhook-endpoints/{endpoint_id}/enable"
+        return WebhookEndpoint.from_json(self._request("POST", path, body={}))
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> None:
+        """Delete the endpoint with its delivery log and secrets."""
+        self._request("DELETE", f"/api/v1/webhook-endpoints/{endpoint_id}")
+
 
 def verify_webhook(
     body: bytes | str,
@@ -378,27 +392,50 @@ def verify_webhook(
     """Check a Standard Webhooks delivery and return its event.
 
     ``secrets`` are ``whsec_…`` values (give the old and the new one while rotating). The
-    timestamp must be within five minutes of ``now``. Raises :class:`WebhookVerificationError`.
+    timestamp must be within five minutes of ``now``. Raises :class:`WebhookVerificationError`
+    for anything wrong with the delivery, however malformed (never ``TypeError`` or
+    ``ValueError``), so a receiver needs one ``except`` to answer 400.
     """
-    raw = body.encode() if isinstance(body, str) else body
-    lower = {k.lower(): v for k, v in headers.items()}
-    msg_id, stamp, signatures = (
-        lower.get("webhook-id"),
-        lower.get("webhook-timestamp"),
-        lower.get("webhook-signature"),
-    )
-    if not msg_id or not stamp or not signatures or not stamp.isdigit():
+    try:
+        raw = body.encode() if isinstance(body, str) else bytes(body)
+        lower = {str(k).lower(): v for k, v in headers.items()}
+    except (TypeError, ValueError):
+        raise WebhookVerificationError("the body or headers are not text") from None
+    msg_id = lower.get("webhook-id")
+    stamp = lower.get("webhook-timestamp")
+    signatures = lower.get("webhook-signature")
+    if not (isinstance(msg_id, str) and isinstance(stamp, str) and isinstance(signatures, str)):
         raise WebhookVerificationError("missing webhook-id, webhook-timestamp or signature")
+    if not (msg_id and stamp and signatures):
+        raise WebhookVerificationError("missing webhook-id, webhook-timestamp or signature")
+    # isdigit() also passes "²", which int() refuses; 12 digits reach the year 33658.
+    if not (stamp.isascii() and stamp.isdecimal() and len(stamp) <= 12):
+        raise WebhookVerificationError("webhook-timestamp is not a number of seconds")
     if abs((time.time() if now is None else now) - int(stamp)) > WEBHOOK_TOLERANCE:
         raise WebhookVerificationError("the timestamp is too far from now")
-    content = f"{msg_id}.{stamp}.".encode() + raw
-    given = {s.split(",", 1)[1] for s in signatures.split() if s.startswith("v1,")}
+    content = f"{msg_id}.{stamp}.".encode(errors="surrogateescape") + raw
+    # Compared as bytes: compare_digest raises TypeError on non-ASCII str.
+    given = {
+        s.split(",", 1)[1].encode(errors="surrogateescape")
+        for s in signatures.split()
+        if s.startswith("v1,")
+    }
     for secret in secrets:
-        key = base64.b64decode(secret.removeprefix("whsec_"))
-        expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"))
+        except (TypeError, ValueError):
+            raise WebhookVerificationError("a secret is not a whsec_ value") from None
+        expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest())
         if any(hmac.compare_digest(expected, g) for g in given):
-            data = json.loads(raw)
-            return WebhookEvent(
-                id=msg_id, type=data["type"], timestamp=data["timestamp"], data=data["data"]
-            )
+            return _event(msg_id, raw)
     raise WebhookVerificationError("no signature matches")
+
+
+def _event(msg_id: str, raw: bytes) -> WebhookEvent:
+    try:
+        data = json.loads(raw)
+        return WebhookEvent(
+            id=msg_id, type=data["type"], timestamp=data["timestamp"], data=data["data"]
+        )
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise WebhookVerificationError("the signed body is not a webhook event") from None

@@ -105,6 +105,20 @@ def test_sdk_errors_are_typed(client: TestClient, sessions: sessionmaker[Session
         sdk(client, "bb_write_forged00_x").get_product("MUG-01")
 
 
+def test_webhook_endpoints_can_be_disabled_enabled_and_deleted_from_the_sdk(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    bb = sdk(client, key(sessions))
+    made = bb.create_webhook_endpoint("http://127.0.0.1:9/hook")
+    assert bb.disable_webhook_endpoint(made.id).enabled is False
+    assert bb.enable_webhook_endpoint(made.id).enabled is True
+    bb.delete_webhook_endpoint(made.id)
+    with pytest.raises(NotFoundError):
+        bb.disable_webhook_endpoint(made.id)
+    with pytest.raises(NotFoundError):
+        bb.delete_webhook_endpoint(made.id)
+
+
 def _flaky(answers: list[httpx.Response], seen: list[httpx.Request]) -> httpx.Client:
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)

@@ -26,7 +26,13 @@ from buybutton_server.db.models import (
     utcnow,
 )
 from buybutton_server.domain.api_keys import create_key
-from buybutton_server.domain.outbox import RETRY_DELAYS, Sender, UnsafeDestination, deliver_due
+from buybutton_server.domain.outbox import (
+    MAX_SIGNING_SECRETS,
+    RETRY_DELAYS,
+    Sender,
+    UnsafeDestination,
+    deliver_due,
+)
 from buybutton_server.payments.test_provider import TestPaymentProvider
 from tests.conftest import BASE_URL, GOOD_CARD, SHOPPER, attempt_key, path_of
 from tests.live_server import LiveServers, free_port
@@ -109,7 +115,8 @@ def test_receiver_down_then_back_gets_every_event_exactly_once(
     endpoint(api, f"http://127.0.0.1:{port}/hook", ["order.paid"])
     for _ in range(3):
         pay(api)
-    assert deliver_due(sessions, SENDER) == 3  # nobody listening: all three fail
+    # Nobody listening: a failing endpoint gets one try per run, the rest wait for the next.
+    assert [deliver_due(sessions, SENDER) for _ in range(3)] == [1, 1, 1]
     with sessions() as session:
         attempts = list(session.scalars(select(DeliveryAttempt)))
     assert len(attempts) == 3 and all(a.status_code is None and a.error for a in attempts)
@@ -238,6 +245,89 @@ def test_secret_rotation_signs_with_both_secrets_for_a_day(
     assert len(hook.received[1].headers["webhook-signature"].split()) == 1
 
 
+def test_a_second_rotation_within_a_day_keeps_the_first_overlap(
+    api: TestClient, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
+) -> None:
+    """Before: the second rotation overwrote the one previous secret, so a receiver still
+    on the first secret failed at once."""
+    hook, url = receiver
+    made = endpoint(api, url)
+    rotate = f"/api/v1/webhook-endpoints/{made['id']}/rotate-secret"
+    first = api.post(rotate).json()
+    second = api.post(rotate).json()
+    assert len({made["secret"], first["secret"], second["secret"]}) == 3
+    pay(api)
+    deliver_due(sessions, SENDER)
+    [got] = hook.received
+    assert len(got.headers["webhook-signature"].split()) == 3
+    for secret in (made["secret"], first["secret"], second["secret"]):
+        assert standardwebhooks.Webhook(secret).verify(got.body, got.headers)["type"]
+    # Each overlap ends 24 hours after its own rotation; then only the current secret signs.
+    pay(api)
+    deliver_due(sessions, SENDER, now=lambda: utcnow() + timedelta(hours=24, minutes=1))
+    assert len(hook.received[1].headers["webhook-signature"].split()) == 1
+    assert standardwebhooks.Webhook(second["secret"]).verify(
+        hook.received[1].body, hook.received[1].headers
+    )
+
+
+def test_rotations_are_capped_so_the_signature_header_stays_small(api: TestClient) -> None:
+    made = endpoint(api, "http://127.0.0.1:9/hook")
+    rotate = f"/api/v1/webhook-endpoints/{made['id']}/rotate-secret"
+    assert all(api.post(rotate).status_code == 200 for _ in range(MAX_SIGNING_SECRETS - 1))
+    refused = api.post(rotate)
+    assert refused.status_code == 409 and "secrets signing" in refused.json()["error"]["message"]
+
+
+def test_an_endpoint_can_be_disabled_enabled_and_deleted(
+    api: TestClient, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
+) -> None:
+    hook, url = receiver
+    made = endpoint(api, url, ["order.paid"])
+    base = f"/api/v1/webhook-endpoints/{made['id']}"
+    pay(api)  # pending when the endpoint is disabled: canceled, not sent
+    disabled = api.post(f"{base}/disable").json()
+    assert disabled["enabled"] is False and disabled["disabled_at"]
+    assert disabled["disabled_reason"] == "disabled through the API"
+    pay(api)  # while disabled: not recorded for this endpoint
+    assert deliver_due(sessions, SENDER, now=lambda: utcnow() + timedelta(days=1)) == 0
+    assert hook.received == []
+    listed = api.get(f"{base}/deliveries").json()["data"]
+    assert [d["status"] for d in listed] == ["canceled"]
+    assert api.post(f"{base}/replay", json={"event_id": listed[0]["event_id"]}).status_code == 409
+
+    enabled = api.post(f"{base}/enable").json()
+    assert enabled["enabled"] is True and enabled["disabled_reason"] is None
+    pay(api)
+    assert deliver_due(sessions, SENDER) == 1 and len(hook.received) == 1
+
+    deleted = api.delete(base)
+    assert deleted.status_code == 200 and deleted.json() == {"id": made["id"], "deleted": True}
+    assert api.get("/api/v1/webhook-endpoints").json()["data"] == []
+    assert api.get(f"{base}/deliveries").status_code == 404
+    assert api.delete(base).status_code == 404
+    pay(api)
+    assert deliver_due(sessions, SENDER) == 0
+    with sessions() as session:
+        assert session.scalar(select(WebhookDelivery)) is None
+        assert session.scalar(select(DeliveryAttempt)) is None
+
+
+def test_an_endpoint_disabled_by_410_can_be_enabled_again(
+    api: TestClient, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
+) -> None:
+    hook, url = receiver
+    hook.answer = 410
+    made = endpoint(api, url)
+    pay(api)
+    deliver_due(sessions, SENDER)
+    assert api.get("/api/v1/webhook-endpoints").json()["data"][0]["enabled"] is False
+    hook.answer = 200
+    api.post(f"/api/v1/webhook-endpoints/{made['id']}/enable")
+    pay(api)
+    assert deliver_due(sessions, SENDER) == 1 and len(hook.received) == 2
+
+
 def test_deliveries_are_listed_with_attempts_and_can_be_replayed(
     api: TestClient, sessions: sessionmaker[Session], receiver: tuple[Receiver, str]
 ) -> None:
@@ -286,6 +376,8 @@ def test_ssrf_private_destinations_are_refused_at_connect_time(url: str) -> None
         "https://169.254.169.254/",
         "https://user:pw@hooks.example.com/",
         "ftp://hooks.example.com/",
+        "https://hooks.example.com:8080/hook",
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",
     ],
 )
 def test_production_refuses_unsafe_webhook_urls_when_created(
@@ -295,7 +387,7 @@ def test_production_refuses_unsafe_webhook_urls_when_created(
         settings,
         environment="production",
         base_url="https://shop.test",
-        secret_keys=("p" * 48,),
+        secret_keys=("k9#Qv2!xLm7@Rt4$Wz8%Bn3^Hy6&Jp1*",),
         payment_provider="stripe",
         stripe_secret_key="sk_test_unused",
         stripe_publishable_key="pk_test_unused",

@@ -1,5 +1,5 @@
-"""Webhook endpoints through the API: create (the answer holds the secret), list, rotate the
-secret, read the delivery log, replay an event."""
+"""Webhook endpoints through the API: create (the answer holds the secret), list, disable,
+enable, delete, rotate the secret, read the delivery log, replay an event."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ class WebhookEndpoint(Answer):
     events: list[str]
     enabled: bool
     disabled_reason: str | None
+    disabled_at: Timestamp | None = None
     created_at: Timestamp | None
     secret: Annotated[str | None, Field(description="whsec_…, shown on create and rotate")] = None
     previous_secret_valid_until: Timestamp | None = None
@@ -55,9 +56,15 @@ class WebhookEndpoint(Answer):
             events=row.events.split(","),
             enabled=row.enabled,
             disabled_reason=row.disabled_reason,
+            disabled_at=outbox.iso_time(row.disabled_at),
             created_at=outbox.iso_time(row.created_at),
         )
         return shown.model_copy(update={"secret": row.secret}) if secret else shown
+
+
+class WebhookEndpointDeleted(Answer):
+    id: str
+    deleted: bool
 
 
 class WebhookEndpointList(Answer):
@@ -96,10 +103,15 @@ class ReplayStarted(Answer):
 
 
 def create_endpoint(
-    sessions: Sessions, body: WebhookEndpointInput, *, allow_private: bool
+    sessions: Sessions,
+    body: WebhookEndpointInput,
+    *,
+    allow_private: bool,
+    ports: tuple[int, ...] = outbox.DEFAULT_PORTS,
 ) -> WebhookEndpoint:
-    """Check the URL (in production: https, and a public address), then create."""
-    outbox.check_destination(body.url, allow_private=allow_private)
+    """Check the URL (in production: https on an allowed port, and a public address), then
+    create."""
+    outbox.check_destination(body.url, allow_private=allow_private, ports=ports)
     with write_session(sessions) as session:
         row = outbox.create_endpoint(session, body.url, body.events)
         return WebhookEndpoint.of(row, secret=True)
@@ -112,13 +124,27 @@ def list_endpoints(sessions: Sessions) -> WebhookEndpointList:
 
 
 def rotate_secret(sessions: Sessions, endpoint_id: str) -> WebhookEndpoint:
-    """A new secret signs from now on; the old one also signs for 24 hours, so a receiver
-    can switch without missing an event."""
+    """A new secret signs from now on; the replaced one also signs for 24 hours (and each
+    secret replaced earlier until its own 24 hours end), so a receiver can switch without
+    missing an event."""
     with write_session(sessions) as session:
-        row = outbox.rotate_secret(session, endpoint_id)
+        row, until = outbox.rotate_secret(session, endpoint_id)
         return WebhookEndpoint.of(row, secret=True).model_copy(
-            update={"previous_secret_valid_until": outbox.iso_time(row.previous_secret_until)}
+            update={"previous_secret_valid_until": outbox.iso_time(until)}
         )
+
+
+def set_enabled(sessions: Sessions, endpoint_id: str, *, enabled: bool) -> WebhookEndpoint:
+    """Disable (pending deliveries are canceled, nothing more is sent) or enable again."""
+    with write_session(sessions) as session:
+        return WebhookEndpoint.of(outbox.set_enabled(session, endpoint_id, enabled))
+
+
+def delete_endpoint(sessions: Sessions, endpoint_id: str) -> WebhookEndpointDeleted:
+    """Delete the endpoint with its delivery log and secrets."""
+    with write_session(sessions) as session:
+        outbox.delete_endpoint(session, endpoint_id)
+    return WebhookEndpointDeleted(id=endpoint_id, deleted=True)
 
 
 def list_deliveries(sessions: Sessions, endpoint_id: str, query: ListQuery) -> DeliveryList:

@@ -4,21 +4,29 @@
   inside the caller's transaction: the order change and its event commit together or not at
   all, so no paid order is ever without its ``order.paid``.
 - :mod:`.signing`: secrets and the ``webhook-signature`` header.
+- :mod:`.destinations`: the SSRF guard (URL, port and resolved-address checks).
+- :mod:`.sender`: one POST with an overall deadline and a bounded read of the answer.
 - :mod:`.delivery`: :func:`deliver_due` sends what is due (inside ``buybutton serve`` and
-  ``buybutton worker``), with retries, 410 handling and the SSRF guard.
-- :mod:`.endpoints`: endpoint CRUD, secret rotation, the delivery log and replay.
+  ``buybutton worker``), endpoints in parallel, with retries and 410 handling.
+- :mod:`.endpoints`: endpoint CRUD (disable, enable, delete), secret rotation, the delivery
+  log and replay.
 """
 
 from __future__ import annotations
 
 from buybutton_server.domain.outbox.delivery import (
     CLAIM_FOR,
+    PARALLEL_ENDPOINTS,
     RETRY_DELAYS,
-    Sender,
-    UnsafeDestination,
-    check_url,
     deliver_due,
     pending_count,
+)
+from buybutton_server.domain.outbox.destinations import (
+    DEFAULT_PORTS,
+    UnsafeDestination,
+    check_url,
+    embedded_ipv4,
+    is_public,
     public_address,
 )
 from buybutton_server.domain.outbox.endpoints import (
@@ -26,11 +34,13 @@ from buybutton_server.domain.outbox.endpoints import (
     check_destination,
     check_events,
     create_endpoint,
+    delete_endpoint,
     deliveries,
     find_endpoint,
     list_endpoints,
     replay,
     rotate_secret,
+    set_enabled,
 )
 from buybutton_server.domain.outbox.events import (
     EVENT_TYPES,
@@ -40,7 +50,14 @@ from buybutton_server.domain.outbox.events import (
     record,
     record_order_event,
 )
+from buybutton_server.domain.outbox.sender import (
+    ATTEMPT_DEADLINE,
+    MAX_ANSWER_BYTES,
+    AttemptFailed,
+    Sender,
+)
 from buybutton_server.domain.outbox.signing import (
+    MAX_SIGNING_SECRETS,
     PREVIOUS_SECRET_LIFETIME,
     new_secret,
     sign,
@@ -48,10 +65,16 @@ from buybutton_server.domain.outbox.signing import (
 )
 
 __all__ = [
+    "ATTEMPT_DEADLINE",
     "CLAIM_FOR",
+    "DEFAULT_PORTS",
     "EVENT_TYPES",
+    "MAX_ANSWER_BYTES",
+    "MAX_SIGNING_SECRETS",
+    "PARALLEL_ENDPOINTS",
     "PREVIOUS_SECRET_LIFETIME",
     "RETRY_DELAYS",
+    "AttemptFailed",
     "DeliveryRecord",
     "OrderRow",
     "Sender",
@@ -60,9 +83,12 @@ __all__ = [
     "check_events",
     "check_url",
     "create_endpoint",
+    "delete_endpoint",
     "deliver_due",
     "deliveries",
+    "embedded_ipv4",
     "find_endpoint",
+    "is_public",
     "iso_time",
     "list_endpoints",
     "new_secret",
@@ -73,6 +99,7 @@ __all__ = [
     "record_order_event",
     "replay",
     "rotate_secret",
+    "set_enabled",
     "sign",
     "signing_secrets",
 ]

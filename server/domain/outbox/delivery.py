@@ -2,28 +2,26 @@
 send the same one at once), every attempt is recorded, only 2xx counts as delivered, a 410
 disables the endpoint for good, and failures are retried on the schedule below.
 
-Destinations are checked twice against server-side request forgery: the URL when an endpoint
-is created (:func:`check_url`) and the resolved address at every connection
-(:func:`public_address`), which is also the address connected to.
+One receiver cannot hold up the others: due deliveries are grouped by endpoint, endpoints are
+served concurrently by a few threads (:data:`PARALLEL_ENDPOINTS`), each endpoint gets at most
+:data:`PER_ENDPOINT` deliveries per run, and an endpoint that fails is left until the next run.
+Every attempt ends within the sender's deadline, well inside its claim (:data:`CLAIM_FOR`),
+so no other worker takes the delivery over while it is still being sent.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton_server.db import write_session
+from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import (
     DeliveryAttempt,
     WebhookDelivery,
@@ -31,9 +29,12 @@ from buybutton_server.db.models import (
     WebhookEvent,
     utcnow,
 )
+from buybutton_server.domain.outbox.destinations import UnsafeDestination
+from buybutton_server.domain.outbox.endpoints import disable
+from buybutton_server.domain.outbox.sender import AttemptFailed, Sender
 from buybutton_server.domain.outbox.signing import sign, signing_secrets
 from buybutton_server.domain.vocabulary import DeliveryStatus
-from buybutton_server.errors import InvalidInput
+from buybutton_server.errors import InternalError
 
 log = logging.getLogger("buybutton.webhooks")
 
@@ -51,78 +52,43 @@ RETRY_DELAYS = (
     timedelta(hours=20),
 )
 CLAIM_FOR = timedelta(seconds=60)  # a claimed delivery is retried if its sender died
+PARALLEL_ENDPOINTS = 4
+PER_ENDPOINT = 10
 _PENDING = DeliveryStatus.PENDING.value
 
 
-class UnsafeDestination(InvalidInput):
-    """A webhook URL that would reach into our own network (``message`` says why)."""
-
-    code = "unsafe_destination"
-
-
-def check_url(url: str, *, allow_private: bool) -> None:
-    """At creation: https only (outside development), a host name, no credentials."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UnsafeDestination("the URL must be an absolute https URL")
-    if parts.scheme != "https" and not allow_private:
-        raise UnsafeDestination("the URL must use https")
-    if parts.username or parts.password:
-        raise UnsafeDestination("the URL must not carry credentials")
-
-
-def public_address(host: str, port: int, *, allow_private: bool) -> str:
-    """Resolve ``host`` and return an address to connect to; refuse private, loopback,
-    link-local, multicast and reserved ones (every address the name resolves to is checked,
-    and we connect to the one checked, so a DNS answer cannot change in between)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        raise UnsafeDestination(f"cannot resolve {host}") from error
-    addresses = [str(info[4][0]) for info in infos]
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not allow_private and not ip.is_global:
-            raise UnsafeDestination(f"{host} resolves to a non-public address ({ip})")
-    return addresses[0]
-
-
-@dataclass
-class Sender:
-    """Sends one signed POST. ``allow_private`` is for development and tests only."""
-
-    allow_private: bool = False
-    timeout: float = 10.0
-    transport: httpx.BaseTransport | None = None
-
-    def post(self, url: str, headers: dict[str, str], body: bytes) -> int:
-        check_url(url, allow_private=self.allow_private)
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = public_address(parts.hostname or "", port, allow_private=self.allow_private)
-        netloc = (f"[{address}]" if ":" in address else address) + f":{port}"
-        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        with httpx.Client(
-            timeout=self.timeout, follow_redirects=False, transport=self.transport
-        ) as client:
-            answer = client.post(
-                target,
-                content=body,
-                headers={**headers, "Host": parts.netloc.rsplit("@", 1)[-1]},
-                extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
-            )
-        return answer.status_code
-
-
-def _due(session: Session, now: datetime, limit: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(limit)
+def _due(session: Session, now: datetime, limit: int) -> dict[int, list[int]]:
+    """Due deliveries to enabled endpoints, at most :data:`PER_ENDPOINT` each, by endpoint
+    (the endpoints waiting longest first)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=WebhookDelivery.endpoint_id,
+            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
         )
+        .label("rank")
     )
+    ranked = (
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
+        .add_columns(rank)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == _PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookEndpoint.enabled.is_(True),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.id, ranked.c.endpoint_id)
+        .where(ranked.c.rank <= PER_ENDPOINT)
+        .order_by(ranked.c.next_attempt_at, ranked.c.id)
+        .limit(limit)
+    )
+    due: dict[int, list[int]] = {}
+    for delivery_id, endpoint_id in rows:
+        due.setdefault(endpoint_id, []).append(delivery_id)
+    return due
 
 
 def _claim(session: Session, delivery_id: int, now: datetime) -> bool:
@@ -145,40 +111,76 @@ def deliver_due(
     now: Callable[[], datetime] = utcnow,
     limit: int = 50,
 ) -> int:
-    """Send every delivery that is due; returns how many were attempted."""
-    attempted = 0
-    with write_session(sessions) as session:
+    """Send every delivery that is due (endpoints in parallel); returns how many were
+    attempted."""
+    if sender.deadline * 2 > CLAIM_FOR.total_seconds():
+        raise InternalError("a webhook attempt's deadline must be well inside its claim")
+    with read_session(sessions) as session:
         due = _due(session, now(), limit)
-    for delivery_id in due:
-        with write_session(sessions) as session:
-            if not _claim(session, delivery_id, now()):
-                continue  # another worker has it
-            delivery = session.get_one(WebhookDelivery, delivery_id)
-            endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
-            event = session.get_one(WebhookEvent, delivery.event_id)
-            url, keys = endpoint.url, signing_secrets(endpoint, now())
-            msg_id, body = event.public_id, event.payload.encode()
+    if len(due) <= 1:
+        return sum(_deliver_to_endpoint(sessions, sender, ids, now) for ids in due.values())
+    with ThreadPoolExecutor(
+        max_workers=min(PARALLEL_ENDPOINTS, len(due)), thread_name_prefix="webhooks"
+    ) as pool:
+        runs = [
+            pool.submit(_deliver_to_endpoint, sessions, sender, ids, now) for ids in due.values()
+        ]
+        return sum(run.result() for run in runs)
+
+
+def _deliver_to_endpoint(
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    delivery_ids: list[int],
+    now: Callable[[], datetime],
+) -> int:
+    """One endpoint's due deliveries in order, stopping at the first that fails."""
+    attempted = 0
+    for delivery_id in delivery_ids:
+        outcome = _attempt(sessions, sender, delivery_id, now)
+        if outcome is None:
+            continue  # another worker has it
         attempted += 1
-        timestamp = int(time.time())
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(keys, msg_id, timestamp, body),
-            "user-agent": "buybutton-webhooks/1",
-        }
-        started = time.monotonic()
-        code: int | None = None
-        error: str | None = None
-        try:
-            code = sender.post(url, headers, body)
-        except UnsafeDestination as refused:
-            error = f"refused: {refused.message}"
-        except httpx.HTTPError as failed:
-            error = f"{type(failed).__name__}: {failed}"[:255]
-        elapsed = int((time.monotonic() - started) * 1000)
-        _record_attempt(sessions, delivery_id, code, error, elapsed, now())
+        if not outcome:
+            break  # a failing receiver waits for the next run; the rest are not claimed
     return attempted
+
+
+def _attempt(
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    delivery_id: int,
+    now: Callable[[], datetime],
+) -> bool | None:
+    """Claim and send one delivery: True if delivered, False if not, None if not claimed."""
+    with write_session(sessions) as session:
+        if not _claim(session, delivery_id, now()):
+            return None
+        delivery = session.get_one(WebhookDelivery, delivery_id)
+        endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
+        event = session.get_one(WebhookEvent, delivery.event_id)
+        url, keys = endpoint.url, signing_secrets(session, endpoint, now())
+        msg_id, body = event.public_id, event.payload.encode()
+    timestamp = int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(keys, msg_id, timestamp, body),
+        "user-agent": "buybutton-webhooks/1",
+    }
+    started = time.monotonic()
+    code: int | None = None
+    error: str | None = None
+    try:
+        code = sender.post(url, headers, body)
+    except UnsafeDestination as refused:
+        error = f"refused: {refused.message}"
+    except AttemptFailed as failed:
+        error = failed.message
+    elapsed = int((time.monotonic() - started) * 1000)
+    _record_attempt(sessions, delivery_id, code, error, elapsed, now())
+    return code is not None and 200 <= code < 300
 
 
 def _record_attempt(
@@ -190,7 +192,9 @@ def _record_attempt(
     now: datetime,
 ) -> None:
     with write_session(sessions) as session:
-        delivery = session.get_one(WebhookDelivery, delivery_id)
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            return  # the endpoint was deleted while we were sending
         session.add(
             DeliveryAttempt(
                 delivery_id=delivery_id,
@@ -208,20 +212,11 @@ def _record_attempt(
             delivery.next_attempt_at = None
             return
         if code == 410:  # Gone: the receiver asks us to stop, for good
-            session.execute(
-                update(WebhookEndpoint)
-                .where(WebhookEndpoint.id == delivery.endpoint_id)
-                .values(enabled=False, disabled_reason="the endpoint answered 410 Gone")
-            )
-            session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.endpoint_id == delivery.endpoint_id,
-                    WebhookDelivery.status == _PENDING,
-                )
-                .values(status=DeliveryStatus.CANCELED.value, next_attempt_at=None)
-            )
+            session.flush()
+            disable(session, delivery.endpoint_id, "the endpoint answered 410 Gone")
             return
+        if delivery.status != _PENDING:
+            return  # canceled meanwhile (the endpoint was disabled)
         if delivery.attempts > len(RETRY_DELAYS):
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
             return

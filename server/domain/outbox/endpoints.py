@@ -1,8 +1,14 @@
-"""Webhook endpoints: create, list, rotate the secret, list deliveries, replay an event.
+"""Webhook endpoints: create, list, disable, enable, delete, rotate the secret, list
+deliveries, replay an event.
 
 An endpoint's URL is checked at creation (and its address again at every connection, in
-:mod:`.delivery`). A rotated secret signs from now on; the old one also signs for
-:data:`~.signing.PREVIOUS_SECRET_LIFETIME`, so a receiver can switch without missing an event.
+:mod:`.sender`). A rotated secret signs from now on; each replaced one also signs for
+:data:`~.signing.PREVIOUS_SECRET_LIFETIME` from its rotation, so a receiver can switch
+without missing an event, however many rotations come in a day.
+
+Disabling stops deliveries at once: pending ones are canceled (replay them after enabling),
+and events are not recorded for a disabled endpoint. Deleting removes the endpoint with its
+deliveries, attempts and secrets.
 """
 
 from __future__ import annotations
@@ -10,9 +16,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import (
@@ -20,23 +27,35 @@ from buybutton_server.db.models import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
+    WebhookSecret,
     utcnow,
 )
-from buybutton_server.domain.outbox.delivery import check_url, public_address
+from buybutton_server.domain.outbox.destinations import (
+    DEFAULT_PORTS,
+    check_url,
+    port_of,
+    public_address,
+)
 from buybutton_server.domain.outbox.events import EVENT_TYPES
-from buybutton_server.domain.outbox.signing import PREVIOUS_SECRET_LIFETIME, new_secret
+from buybutton_server.domain.outbox.signing import (
+    MAX_SIGNING_SECRETS,
+    PREVIOUS_SECRET_LIFETIME,
+    new_secret,
+)
 from buybutton_server.domain.vocabulary import DeliveryStatus
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
 
 
-def check_destination(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL that is not https (outside development) or that resolves to a private
-    address; raises :class:`InvalidInput` ("url refused: …")."""
+def check_destination(
+    url: str, *, allow_private: bool, ports: tuple[int, ...] = DEFAULT_PORTS
+) -> None:
+    """Refuse a URL that is not https on an allowed port (outside development) or that
+    resolves to a private address; raises :class:`InvalidInput` ("url refused: …")."""
     try:
-        check_url(url, allow_private=allow_private)
+        check_url(url, allow_private=allow_private, ports=ports)
         if not allow_private:  # checked again at every connection, against DNS changes
-            parts = urlsplit(url)
-            public_address(parts.hostname or "", parts.port or 443, allow_private=False)
+            host = urlsplit(url).hostname or ""
+            public_address(host, port_of(url), allow_private=False)
     except InvalidInput as refused:
         raise InvalidInput(f"url refused: {refused.message}.") from None
 
@@ -74,13 +93,72 @@ def find_endpoint(session: Session, public_id: str) -> WebhookEndpoint:
     return row
 
 
-def rotate_secret(session: Session, public_id: str) -> WebhookEndpoint:
-    """A new secret signs from now on; the old one also signs for 24 hours."""
+def rotate_secret(session: Session, public_id: str) -> tuple[WebhookEndpoint, datetime]:
+    """A new secret signs from now on; the replaced one also signs for 24 hours (as does
+    every secret replaced before it, until its own 24 hours end). Returns the endpoint and
+    when the replaced secret stops signing. Refused with :class:`Conflict` when
+    :data:`MAX_SIGNING_SECRETS` would sign at once."""
     row = find_endpoint(session, public_id)
-    row.previous_secret, row.secret = row.secret, new_secret()
-    row.previous_secret_until = utcnow() + PREVIOUS_SECRET_LIFETIME
+    now = utcnow()
+    session.execute(
+        delete(WebhookSecret).where(
+            WebhookSecret.endpoint_id == row.id, WebhookSecret.expires_at <= now
+        )
+    )
+    live = session.scalar(
+        select(func.count()).select_from(WebhookSecret).where(WebhookSecret.endpoint_id == row.id)
+    )
+    if (live or 0) + 2 > MAX_SIGNING_SECRETS:
+        raise Conflict(
+            f"This endpoint already has {MAX_SIGNING_SECRETS} secrets signing; wait until the "
+            "oldest overlap ends, or delete the endpoint and create a new one."
+        )
+    until = now + PREVIOUS_SECRET_LIFETIME
+    session.add(WebhookSecret(endpoint_id=row.id, secret=row.secret, expires_at=until))
+    row.secret = new_secret()
     session.flush()
+    return row, until
+
+
+def set_enabled(session: Session, public_id: str, enabled: bool) -> WebhookEndpoint:
+    """Enable or disable an endpoint. Disabling cancels its pending deliveries; enabling
+    clears the reason (also a 410's) and events reach it again from now on."""
+    row = find_endpoint(session, public_id)
+    if enabled:
+        row.enabled, row.disabled_reason, row.disabled_at = True, None, None
+    elif row.enabled:
+        disable(session, row.id, "disabled through the API")
+    session.flush()
+    session.refresh(row)
     return row
+
+
+def disable(session: Session, endpoint_id: int, reason: str) -> None:
+    """Stop sending to an endpoint: mark it disabled and cancel what is pending."""
+    session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .values(enabled=False, disabled_reason=reason, disabled_at=utcnow())
+    )
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.status == DeliveryStatus.PENDING.value,
+        )
+        .values(status=DeliveryStatus.CANCELED.value, next_attempt_at=None)
+    )
+
+
+def delete_endpoint(session: Session, public_id: str) -> None:
+    """Delete an endpoint with its deliveries, their attempts and its secrets."""
+    row = find_endpoint(session, public_id)
+    delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == row.id)
+    session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(delivery_ids)))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == row.id))
+    session.execute(delete(WebhookSecret).where(WebhookSecret.endpoint_id == row.id))
+    session.delete(row)
+    session.flush()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Webhook secrets and signatures (Standard Webhooks: ``v1,<base64 HMAC-SHA256>`` over
-``{id}.{timestamp}.{body}``). After a rotation the previous secret signs too, for a day."""
+``{id}.{timestamp}.{body}``). After a rotation the replaced secret signs too, for a day; each
+rotation keeps its own overlap, so two rotations in a day leave three secrets signing."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from buybutton_server.db.models import WebhookEndpoint
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from buybutton_server.db.models import WebhookEndpoint, WebhookSecret
 
 PREVIOUS_SECRET_LIFETIME = timedelta(hours=24)
+MAX_SIGNING_SECRETS = 10  # the current one and up to nine still in their overlap
 
 
 def new_secret() -> str:
@@ -33,13 +38,12 @@ def sign(secrets_: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> s
     )
 
 
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    """The secrets that sign a delivery to ``endpoint`` at ``now``: the current one, and the
-    previous one while it is still valid."""
-    keys = [endpoint.secret]
-    until = endpoint.previous_secret_until
-    if until is not None and until.tzinfo is None:
-        until = until.replace(tzinfo=now.tzinfo)
-    if endpoint.previous_secret and until is not None and until > now:
-        keys.append(endpoint.previous_secret)
-    return keys
+def signing_secrets(session: Session, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets that sign a delivery to ``endpoint`` at ``now``: the current one, then
+    every replaced one still inside its overlap, newest first."""
+    previous = session.scalars(
+        select(WebhookSecret.secret)
+        .where(WebhookSecret.endpoint_id == endpoint.id, WebhookSecret.expires_at > now)
+        .order_by(WebhookSecret.expires_at.desc(), WebhookSecret.id.desc())
+    )
+    return [endpoint.secret, *previous]

@@ -9,6 +9,7 @@ from buybutton_server.services.webhook_endpoints import (
     Replay,
     ReplayStarted,
     WebhookEndpoint,
+    WebhookEndpointDeleted,
     WebhookEndpointInput,
     WebhookEndpointList,
 )
@@ -27,12 +28,37 @@ def list_webhook_endpoints(api: ApiContext) -> WebhookEndpointList:
 )
 def create_webhook_endpoint(api: ApiContext, body: WebhookEndpointInput) -> WebhookEndpoint:
     allow_private = not api.settings.production
-    return endpoints.create_endpoint(api.sessions, body, allow_private=allow_private)
+    return endpoints.create_endpoint(
+        api.sessions, body, allow_private=allow_private, ports=api.settings.webhook_ports
+    )
+
+
+@router.delete(
+    "/webhook-endpoints/{endpoint_id}", "Delete a webhook endpoint with its delivery log"
+)
+def delete_webhook_endpoint(api: ApiContext, endpoint_id: str) -> WebhookEndpointDeleted:
+    return endpoints.delete_endpoint(api.sessions, endpoint_id)
+
+
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/disable",
+    "Disable an endpoint: pending deliveries are canceled and nothing more is sent",
+)
+def disable_webhook_endpoint(api: ApiContext, endpoint_id: str) -> WebhookEndpoint:
+    return endpoints.set_enabled(api.sessions, endpoint_id, enabled=False)
+
+
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/enable",
+    "Enable an endpoint again (also after a 410); new events reach it from now on",
+)
+def enable_webhook_endpoint(api: ApiContext, endpoint_id: str) -> WebhookEndpoint:
+    return endpoints.set_enabled(api.sessions, endpoint_id, enabled=True)
 
 
 @router.post(
     "/webhook-endpoints/{endpoint_id}/rotate-secret",
-    "Rotate the secret; the old one also signs for 24 hours",
+    "Rotate the secret; each replaced one also signs for 24 hours",
 )
 def rotate_secret(api: ApiContext, endpoint_id: str) -> WebhookEndpoint:
     return endpoints.rotate_secret(api.sessions, endpoint_id)
