@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -32,7 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
-from buybutton_server.db.models import AnalyticsEvent, Order, utcnow
+from buybutton_server.db.models import AnalyticsDaily, AnalyticsEvent, Order, OrderLine, utcnow
+from buybutton_server.domain import counting
 from buybutton_server.errors import InvalidInput
 
 KINDS = (
@@ -96,14 +99,47 @@ def record_order_event(session: Session, kind: str, order: Any, amount: int | No
     )
 
 
+RETRY_WINDOW = timedelta(hours=1)
+_UNPAID = ("pending", "failed", "canceled")
+
+
+def record_checkout_started(session: Session, link: CheckoutLink, order: Any) -> None:
+    """A checkout, unless it is the same shopper trying again: an unpaid order with the same
+    email, product and placement placed within :data:`RETRY_WINDOW` (a declined card, an
+    abandoned 3-D Secure) means this order is a retry of that checkout, not another one."""
+    earlier = (
+        select(Order.id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.email == order.email,
+            Order.id != order.id,
+            Order.created_at >= utcnow() - RETRY_WINDOW,
+            Order.status.in_(_UNPAID),
+            OrderLine.sku == link.sku,
+            Order.source.is_not_distinct_from(link.source),
+            Order.campaign.is_not_distinct_from(link.campaign),
+            Order.content.is_not_distinct_from(link.content),
+        )
+        .limit(1)
+    )
+    if session.connection().execute(earlier).first() is None:
+        record(session, [event_row("checkout_started", link)])
+
+
 class EventBuffer:
-    """Impressions and clicks wait here and go to the database in one insert per flush."""
+    """Impressions and clicks wait here and go to the database in one insert per flush.
+
+    :meth:`count` is the way in for requests: bots, prefetches and previews are not counted,
+    and a client is counted once per link within :data:`counting.COUNT_WINDOW`. What was
+    left out is tallied in ``not_counted`` (since the process started) for the dashboard."""
 
     def __init__(self, limit: int = 100_000) -> None:
         self.rows: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.limit = limit
         self.dropped = 0
+        self.seen = counting.RecentlySeen()
+        self.not_counted: Counter[str] = Counter()
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         with self.lock:
@@ -112,6 +148,34 @@ class EventBuffer:
                     self.dropped += 1
                     continue
                 self.rows.append(row)
+
+    def count(
+        self,
+        kind: str,
+        links: Iterable[tuple[str, CheckoutLink]],
+        headers: Mapping[str, str],
+        client: tuple[str, int] | None,
+    ) -> int:
+        """Buffer one ``kind`` event per ``(token, link)`` seen by a person, once per client
+        and token within the window (a variant switch or a reload is the same token).
+        Returns how many were counted."""
+        links = list(links)
+        reason = counting.not_counted(headers)
+        if reason is not None:
+            with self.lock:
+                self.not_counted[reason] += len(links)
+            return 0
+        who = counting.client_key(client[0] if client else None, headers.get("user-agent", ""))
+        fresh = []
+        with self.lock:
+            for token, link in links:
+                key = hashlib.blake2b(f"{kind}\x00{token}".encode(), key=who, digest_size=16)
+                if self.seen.first_time(key.digest()):
+                    fresh.append(event_row(kind, link))
+                else:
+                    self.not_counted["repeat"] += 1
+        self.add(fresh)
+        return len(fresh)
 
     def flush(self, sessions: sessionmaker[Session]) -> int:
         with self.lock:
@@ -176,12 +240,22 @@ def _signed_touch(
 
 
 @functools.lru_cache(maxsize=1024)
-def set_cookie_header(value: str, *, secure: bool) -> tuple[bytes, bytes]:
+def set_cookie_header(value: str, *, secure: bool, embedded: bool = False) -> tuple[bytes, bytes]:
     """The ``Set-Cookie`` header for a first touch (built by hand: the standard library's
-    cookie module is slow, and the value is already URL-safe)."""
+    cookie module is slow, and the value is already URL-safe).
+
+    ``SameSite=Lax`` on the shop's own pages. In the overlay (``embedded``: a frame on the
+    merchant's site, another site) a Lax cookie is neither stored nor sent, so over https it
+    is ``SameSite=None; Secure; Partitioned``: kept in a jar for that one top-level site
+    (CHIPS), useless for following anyone across sites. Browsers refuse ``SameSite=None``
+    without ``Secure``, so over plain http (development) it stays Lax and the first touch of
+    a cross-site overlay is not kept (docs/analytics.md)."""
     seconds = int(ATTRIBUTION_WINDOW.total_seconds())
-    flags = "; Secure" if secure else ""
-    line = f"{FIRST_TOUCH_COOKIE}={value}; Max-Age={seconds}; Path=/; HttpOnly; SameSite=lax{flags}"
+    if embedded and secure:
+        flags = "SameSite=None; Secure; Partitioned"
+    else:
+        flags = "SameSite=lax; Secure" if secure else "SameSite=lax"
+    line = f"{FIRST_TOUCH_COOKIE}={value}; Max-Age={seconds}; Path=/; HttpOnly; {flags}"
     return b"set-cookie", line.encode("latin-1")
 
 
@@ -229,36 +303,56 @@ class Report:
     totals: FunnelRow
 
 
+_DAILY = cast(Table, AnalyticsDaily.__table__)
+ONE_DAY = timedelta(days=1)
+
+
+def _funnel_queries(since: datetime, until: datetime, sku: str | None) -> list[Any]:
+    """Counts and money per placement: from the raw events in the range, and from the daily
+    totals (retention) of the whole days that start in it."""
+    e, d = _EVENTS.c, _DAILY.c
+    raw = [func.sum(case((e.kind == kind, 1), else_=0)).label(kind) for kind in KINDS]
+    rolled = [func.sum(case((d.kind == kind, d.events), else_=0)).label(kind) for kind in KINDS]
+    queries = []
+    for table, counts, money, where in (
+        (e, raw, e.amount, [e.occurred_at >= since, e.occurred_at < until]),
+        (d, rolled, d.amount, [d.day >= _day_from(since), d.day < _day_from(until)]),
+    ):
+        if sku:
+            where.append(table.sku == sku)
+        keys = (table.sku, table.source, table.campaign, table.content, table.currency)
+        revenue = func.sum(case((table.kind == "payment_succeeded", money), else_=0))
+        refunds = func.sum(case((table.kind == "refunded", money), else_=0))
+        queries.append(select(*keys, *counts, revenue, refunds).where(and_(*where)).group_by(*keys))
+    return queries
+
+
+def _day_from(moment: datetime) -> date:
+    """The first whole UTC day starting at or after ``moment``."""
+    moment = moment.astimezone(UTC)
+    day = moment.date()
+    return day if moment == datetime(day.year, day.month, day.day, tzinfo=UTC) else day + ONE_DAY
+
+
 def report(
     sessions: sessionmaker[Session], since: datetime, until: datetime, *, sku: str | None = None
 ) -> Report:
     """The funnel per product, source, campaign and content between ``since`` and ``until``."""
-    e = _EVENTS.c
-    counts = [func.sum(case((e.kind == kind, 1), else_=0)).label(kind) for kind in KINDS]
-    revenue = func.sum(case((e.kind == "payment_succeeded", e.amount), else_=0))
-    refunds = func.sum(case((e.kind == "refunded", e.amount), else_=0))
-    where = [e.occurred_at >= since, e.occurred_at < until]
-    if sku:
-        where.append(e.sku == sku)
-    query = (
-        select(e.sku, e.source, e.campaign, e.content, e.currency, *counts, revenue, refunds)
-        .where(and_(*where))
-        .group_by(e.sku, e.source, e.campaign, e.content, e.currency)
-    )
     rows: dict[tuple[Any, ...], FunnelRow] = {}
     with sessions() as session:
-        for found in session.execute(query):
-            key = (found.sku, found.source, found.campaign, found.content)
-            row = rows.setdefault(key, FunnelRow(*key))
-            row.impressions += found.impression
-            row.clicks += found.click
-            row.checkouts += found.checkout_started
-            row.paid += found.payment_succeeded
-            row.failed += found.payment_failed
-            row.refunded += found.refunded
-            if found.currency:
-                net = int(found[-2] or 0) - int(found[-1] or 0)
-                row.revenue[found.currency] = row.revenue.get(found.currency, 0) + net
+        for query in _funnel_queries(since, until, sku):
+            for found in session.execute(query):
+                key = (found.sku, found.source, found.campaign, found.content)
+                row = rows.setdefault(key, FunnelRow(*key))
+                row.impressions += found.impression or 0
+                row.clicks += found.click or 0
+                row.checkouts += found.checkout_started or 0
+                row.paid += found.payment_succeeded or 0
+                row.failed += found.payment_failed or 0
+                row.refunded += found.refunded or 0
+                if found.currency:
+                    net = int(found[-2] or 0) - int(found[-1] or 0)
+                    row.revenue[found.currency] = row.revenue.get(found.currency, 0) + net
         waits = [
             (paid - first).total_seconds()
             for paid, first in session.execute(

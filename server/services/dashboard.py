@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton_server.domain import analytics
+from buybutton_server.domain import analytics, counting
 from buybutton_server.domain.analytics import EventBuffer, FunnelRow, Report
 from buybutton_server.errors import BadRequest, InvalidInput
 
@@ -47,3 +47,21 @@ def funnel_bars(totals: FunnelRow) -> list[dict[str, object]]:
         }
         for i, (label, n) in enumerate(steps)
     ]
+
+
+NOT_COUNTED = (
+    ("bot", "Bots and link scanners (unfurls, mail security, crawlers)"),
+    ("prefetch", "Prefetches and prerenders"),
+    ("preview", "The snippet builder's previews"),
+    ("repeat", "Repeats from one visitor within the window"),
+)
+
+
+def not_counted(buffer: EventBuffer) -> list[tuple[str, str, int]]:
+    """What the funnel left out, by reason: ``(reason, label, count)``."""
+    with buffer.lock:
+        return [(reason, label, buffer.not_counted[reason]) for reason, label in NOT_COUNTED]
+
+
+def window_minutes() -> int:
+    return counting.COUNT_WINDOW // 60

@@ -8,6 +8,7 @@ posts before they get here).
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -107,9 +108,12 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def _build(request: Request) -> snippet_builder.BuilderPage:
+async def _build(request: Request, *, mint: bool = False) -> snippet_builder.BuilderPage:
     return await run_in_threadpool(
-        snippet_builder.build, request.app.state.sessions, _sdk(request), request.query_params
+        partial(snippet_builder.build, mint=mint),
+        request.app.state.sessions,
+        _sdk(request),
+        request.query_params,
     )
 
 
@@ -117,7 +121,8 @@ async def builder(request: Request) -> Response:
     """``/admin/snippets``: pick a product and a surface, set options, see it, copy it.
 
     Works as a plain GET form; with the page's script, every change updates the code and
-    the preview in place (``?format=json``)."""
+    the preview in place (``?format=json``). A GET writes nothing: a surface whose short
+    link does not exist yet offers a button that POSTs here (:func:`create_short_link`)."""
     user = await current_admin(request)
     if user is None:
         return _login_redirect(request)
@@ -137,6 +142,7 @@ async def builder(request: Request) -> Response:
                 "text": snippet.text,
                 "kind": snippet.kind,
                 "preview": preview_url,
+                "short_link_needed": snippet.needs_short_link,
             },
             headers=NO_STORE,
         )
@@ -152,10 +158,25 @@ async def builder(request: Request) -> Response:
             "snippet": snippet,
             "problem": page.problem,
             "preview": preview_url,
+            "query": request.url.query,
             "csrf": _csrf(request),
         },
         status=200 if snippet or not request.query_params else 422,
     )
+
+
+async def create_short_link(request: Request) -> Response:
+    """``POST /admin/snippets?<options>``: mint (or reuse) the short link the options' surface
+    posts, then show the builder again (303), now with the code filled in."""
+    if await current_admin(request) is None:
+        return _login_redirect(request)
+    async with request.form(max_files=0, max_fields=5) as form:
+        given = str(form.get("csrf", ""))
+    admin_login.check_csrf(request.app.state.settings.secret_keys, _cookie_token(request), given)
+    page = await _build(request, mint=True)
+    if page.snippet is None:
+        return await builder(request)
+    return RedirectResponse("/admin/snippets?" + request.url.query, 303, NO_STORE)
 
 
 async def preview(request: Request) -> Response:
@@ -202,6 +223,8 @@ async def dashboard(request: Request) -> Response:
             "user": user,
             "report": result,
             "bars": funnel_dashboard.funnel_bars(result.totals),
+            "not_counted": funnel_dashboard.not_counted(request.app.state.analytics),
+            "window_minutes": funnel_dashboard.window_minutes(),
             "since": result.since.date().isoformat(),
             "until": result.until.date().isoformat(),
             "query": request.url.query,

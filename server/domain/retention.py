@@ -1,0 +1,193 @@
+"""Retention: what the shop stops keeping, and when (docs/security.md, "Retention").
+
+- Analytics events older than ``analytics`` days are added up into daily totals
+  (``analytics_daily``, per UTC day, product, placement, kind and currency) and deleted, in
+  one transaction per batch; the totals go after ``rollups`` days.
+- Webhook events older than ``webhooks`` days go with their deliveries and attempts, once no
+  delivery of theirs is still pending.
+- Processed payment-provider events older than ``provider_events`` days.
+- Idempotency answers older than ``idempotency`` days.
+
+Every step deletes in bounded batches, so a first run over years of rows does not hold the
+database's write lock for long. Several processes may run it at once: a batch of analytics
+events is deleted before it is added up and is given up if another process got there first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, delete, exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton_server.db import write_session
+from buybutton_server.db.models import (
+    AnalyticsDaily,
+    AnalyticsEvent,
+    DeliveryAttempt,
+    IdempotencyRecord,
+    ProcessedEvent,
+    WebhookDelivery,
+    WebhookEvent,
+    utcnow,
+)
+from buybutton_server.settings_rules import Retention
+
+BATCH = 2_000
+_EVENTS = cast(Table, AnalyticsEvent.__table__)
+_DAILY = cast(Table, AnalyticsDaily.__table__)
+_KEY = ("kind", "sku", "source", "campaign", "content", "currency")
+
+
+@dataclass
+class Pruned:
+    """How many rows each step removed (analytics: raw events added up and deleted)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {what}" for what, n in self.counts.items() if n) or "nothing"
+
+
+def day_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+
+
+def _utc_day(moment: datetime) -> date:
+    """The UTC day of a stored time (SQLite hands times back without their zone)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
+
+
+class TakenElsewhere(Exception):
+    """Another process deleted part of this batch first: it is rolling these events up."""
+
+
+def roll_up_batch(session: Session, before: datetime) -> int:
+    """Add up and delete one batch of raw events older than ``before`` (a day's start, so
+    only whole days are rolled up). Returns how many raw events went; raises
+    :class:`TakenElsewhere` (roll the transaction back) when another process is at it."""
+    e = _EVENTS.c
+    rows = session.execute(
+        select(e.id, e.occurred_at, e.amount, *(e[k] for k in _KEY))
+        .where(e.occurred_at < before)
+        .order_by(e.id)
+        .limit(BATCH)
+    ).all()
+    if not rows:
+        return 0
+    ids = [row.id for row in rows]
+    deleted = _changed(session, delete(_EVENTS).where(e.id.in_(ids)))
+    if deleted != len(ids):
+        raise TakenElsewhere()
+    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        total = totals[(_utc_day(row.occurred_at), *(row._mapping[k] for k in _KEY))]
+        total[0] += 1
+        total[1] += row.amount or 0
+    for (day, *key), (events, amount) in totals.items():
+        _add_to_day(session, day, dict(zip(_KEY, key, strict=True)), events, amount)
+    return len(ids)
+
+
+def _add_to_day(session: Session, day: date, key: dict[str, Any], events: int, amount: int) -> None:
+    d = _DAILY.c
+    same = [d.day == day, *(d[k].is_not_distinct_from(v) for k, v in key.items())]
+    changed = _changed(
+        session,
+        update(_DAILY).where(*same).values(events=d.events + events, amount=d.amount + amount),
+    )
+    if not changed:
+        session.execute(_DAILY.insert().values(day=day, events=events, amount=amount, **key))
+
+
+def _changed(session: Session, statement: Any) -> int:
+    """Run an UPDATE or DELETE; how many rows it touched."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
+
+
+def _delete_batches(
+    sessions: sessionmaker[Session], table: Any, id_column: Any, *where: Any
+) -> int:
+    """Delete the rows matching ``where``, ``BATCH`` at a time, one transaction each."""
+    removed = 0
+    while True:
+        with write_session(sessions) as session:
+            ids = session.scalars(select(id_column).where(*where).limit(BATCH)).all()
+            if ids:
+                session.execute(delete(table).where(id_column.in_(ids)))
+        removed += len(ids)
+        if len(ids) < BATCH:
+            return removed
+
+
+def _delete_webhooks(sessions: sessionmaker[Session], before: datetime) -> tuple[int, int, int]:
+    """Old webhook events none of whose deliveries is pending, with their deliveries and
+    attempts (deleted explicitly: SQLite does not always enforce ``ON DELETE CASCADE``)."""
+    pending = exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == "pending"
+    )
+    counts = [0, 0, 0]
+    while True:
+        with write_session(sessions) as session:
+            events: Sequence[int] = session.scalars(
+                select(WebhookEvent.id)
+                .where(WebhookEvent.created_at < before, ~pending)
+                .limit(BATCH // 4)
+            ).all()
+            if events:
+                deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(events))
+                counts[2] += _changed(
+                    session,
+                    delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries)),
+                )
+                counts[1] += _changed(
+                    session, delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(events))
+                )
+                counts[0] += _changed(
+                    session, delete(WebhookEvent).where(WebhookEvent.id.in_(events))
+                )
+        if len(events) < BATCH // 4:
+            return counts[0], counts[1], counts[2]
+
+
+def prune(
+    sessions: sessionmaker[Session], keep: Retention, *, now: datetime | None = None
+) -> Pruned:
+    """One run of every step; returns what went."""
+    now = now or utcnow()
+    done = Pruned()
+    raw_before = day_start(now - timedelta(days=keep.analytics))
+    rolled = BATCH
+    while rolled == BATCH:
+        try:
+            with write_session(sessions) as session:
+                rolled = roll_up_batch(session, raw_before)
+        except TakenElsewhere:
+            break
+        done.counts["analytics events rolled up"] += rolled
+    rollups_before = (now - timedelta(days=keep.rollups)).date()
+    done.counts["daily totals"] += _delete_batches(
+        sessions, _DAILY, _DAILY.c.id, _DAILY.c.day < rollups_before
+    )
+    events, deliveries, attempts = _delete_webhooks(sessions, now - timedelta(days=keep.webhooks))
+    done.counts["webhook events"] += events
+    done.counts["webhook deliveries"] += deliveries
+    done.counts["webhook attempts"] += attempts
+    done.counts["provider events"] += _delete_batches(
+        sessions,
+        ProcessedEvent.__table__,
+        ProcessedEvent.id,
+        ProcessedEvent.received_at < now - timedelta(days=keep.provider_events),
+    )
+    done.counts["idempotency records"] += _delete_batches(
+        sessions,
+        IdempotencyRecord.__table__,
+        IdempotencyRecord.id,
+        IdempotencyRecord.created_at < now - timedelta(days=keep.idempotency),
+    )
+    return done
