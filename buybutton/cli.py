@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -95,7 +96,8 @@ def define_link(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="CSV",
         help="CSV with an email (and optional name) column: print email,link per "
-        "recipient, for a newsletter tool's merge field",
+        "recipient (CSV; a cell starting with = + - @ gets a leading ') for a newsletter "
+        "tool's merge field",
     )
 
 
@@ -104,7 +106,9 @@ def define_snippet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--surface", default="button", choices=SURFACES)
     parser.add_argument("--label", default="Buy now")
     parser.add_argument("--color", help="button color, e.g. #0a7d4f")
-    parser.add_argument("--video-src", default="", help="video file URL (--surface video)")
+    parser.add_argument(
+        "--video-src", default="", help="video file URL (required with --surface video)"
+    )
     parser.add_argument("--at", type=float, default=0, help="moment start, seconds")
     parser.add_argument("--until", type=float, default=15, help="moment end, seconds")
 
@@ -137,6 +141,26 @@ def read_recipients(path: Path) -> list[tuple[str, str]]:
         return [(row["email"].strip(), (row.get("name") or "").strip()) for row in reader]
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it as text: a leading ``= + - @`` (or tab, CR) gets
+    an apostrophe first, so ``=HYPERLINK(...)@a.co`` stays a string."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def recipients_csv(links: Mapping[str, str]) -> str:
+    """``email,link`` rows, quoted by the csv module (a comma or quote in an address cannot
+    shift the columns) and neutralised against formulas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["email", "link"])
+    writer.writerows([csv_cell(email), csv_cell(url)] for email, url in links.items())
+    return buffer.getvalue()
+
+
 def print_link(bb: BuyButton, args: argparse.Namespace, out: Callable[[str], None]) -> int:
     """``buybutton link`` without ``--short`` or ``--qr``: a signed link, or one per recipient
     of ``--recipients``."""
@@ -151,9 +175,7 @@ def print_link(bb: BuyButton, args: argparse.Namespace, out: Callable[[str], Non
             campaign=args.campaign,
             content=args.content,
         )
-        out("email,link")
-        for email, url in links.items():
-            out(f"{email},{url}")
+        out(recipients_csv(links).removesuffix("\n"))
         return 0
     out(
         bb.checkout_link(

@@ -16,11 +16,25 @@ from starlette.testclient import TestClient
 from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
 from buybutton_server.db.models import AdminSession, AdminUser
-from buybutton_server.domain.admin_auth import COOKIE, check_password, create_admin, hash_password
+from buybutton_server.domain import admin_auth
+from buybutton_server.domain.admin_auth import (
+    COOKIE,
+    ScryptCost,
+    check_password,
+    create_admin,
+    hash_password,
+)
 from buybutton_server.errors import InvalidInput
 from tests.conftest import SECRET, add_product
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hash with n=2**14 (about 50 ms) instead of production's n=2**17 (about
+    0.5 s) to keep the suite fast; tests/test_admin_hardening.py checks production's cost."""
+    monkeypatch.setattr(admin_auth, "COST", ScryptCost(n=2**14, r=8, p=1))
 
 
 @pytest.fixture
@@ -47,7 +61,7 @@ def test_passwords_are_stored_as_scrypt_hashes(sessions: sessionmaker[Session], 
     with sessions() as session:
         user = session.scalar(select(AdminUser))
         assert user is not None
-    assert user.password_hash.startswith("scrypt$16384$8$1$")
+    assert user.password_hash.startswith("scrypt$16384$8$1$")  # cheap_scrypt below
     assert PASSWORD not in user.password_hash
     assert check_password(PASSWORD, user.password_hash)
     assert not check_password(PASSWORD + "x", user.password_hash)
@@ -130,8 +144,26 @@ def test_builder_makes_and_previews_every_surface(
 ) -> None:
     add_product(sessions, title='Mug "<i>Deluxe</i>"')
     sign_in(https_client, admin)
-    query = f"sku=MUG-01&surface={surface}&label=Get+it&campaign=nov&color=%230a7d4f"
+    query = (
+        f"sku=MUG-01&surface={surface}&label=Get+it&campaign=nov&color=%230a7d4f"
+        "&video_src=https%3A%2F%2Fcdn.example%2Fpour.mp4"
+    )
     answer = https_client.get(f"/admin/snippets?format=json&{query}").json()
+    if surface in ("video", "social", "qr"):  # reading mints nothing: the form's POST does
+        assert answer["short_link_needed"] and answer["code"] == ""
+        csrf = re.search(
+            r'name="csrf" value="([0-9a-f]{64})"', https_client.get("/admin/snippets").text
+        )
+        assert csrf is not None
+        created = https_client.post(
+            f"/admin/snippets?{query}", data={"csrf": csrf[1]}, follow_redirects=False
+        )
+        assert (created.status_code, created.headers["location"]) == (
+            303,
+            f"/admin/snippets?{query}",
+        )
+        answer = https_client.get(f"/admin/snippets?format=json&{query}").json()
+    assert not answer["short_link_needed"]
     assert answer["preview"] == f"/admin/preview?format=json&{query}"
     assert "<i>" not in answer["code"] or surface == "social"
     page = https_client.get(f"/admin/snippets?{query}")

@@ -147,3 +147,41 @@ def test_unknown_file_kind_and_missing_file(
     assert "use a .csv or .json file" in capsys.readouterr().err
     assert run("catalog", "import", str(tmp_path / "missing.csv")) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_out_of_range_numbers_and_nul_characters_are_refused_clearly(
+    env: None, tmp_path: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 18: prices past the bound (9e18 x 2 overflowed), numbers that are not
+    plain digits, 5,000-digit stock echoed back whole, and NUL characters, which PostgreSQL
+    cannot store (a 500 there), are each refused with a line that says what is wrong."""
+    path = tmp_path / "catalog.json"
+    rows = [
+        {"sku": "HUGE-1", "title": "Huge", "price_amount": 9 * 10**18, "currency": "USD"},
+        {"sku": "HUGE-2", "title": "Huge", "price": "9000000000000000.00", "currency": "USD"},
+        {"sku": "DIGITS-3", "title": "D", "price": "1.00", "currency": "USD", "stock": "9" * 5000},
+        {"sku": "SUPER-4", "title": "S", "price": "1.00", "currency": "USD", "stock": "²"},
+        {"sku": "NUL-5", "title": "Mug\x00", "price": "1.00", "currency": "USD"},
+        {"sku": "NUL-6", "title": "M", "price": "1.00", "currency": "USD", "description": "\x00"},
+        {"sku": "NUL-7", "title": "M", "price": "1.00", "currency": "USD", "variant_label": "\x00"},
+    ]
+    path.write_text(json.dumps(rows))
+    assert run("catalog", "import", str(path)) == 1
+    err = capsys.readouterr().err
+    assert "item 1: price_amount must be a whole number from 0 to 1000000000000" in err
+    assert "item 2: price_amount must be a whole number from 0 to 1000000000000" in err
+    assert "item 3: stock must be a whole number, got '9999" in err and "9" * 100 not in err
+    assert "item 4: stock must be a whole number, got '²'" in err
+    assert "item 5: title must not contain NUL characters" in err
+    assert "item 6: description must not contain NUL characters" in err
+    assert "item 7: variant_label must not contain NUL characters" in err
+    csv_path = tmp_path / "catalog.csv"
+    csv_path.write_text("sku,title,price,currency\nNUL-1,Mug\x00,1.00,USD\n")
+    assert run("catalog", "import", str(csv_path)) == 1
+    assert "line 2: title must not contain NUL characters" in capsys.readouterr().err
+    from sqlalchemy import func, select
+
+    from buybutton_server.db.models import Product
+
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Product)) == 0

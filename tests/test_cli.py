@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from buybutton.cli import main, server_missing
+from buybutton.tokens import LinkSigner
 from tests.conftest import BASE_URL, GOOD_CARD, SECRET, add_product, attempt_key, orders, path_of
 
 
@@ -188,3 +192,40 @@ def test_help_lists_every_command_with_the_server_installed(
 def test_what_counts_as_the_server_not_installed(module: str, missing: bool) -> None:
     error = ModuleNotFoundError(f"No module named {module!r}", name=module)
     assert server_missing(error) is missing
+
+
+def test_recipient_links_are_real_csv_without_formulas(
+    env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 16: a comma in an address shifted columns, and ``=HYPERLINK(...)@a.co``
+    became a formula in the spreadsheet the list was opened in."""
+    hostile = [
+        '"Lima,Ana"@example.com',
+        '=HYPERLINK("https://evil.example","x")@a.co',
+        "+1-555@example.com",
+        "-x@example.com",
+        "@x@example.com",
+    ]
+    listed = tmp_path / "list.csv"
+    with listed.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name"])
+        writer.writerows([[email, "Ana"] for email in hostile if email.count("@") == 1])
+        writer.writerow(["ana@example.com", "Ana, Lima"])
+    assert main(["link", "MUG-01", "--recipients", str(listed)]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["email", "link"]
+    assert all(len(row) == 2 for row in rows), rows
+    emails = [email for email, _ in rows[1:]]
+    assert emails == [
+        '"Lima,Ana"@example.com',
+        '\'=HYPERLINK("https://evil.example","x")@a.co',
+        "'+1-555@example.com",
+        "'-x@example.com",
+        "ana@example.com",
+    ]
+    for email, link in rows[1:]:
+        assert link.startswith(BASE_URL + "/c/")
+        verified = LinkSigner([SECRET]).verify(link.rsplit("/", 1)[1])
+        assert verified.email == email.removeprefix("'")
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)

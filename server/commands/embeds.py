@@ -64,7 +64,7 @@ def _snippet(args: argparse.Namespace) -> int:
     )
     with open_sessions(settings.database_url) as sessions:
         try:
-            snippet = make_snippet(sessions, _client(settings), options)
+            snippet = make_snippet(sessions, _client(settings), options, mint=True)
         except ShopError as error:
             raise ValueError(f"{args.sku}: {error.message}") from None
     print(snippet.code)

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,42 +29,96 @@ from buybutton_server.errors import InvalidInput
 COOKIE = "__Host-buybutton_admin"
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 12
-# scrypt with n=2**14, r=8, p=1: about 16 MiB and 50 ms per guess (RFC 7914; OWASP's floor).
-_N, _R, _P = 2**14, 8, 1
+
+
+@dataclass(frozen=True, slots=True)
+class ScryptCost:
+    """scrypt's parameters; a hash stores its own (``scrypt$n$r$p$salt$digest``)."""
+
+    n: int
+    r: int
+    p: int
+
+    @property
+    def memory(self) -> int:
+        """The bytes scrypt needs (its V array is 128·r·n, plus 128·r·p for B), with room."""
+        return 128 * self.r * (self.n + self.p + 2) + 1024 * 1024
+
+
+# OWASP's floor (Password Storage Cheat Sheet): n=2**17, r=8, p=1, i.e. 128 MiB and about
+# 0.3-0.5 s per guess. Hashes made with older parameters (n=2**14 before issue 11) still
+# verify and are re-hashed with these at the next successful sign-in. Tests lower COST with
+# monkeypatch (tests/test_admin.py); nothing in production can.
+COST = ScryptCost(n=2**17, r=8, p=1)
+# The most any stored hash may ask for: a tampered row must not make us allocate gigabytes.
+_MOST = ScryptCost(n=2**20, r=16, p=16)
+# At most two derivations at a time per process (128 MiB each): a burst of sign-ins from
+# many addresses waits here instead of taking the server's memory.
+_DERIVING = threading.BoundedSemaphore(2)
 
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+def _derive(password: str, salt: bytes, cost: ScryptCost) -> bytes:
+    with _DERIVING:
+        return hashlib.scrypt(
+            password.encode(),
+            salt=salt,
+            n=cost.n,
+            r=cost.r,
+            p=cost.p,
+            maxmem=cost.memory,
+            dklen=32,
+        )
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    digest = _derive(password, salt, COST)
+    return f"scrypt${COST.n}${COST.r}${COST.p}${_b64(salt)}${_b64(digest)}"
+
+
+def _cost_of(stored: str) -> ScryptCost | None:
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return None
+    numbers = parts[1:4]
+    if not all(part.isdecimal() and len(part) <= 8 for part in numbers):
+        return None
+    cost = ScryptCost(*(int(part) for part in numbers))
+    if not (0 < cost.n <= _MOST.n and 0 < cost.r <= _MOST.r and 0 < cost.p <= _MOST.p):
+        return None
+    return cost
 
 
 def check_password(password: str, stored: str) -> bool:
+    cost = _cost_of(stored)
+    if cost is None:
+        return False
+    _, _, _, _, salt, digest = stored.split("$")
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        computed = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=32,
-        )
+        computed = _derive(password, base64.b64decode(salt), cost)
+        expected = base64.b64decode(digest)
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(computed, base64.b64decode(digest))
+    return hmac.compare_digest(computed, expected)
 
 
-@functools.cache
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` was made with other parameters than :data:`COST`."""
+    return _cost_of(stored) != COST
+
+
 def _dummy_hash() -> str:
     """A hash to check against when the email is unknown, so both cases take the same time
     (made on first use: scrypt is too slow to pay in every worker's start)."""
+    return _dummy_hash_for(COST)
+
+
+@functools.cache
+def _dummy_hash_for(cost: ScryptCost) -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
@@ -77,7 +132,7 @@ class Admin:
 
 def create_admin(session: Session, email: str, password: str) -> Admin:
     email = email.strip().lower()
-    if not EMAIL_PATTERN.match(email):
+    if not EMAIL_PATTERN.match(email) or "\x00" in email:
         raise InvalidInput(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
@@ -91,9 +146,19 @@ def create_admin(session: Session, email: str, password: str) -> Admin:
 
 
 def authenticate(session: Session, email: str, password: str) -> AdminUser | None:
-    user = session.scalar(select(AdminUser).where(AdminUser.email == email.strip().lower()))
+    email = email.strip().lower()
+    # No account has a NUL in its email, and PostgreSQL refuses one in a query (a 500).
+    user = (
+        None
+        if "\x00" in email
+        else session.scalar(select(AdminUser).where(AdminUser.email == email))
+    )
     valid = check_password(password, user.password_hash if user else _dummy_hash())
-    return user if user is not None and valid else None
+    if user is None or not valid:
+        return None
+    if needs_rehash(user.password_hash):  # older parameters: upgrade now we know the password
+        user.password_hash = hash_password(password)
+    return user
 
 
 def _token_hash(token: str) -> str:

@@ -63,6 +63,11 @@ class SnippetOptions:
             raise InvalidInput(str(problem)) from None
         if not 0 < len(self.label) <= 80:
             raise InvalidInput("label must be 1-80 characters")
+        if self.surface == "video" and not self.video_src.strip():
+            # No placeholder: a relative "/media/video.mp4" would resolve against the host page.
+            raise InvalidInput(
+                "a video snippet needs the video file's URL (Video file URL; --video-src)"
+            )
 
     @property
     def attribution_source(self) -> str:
@@ -81,17 +86,23 @@ class Attribution(TypedDict):
 class Snippet:
     """``code`` is what the publisher pastes; ``kind`` says whether it is HTML or plain text
     (social captions); ``short_url`` is set for surfaces that post a short link, and
-    ``text`` holds a plain-text companion (a video description with time stamps)."""
+    ``text`` holds a plain-text companion (a video description with time stamps).
+    ``needs_short_link`` says the surface posts a short link that does not exist yet and
+    ``code`` is empty: reading (a GET) never mints one; creating it is a separate POST."""
 
     code: str
     kind: str
     short_url: str | None = None
     text: str | None = None
+    needs_short_link: bool = False
 
 
 def make_snippet(
-    sessions: sessionmaker[Session], bb: BuyButton, options: SnippetOptions
+    sessions: sessionmaker[Session], bb: BuyButton, options: SnippetOptions, *, mint: bool
 ) -> Snippet:
+    """The snippet for ``options``. Surfaces that post a short link mint it (or reuse the
+    product's existing one) only when ``mint`` is set; otherwise they use an existing code
+    or come back with ``needs_short_link``, having written nothing."""
     product = product_view(sessions, options.sku)
     if product is None or not product.active:
         raise ProductUnavailable("No product with that sku is for sale.")
@@ -118,8 +129,12 @@ def make_snippet(
             **attribution,
         )
         return Snippet(code, "html")
-    code = mint_short_link(sessions, CheckoutLink(sku=options.sku, **attribution))
-    short_url = absolute(bb.base_url, short_path(code))
+    link = CheckoutLink(sku=options.sku, **attribution)
+    short = mint_short_link(sessions, link) if mint else existing_short_link(sessions, link)
+    if short is None:
+        kind = "text" if options.surface == "social" else "html"
+        return Snippet("", kind, needs_short_link=True)
+    short_url = absolute(bb.base_url, short_path(short))
     if options.surface == "video":
         moment = bb.moment(
             options.sku,
@@ -128,7 +143,7 @@ def make_snippet(
             until=options.until,
             **attribution,
         )
-        video = bb.video_snippet(options.video_src or "/media/video.mp4", [moment])
+        video = bb.video_snippet(options.video_src.strip(), [moment])
         description = snippets.video_description([(moment, short_url)])
         return Snippet(video, "html", short_url, text=description)
     if options.surface == "social":
@@ -142,6 +157,12 @@ def mint_short_link(sessions: sessionmaker[Session], link: CheckoutLink) -> str:
     same product and attribution, so previewing a snippet twice does not mint twice."""
     with write_session(sessions) as session:
         return short_links.mint_or_reuse(session, link)
+
+
+def existing_short_link(sessions: sessionmaker[Session], link: CheckoutLink) -> str | None:
+    """The code already minted for ``link``, if any; reads only."""
+    with sessions() as session:
+        return short_links.existing_code(session, link)
 
 
 def _image_url(bb: BuyButton, product: ProductView) -> str | None:

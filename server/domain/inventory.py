@@ -13,7 +13,7 @@ from sqlalchemy import BindParameter, CursorResult, Integer, Table, Update, bind
 from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import Product, utcnow
-from buybutton_server.domain.catalog import require_product
+from buybutton_server.domain.catalog import STOCK_MAX, require_product
 from buybutton_server.errors import InvalidInput, OutOfStock
 
 # ``metadata.tables`` gives the table typed as a ``Table`` (``__table__`` is a FromClause).
@@ -47,9 +47,16 @@ _SET_ON_HAND = (
     .where(_P.id == _ID, _P.reserved <= _N)
     .values(on_hand=_N, updated_at=bindparam("now"))
 )
+# ...nor above STOCK_MAX (10**9): with |delta| <= STOCK_MAX too, on_hand + delta stays inside
+# PostgreSQL's 32-bit integer, which it would otherwise overflow (an error, not a refusal).
 _ADJUST_ON_HAND = (
     update(_PRODUCTS)
-    .where(_P.id == _ID, _P.reserved <= _P.on_hand + _N, _P.on_hand + _N >= 0)
+    .where(
+        _P.id == _ID,
+        _P.reserved <= _P.on_hand + _N,
+        _P.on_hand + _N >= 0,
+        _P.on_hand + _N <= STOCK_MAX,
+    )
     .values(on_hand=_P.on_hand + _N, updated_at=bindparam("now"))
 )
 
@@ -93,6 +100,9 @@ def change_stock(
     :class:`OutOfStock` when it would, :class:`NotFound` for an unknown sku."""
     if (on_hand is None) == (delta is None):
         raise InvalidInput("Give on_hand (set) or delta (adjust), exactly one.")
+    for name, value, low in (("on_hand", on_hand, 0), ("delta", delta, -STOCK_MAX)):
+        if value is not None and not low <= value <= STOCK_MAX:
+            raise InvalidInput(f"{name} must be a whole number from {low} to {STOCK_MAX}.")
     product = require_product(session, sku)
     statement, n = (_SET_ON_HAND, on_hand) if delta is None else (_ADJUST_ON_HAND, delta)
     result = session.connection().execute(
@@ -100,6 +110,11 @@ def change_stock(
     )
     session.refresh(product)
     if cast("CursorResult[object]", result).rowcount != 1:
+        if delta is not None and product.on_hand + delta > STOCK_MAX:
+            raise InvalidInput(
+                f"{sku}: stock cannot go above {STOCK_MAX} (on hand {product.on_hand}, "
+                f"delta {delta})."
+            )
         raise OutOfStock(
             f"{sku}: stock cannot go below the {product.reserved} units held by checkouts "
             f"in progress (on hand {product.on_hand})."

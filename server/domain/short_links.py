@@ -85,8 +85,13 @@ def mint(session: Session, link: CheckoutLink) -> str:
 def mint_or_reuse(session: Session, link: CheckoutLink) -> str:
     """Like :func:`mint`, but a link without personal data reuses the code already minted
     for the same product, quantity and attribution."""
+    return existing_code(session, link) or mint(session, link)
+
+
+def existing_code(session: Session, link: CheckoutLink) -> str | None:
+    """The code already minted for ``link`` if it carries no personal data (a read only)."""
     if link.email or link.name:
-        return mint(session, link)
+        return None
     table = ShortLink.__table__.c
     same = [
         table.sku == link.sku,
@@ -100,8 +105,7 @@ def mint_or_reuse(session: Session, link: CheckoutLink) -> str:
         (table.content, link.content),
     ):
         same.append(column.is_(None) if value is None else column == value)
-    existing = session.scalar(select(table.code).where(*same).order_by(table.id).limit(1))
-    return existing or mint(session, link)
+    return session.scalar(select(table.code).where(*same).order_by(table.id).limit(1))
 
 
 _FIELDS = tuple(ShortLinkView.__slots__)

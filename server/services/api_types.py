@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -33,6 +34,22 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def _refuse_nul(data: object, where: str = "") -> None:
+    """PostgreSQL cannot store NUL (U+0000) in text: refuse it in any string of a body or
+    query, keys included, with the field's name, before it reaches the database as a 500."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise broken(f"{where or 'the body'} must not contain NUL characters (U+0000).")
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            name = f"{where}.{key}" if where else str(key)
+            _refuse_nul(key, name)
+            _refuse_nul(value, name)
+    elif isinstance(data, list | tuple):
+        for index, item in enumerate(data):
+            _refuse_nul(item, f"{where}[{index}]")
+
+
 class Input(BaseModel):
     """A JSON request body. ``problems`` maps a field to the message given when its value
     is of the wrong kind; ``extra_hint`` follows the list of unknown fields."""
@@ -41,6 +58,12 @@ class Input(BaseModel):
     problems: ClassVar[Mapping[str, str]] = {}
     extra_hint: ClassVar[str] = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _refuse_nul(data)
+        return data
+
 
 class Query(BaseModel):
     """Query parameters: strings, converted leniently; unknown ones are ignored."""
@@ -48,6 +71,12 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     problems: ClassVar[Mapping[str, str]] = {}
     extra_hint: ClassVar[str] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _refuse_nul(data)
+        return data
 
 
 class Answer(BaseModel):

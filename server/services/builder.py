@@ -50,11 +50,20 @@ def snippet_options(query: Mapping[str, str], default_sku: str | None) -> Snippe
     )
 
 
-def build(sessions: sessionmaker[Session], bb: BuyButton, query: Mapping[str, str]) -> BuilderPage:
-    """The builder page for the form ``query``; a refused option becomes ``problem``."""
+def build(
+    sessions: sessionmaker[Session],
+    bb: BuyButton,
+    query: Mapping[str, str],
+    *,
+    mint: bool = False,
+) -> BuilderPage:
+    """The builder page for the form ``query``; a refused option becomes ``problem``.
+
+    Reading the page writes nothing: a surface whose short link does not exist yet comes
+    back with ``snippet.needs_short_link``. ``mint=True`` (the builder's POST) creates it."""
     products = active_products(sessions)
     try:
         options = snippet_options(query, products[0][0] if products else None)
-        return BuilderPage(products, options, make_snippet(sessions, bb, options))
+        return BuilderPage(products, options, make_snippet(sessions, bb, options, mint=mint))
     except ShopError as problem:
         return BuilderPage(products, problem=problem.message)

@@ -6,6 +6,7 @@
   var code = document.getElementById("code"), text = document.getElementById("text");
   var frame = document.getElementById("preview"), problem = document.getElementById("problem");
   var extra = document.getElementById("extra"), copied = document.getElementById("copied");
+  var shortForm = document.getElementById("short-link-form");
   var timer = null, seq = 0;
 
   function query() {
@@ -27,6 +28,9 @@
         code.value = answer.body.code;
         text.value = answer.body.text || "";
         extra.hidden = !answer.body.text;
+        // Reading never mints a short link: creating one is this form's POST.
+        shortForm.action = "/admin/snippets?" + q;
+        shortForm.hidden = !answer.body.short_link_needed;
         frame.src = "/admin/preview?" + q;
       });
   }

@@ -10,11 +10,15 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from buybutton.urls import absolute
+from buybutton.urls import absolute, short_path
 from buybutton_server.db import run_read
 from buybutton_server.services import sharing
 from buybutton_server.services.catalog_reads import active_product
 from buybutton_server.services.sharing import OEmbedNotImplemented, ProductPage
+
+NO_STORE = {"Cache-Control": "no-store"}
+PRIVATE_CACHE = {"Cache-Control": "private, max-age=60"}
+VARY_AGENT = {"Vary": "User-Agent"}
 
 # Link-preview fetchers of messengers and social apps. They get a page with the product's
 # Open Graph tags; people get the one-hop redirect to checkout.
@@ -27,17 +31,22 @@ _UNFURLERS = re.compile(
 
 
 async def short_link(request: Request) -> Response:
-    """``/l/{code}``: one redirect to checkout, or the unfurl page for link-preview bots."""
+    """``/l/{code}``: one redirect to checkout, or the unfurl page for link-preview bots.
+
+    The answer depends on the User-Agent, so it says so (``Vary``), and the canonical URL is
+    built from the configured base URL: a forged ``Host`` header cannot put another site's
+    address into a page a bot caches."""
     state = request.app.state
     stored = await run_read(
         state.sessions, sharing.short_link, state.sessions, request.path_params["code"]
     )
     target = sharing.signed_checkout_path(state.link_signer, stored.checkout_link())
     if not _UNFURLERS.search(request.headers.get("user-agent", "")):
-        return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+        return RedirectResponse(target, status_code=302, headers={**NO_STORE, **VARY_AGENT})
     product = await run_read(state.sessions, active_product, state.sessions, stored.sku)
     page = sharing.page_for(product, state.settings.base_url, target)
-    return _render(request, page, canonical=str(request.url))
+    canonical = absolute(state.settings.base_url, short_path(stored.code))
+    return _render(request, page, canonical=canonical, vary=VARY_AGENT)
 
 
 async def short_link_qr(request: Request) -> Response:
@@ -53,7 +62,12 @@ async def short_link_qr(request: Request) -> Response:
 
 
 def _render(
-    request: Request, page: ProductPage, *, canonical: str, embed: bool = False
+    request: Request,
+    page: ProductPage,
+    *,
+    canonical: str,
+    embed: bool = False,
+    vary: dict[str, str] | None = None,
 ) -> Response:
     oembed = absolute(request.app.state.settings.base_url, "/oembed?")
     context: dict[str, Any] = {
@@ -65,7 +79,9 @@ def _render(
         "oembed_xml": oembed + urlencode({"url": page.page_url, "format": "xml"}),
         "csp_nonce": request.state.csp_nonce,
     }
-    headers = {"Cache-Control": "public, max-age=60"}
+    # Each answer carries its own CSP nonce: a shared cache must not hand one response (and
+    # its nonce) to everyone, so only the visitor's own browser may keep it.
+    headers = {**PRIVATE_CACHE, **(vary or {})}
     if embed:
         # The card is meant to be framed by any CMS page: it has a link, no form, no state.
         request.state.frame_ancestors = ["*"]
@@ -102,8 +118,12 @@ async def product_embed(request: Request) -> Response:
 
 
 def _dimension(request: Request, name: str) -> int | None:
+    """A positive ``maxwidth``/``maxheight``, or None for anything else (absent, ``²``,
+    5,000 digits): ``isdigit()`` lets ``²`` through to ``int()``, which then fails."""
     raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+    if not (0 < len(raw) <= 6 and raw.isascii() and raw.isdecimal()):
+        return None
+    return int(raw) or None
 
 
 async def oembed(request: Request) -> Response:

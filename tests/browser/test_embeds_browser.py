@@ -337,6 +337,10 @@ def test_snippet_builder_previews_live_and_copies_in_one_click(
     assert copied == page.locator("#code").input_value()
     assert 'data-buybutton-sku="BEANS-GUJI-250"' in copied
     page.get_by_label("Social post or chat (short link)").check()
+    # Reading the builder mints nothing (issue 11 item 13): its button POSTs, then shows it.
+    create = page.get_by_role("button", name="Create short link")
+    expect(create).to_be_visible()
+    create.click()
     expect(page.locator("#code")).to_have_value(re.compile(r"/l/[A-Za-z0-9]{10}"))
     assert errors == []
     context.close()
