@@ -4,6 +4,7 @@ are cut off, so neither a huge body nor a crowd of dripping connections holds th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import select
 import socket
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,14 @@ from buybutton_server.body_limits import (
 )
 from buybutton_server.runner import http_protocol
 from tests.live_server import free_port
+
+
+def run_apart(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` to the end on an event loop of its own thread: after the browser
+    tests, Playwright's sync API keeps a loop running in the main thread, where
+    ``asyncio.run`` refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 def test_every_route_has_a_limit() -> None:
@@ -78,7 +87,7 @@ def _run(
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": path, "headers": list(headers)}
-    asyncio.run(app(scope, receive, send))
+    run_apart(app(scope, receive, send))
     return sent, pulled
 
 
@@ -138,7 +147,7 @@ def test_a_stalled_body_is_a_408() -> None:
     app = BodyLimitMiddleware(Reader(), idle_seconds=0.2)
     scope = {"type": "http", "method": "POST", "path": "/c/x", "headers": []}
     started = time.monotonic()
-    asyncio.run(app(scope, receive, send))
+    run_apart(app(scope, receive, send))
     assert time.monotonic() - started < 2
     assert sent[0]["status"] == 408
 

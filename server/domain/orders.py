@@ -157,7 +157,8 @@ def _existing(session: Session, attempt_key: str) -> Order:
 
 
 def _check_holds(session: Session, limits: HoldLimits) -> None:
-    """Raise ``RateLimited`` when this attempt would go over one of ``limits``."""
+    """Raise ``RateLimited`` when this attempt goes over one of ``limits``; the attempt's own
+    pending order is already written, so it counts among the pending holds."""
     if limits.link_rate is not None:
         count, seconds = limits.link_rate
         key = f"pay-link:{limits.link}"
@@ -168,13 +169,13 @@ def _check_holds(session: Session, limits: HoldLimits) -> None:
         return
     params = {"client": limits.client, "link": limits.link}
     by_client, by_link = session.connection().execute(_PENDING_HOLDS, params).one()
-    if limits.per_client is not None and by_client >= limits.per_client:
+    if limits.per_client is not None and by_client > limits.per_client:
         raise RateLimited(
             120,
             "You already have checkouts waiting for payment. Finish or close one, or try "
             "again in a few minutes; nothing was charged.",
         )
-    if limits.per_link is not None and by_link >= limits.per_link:
+    if limits.per_link is not None and by_link > limits.per_link:
         raise RateLimited(
             60,
             "Many checkouts through this link are under way. Please try again in a minute; "
@@ -212,8 +213,6 @@ def place_order(
                 raise ProductUnavailable()
             if quantity > product.max_per_order:
                 raise InvalidInput(f"At most {product.max_per_order} per order.")
-            if limits is not None:
-                _check_holds(session, limits)
             total = product.price_amount * quantity
             order = Order(
                 public_id=secrets.token_urlsafe(16),
@@ -266,6 +265,10 @@ def place_order(
                 if available <= 0:
                     raise SoldOut()
                 raise NotEnoughStock(available)
+            # Caps are judged after the stock: a sold-out product says "sold out", not "too
+            # many tries". Over a cap, the rollback takes this order and its reservation back.
+            if limits is not None:
+                _check_holds(session, limits)
             analytics.record_checkout_started(session, link, order)
             return order, True
     except IntegrityError:

@@ -85,7 +85,9 @@ def test_a_quantity_picked_before_the_script_runs_is_in_the_total(
     page = phone.new_page()
     held: list[Route] = []
     page.route("**/static/checkout.js*", lambda route: held.append(route))
-    page.goto(demo.bb.checkout_link("DRIPPER-01"), wait_until="commit")
+    # A link that lets the shopper choose the quantity (a plain link's quantity is binding).
+    link = demo.bb.checkout_link("DRIPPER-01", min_quantity=1, max_quantity=10)
+    page.goto(link, wait_until="commit")
     page.wait_for_function("document.getElementById('quantity') !== null")
     while not held:  # the parser has reached the script; it waits for our say-so
         page.wait_for_timeout(20)
