@@ -34,7 +34,8 @@ from bench.server import SECRET  # noqa: E402
 from buybutton import BuyButton  # noqa: E402
 from buybutton.tokens import CheckoutLink, LinkSigner  # noqa: E402
 from buybutton_server.db import make_engine, migrate, session_factory, write_session  # noqa: E402
-from buybutton_server.domain.catalog import upsert_products, validate_rows  # noqa: E402
+from buybutton_server.domain.catalog import upsert_products  # noqa: E402
+from buybutton_server.domain.catalog_import import validate_rows  # noqa: E402
 
 SHOPIFY_BUY_BUTTON_GZIP = 58_968  # buy-button.min.js, gzipped, as quoted in the issue
 LEMON_SQUEEZY_GZIP = 2_300

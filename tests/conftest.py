@@ -27,7 +27,8 @@ from buybutton_server.db import (
     write_session,
 )
 from buybutton_server.db.models import Order, Product
-from buybutton_server.domain.catalog import upsert_products, validate_rows
+from buybutton_server.domain.catalog import upsert_products
+from buybutton_server.domain.catalog_import import validate_rows
 
 SECRET = "test-secret-key-0123456789abcdef-0123"
 BASE_URL = "http://shop.test"

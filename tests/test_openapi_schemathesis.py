@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 from buybutton_server import Settings, create_app
 from buybutton_server.db import make_engine, migrate, session_factory, write_session
 from buybutton_server.domain.api_keys import create_key
-from buybutton_server.domain.catalog import upsert_products, validate_rows
+from buybutton_server.domain.catalog import upsert_products
+from buybutton_server.domain.catalog_import import validate_rows
 
 # The app is built at import (schemathesis reads its document to make one test per
 # operation); the database is created, migrated and opened only when the tests run.

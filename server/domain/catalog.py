@@ -1,5 +1,5 @@
-"""Products: the rules a product keeps, look-ups, changes, and the idempotent catalog import
-(CSV or JSON, upsert by sku).
+"""Products: the rules a product keeps, look-ups and changes (the catalog import, which
+applies these rules to a file's rows, is :mod:`.catalog_import`).
 
 The rules (``check_*`` and :func:`price_in_minor_units`) are the one definition of a valid
 product: the import applies them to a file's rows and the API's request types to JSON bodies,
@@ -8,40 +8,21 @@ so both refuse the same things with the same words. Each raises :class:`InvalidI
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton.money import is_currency, parse_amount
+from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton.tokens import MAX_QUANTITY, SKU_PATTERN
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import Product
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
-
-_FIELDS = (
-    "sku",
-    "title",
-    "description",
-    "image_url",
-    "price",
-    "price_amount",
-    "currency",
-    "stock",
-    "requires_shipping",
-    "active",
-    "variant_group",
-    "variant_label",
-    "max_per_order",
-)
-
 
 # -- the rules ----------------------------------------------------------------------------
 
@@ -83,11 +64,29 @@ def check_currency(code: str) -> str:
     return code.upper()
 
 
+def _on_this_machine(url: str) -> bool:
+    """An http URL of a loopback host: the demo serves images from its blog on whatever
+    address it binds, and browsers treat these as this machine."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        address = ip_address(host) if host != "localhost" else None
+    except ValueError:
+        return False
+    return parts.scheme == "http" and (
+        host == "localhost"
+        or (address is not None and (address.is_loopback or address.is_unspecified))
+    )
+
+
 def check_image_url(url: str) -> str:
-    """An http(s) URL or a path on this site; empty means no image."""
+    """An https URL or a path on this site; empty means no image. Shoppers' browsers would
+    block (or warn about) an http image on an https page; the one exception is a loopback
+    address, which browsers trust and the local demo serves its images from."""
     check_length("image_url", url, IMAGE_URL_MAX)
-    if url and not url.startswith(("https://", "http://", "/")):
-        raise InvalidInput("image_url must be an http(s) URL or a path starting with /")
+    on_site = url.startswith("/") and not url.startswith("//")  # "//host/x" is another site
+    if url and not (on_site or url.startswith("https://") or _on_this_machine(url)):
+        raise InvalidInput("image_url must be an https:// URL or a path starting with /")
     return url
 
 
@@ -245,6 +244,13 @@ def variants_of(factory: sessionmaker[Session], product: ProductView) -> list[Pr
     return [_view(row) for row in fetch_all(factory, _VARIANTS, {"group": product.variant_group})]
 
 
+# -- the import's rows (read and checked by :mod:`.catalog_import`) ----------------------
+
+_CHUNK = 500  # skus per look-up, rows per bulk statement
+Progress = Callable[[int, int], None]
+"""Called with (rows done, rows in all) while a large import is checked and written."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProductRow:
     """One validated row of an import."""
@@ -280,136 +286,78 @@ class ImportResult:
     unchanged: int
 
 
-def read_catalog_file(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
-    """Read rows with the place each came from ('line 3', 'item 2') for error messages."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CatalogImportError([f"line {exc.lineno}: not valid JSON ({exc.msg})"]) from None
-        items = data.get("products") if isinstance(data, dict) else data
-        if not isinstance(items, list):
-            raise CatalogImportError(['JSON must be a list of products or {"products": [...]}'])
-        return [(f"item {i}", item) for i, item in enumerate(items, start=1)]
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        unknown = set(reader.fieldnames or ()) - set(_FIELDS)
-        if unknown:
-            raise CatalogImportError([f"line 1: unknown column(s) {', '.join(sorted(unknown))}"])
-        # DictReader's line_num counts physical lines, so quoted newlines still point right.
-        rows: list[tuple[str, Mapping[str, Any]]] = []
-        for row in reader:
-            rows.append((f"line {reader.line_num}", row))
-        return rows
-    raise CatalogImportError([f"{path.name}: use a .csv or .json file"])
+# -- the import's writing ---------------------------------------------------------------
+
+_COLUMNS = (
+    "title",
+    "description",
+    "image_url",
+    "price_amount",
+    "currency",
+    "on_hand",
+    "requires_shipping",
+    "active",
+    "variant_group",
+    "variant_label",
+    "max_per_order",
+)
 
 
-def validate_rows(rows: Iterable[tuple[str, Mapping[str, Any]]]) -> list[ProductRow]:
-    """Check every row; raise one error listing every problem, or return them all valid."""
-    problems: list[str] = []
-    valid: list[ProductRow] = []
-    seen: dict[str, str] = {}
-    for where, raw in rows:
-        if not isinstance(raw, Mapping):
-            problems.append(f"{where}: expected an object with product fields")
-            continue
-        try:
-            row = _validate_row(raw)
-        except InvalidInput as problem:
-            problems.append(f"{where}: {problem.message}")
-            continue
-        if row.sku in seen:
-            problems.append(f"{where}: sku {row.sku!r} already appears at {seen[row.sku]}")
-            continue
-        seen[row.sku] = where
-        valid.append(row)
-    if problems:
-        raise CatalogImportError(problems)
-    return valid
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One product the import would create or change: ``fields`` as (name, before, after)."""
+
+    sku: str
+    created: bool
+    fields: tuple[tuple[str, Any, Any], ...]
+
+    def describe(self) -> str:
+        if self.created:
+            after = dict((name, new) for name, _, new in self.fields)
+            price = decimal_string(after["price_amount"], after["currency"])
+            return (
+                f"create {self.sku}: {after['title']!r}, {price} {after['currency']}, "
+                f"stock {after['on_hand']}"
+            )
+        return f"update {self.sku}: " + "; ".join(
+            f"{name} {old!r} -> {new!r}" for name, old, new in self.fields
+        )
 
 
-def _text(raw: Mapping[str, Any], key: str, *, required: bool = False) -> str:
-    value = raw.get(key)
-    value = "" if value is None else check_no_nul(key, str(value).strip())
-    if required and not value:
-        raise InvalidInput(f"{key} is required")
-    return value
+@dataclass(slots=True)
+class ImportPlan:
+    """What an import would do: the statements' rows and the changes to show."""
+
+    creates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def result(self) -> ImportResult:
+        return ImportResult(len(self.creates), len(self.updates), self.unchanged)
 
 
-def _flag(raw: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = raw.get(key)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "y"):
-        return True
-    if text in ("0", "false", "no", "n"):
-        return False
-    raise InvalidInput(f"{key} must be true or false, got {value!r}")
+def _existing(session: Session, skus: list[str]) -> dict[str, dict[str, Any]]:
+    columns = [_PRODUCTS.c[name] for name in ("id", "sku", "reserved", *_COLUMNS)]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(skus), _CHUNK):
+        query = select(*columns).where(_PRODUCTS.c.sku.in_(skus[start : start + _CHUNK]))
+        for row in session.execute(query).mappings():
+            found[row["sku"]] = dict(row)
+    return found
 
 
-def _whole(value: Any, name: str) -> int:
-    # ASCII digits, at most 30 (the bounds then speak): no "²", no 5,000 digits echoed back.
-    text = str(value).strip()
-    digits = text.removeprefix("-")
-    whole = digits.isascii() and digits.isdecimal() and 0 < len(digits) <= 30
-    if isinstance(value, bool | float) or not whole:
-        raise InvalidInput(f"{name} must be a whole number, got {value!r:.40}")
-    number = int(text)
-    if number < 0:
-        raise InvalidInput(f"{name} must not be negative, got {number}")
-    return number
-
-
-def _validate_row(raw: Mapping[str, Any]) -> ProductRow:
-    """A row of a file: text as the file has it (numbers and flags may be strings), checked
-    by the same rules as the API."""
-    unknown = set(raw) - set(_FIELDS)
-    if unknown:
-        raise InvalidInput(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
-    sku = check_sku(_text(raw, "sku", required=True))
-    currency = check_currency(_text(raw, "currency", required=True))
-    price, price_amount = raw.get("price"), raw.get("price_amount")
-    if isinstance(price, float):
-        raise InvalidInput('price must be a string such as "24.90", not a float')
-    amount = price_in_minor_units(
-        None if price in (None, "") else str(price),
-        None if price_amount in (None, "") else _whole(price_amount, "price_amount"),
-        currency,
-    )
-    return ProductRow(
-        sku=sku,
-        title=check_title(_text(raw, "title", required=True)),
-        description=check_length("description", _text(raw, "description"), DESCRIPTION_MAX),
-        image_url=check_image_url(_text(raw, "image_url")),
-        price_amount=amount,
-        currency=currency,
-        stock=check_stock(_whole(raw.get("stock", 0) or 0, "stock")),
-        requires_shipping=_flag(raw, "requires_shipping", True),
-        active=_flag(raw, "active", True),
-        variant_group=check_label("variant_group", _text(raw, "variant_group")),
-        variant_label=check_label("variant_label", _text(raw, "variant_label")),
-        max_per_order=check_max_per_order(_whole(raw["max_per_order"], "max_per_order"))
-        if raw.get("max_per_order") not in (None, "")
-        else None,
-    )
-
-
-def upsert_products(session: Session, rows: list[ProductRow]) -> ImportResult:
-    """Create or update each product by sku, inside the caller's transaction.
+def plan_import(session: Session, rows: list[ProductRow]) -> ImportPlan:
+    """Compare ``rows`` with the products in the database; write nothing.
 
     Stock in the file sets ``on_hand``; it may not drop below what checkouts have reserved.
     """
-    created = updated = unchanged = 0
-    existing = {
-        p.sku: p
-        for p in session.scalars(select(Product).where(Product.sku.in_([r.sku for r in rows])))
-    }
+    plan = ImportPlan()
+    existing = _existing(session, [row.sku for row in rows])
     problems: list[str] = []
     for row in rows:
+        before = existing.get(row.sku)
         fields = {
             "title": row.title,
             "description": row.description,
@@ -421,27 +369,52 @@ def upsert_products(session: Session, rows: list[ProductRow]) -> ImportResult:
             "active": row.active,
             "variant_group": row.variant_group,
             "variant_label": row.variant_label,
+            "max_per_order": row.max_per_order,
         }
-        if row.max_per_order is not None:
-            fields["max_per_order"] = row.max_per_order
-        product = existing.get(row.sku)
-        if product is None:
-            session.add(Product(sku=row.sku, reserved=0, **fields))
-            created += 1
+        if before is None:
+            fields["max_per_order"] = row.max_per_order or 10
+            plan.creates.append({"sku": row.sku, "reserved": 0, **fields})
+            new = tuple((k, None, v) for k, v in fields.items())
+            plan.changes.append(Change(row.sku, True, new))
             continue
-        if row.stock < product.reserved:
+        if row.max_per_order is None:
+            fields["max_per_order"] = before["max_per_order"]
+        if row.stock < before["reserved"]:
             problems.append(
-                f"sku {row.sku!r}: stock {row.stock} is below the {product.reserved} units "
+                f"sku {row.sku!r}: stock {row.stock} is below the {before['reserved']} units "
                 "held by checkouts in progress"
             )
             continue
-        if all(getattr(product, k) == v for k, v in fields.items()):
-            unchanged += 1
+        old = {k: bool(before[k]) if isinstance(v, bool) else before[k] for k, v in fields.items()}
+        changed = tuple((k, old[k], v) for k, v in fields.items() if old[k] != v)
+        if not changed:
+            plan.unchanged += 1
             continue
-        for key, value in fields.items():
-            setattr(product, key, value)
-        updated += 1
+        plan.updates.append({"id": before["id"], **fields})
+        plan.changes.append(Change(row.sku, False, changed))
     if problems:
         raise CatalogImportError(problems)
+    return plan
+
+
+def apply_plan(session: Session, plan: ImportPlan, progress: Progress | None = None) -> None:
+    """Write the plan in bulk statements, inside the caller's transaction."""
+    total = len(plan.creates) + len(plan.updates)
+    batches = [(True, plan.creates[i : i + _CHUNK]) for i in range(0, len(plan.creates), _CHUNK)]
+    batches += [(False, plan.updates[i : i + _CHUNK]) for i in range(0, len(plan.updates), _CHUNK)]
+    done = 0
+    for creating, batch in batches:  # ORM bulk statements: one executemany per batch
+        session.execute(insert(Product) if creating else update(Product), batch)
+        done += len(batch)
+        if progress is not None:
+            progress(done, total)
     session.flush()
-    return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+def upsert_products(
+    session: Session, rows: list[ProductRow], progress: Progress | None = None
+) -> ImportResult:
+    """Create or update each product by sku, inside the caller's transaction."""
+    plan = plan_import(session, rows)
+    apply_plan(session, plan, progress)
+    return plan.result
