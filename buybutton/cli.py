@@ -26,7 +26,9 @@ The SDK never imports the server. The server declares its commands as entry poin
 they need when loaded, so an entry point that cannot be loaded because the server or one of
 its dependencies is missing marks that command as needing the server.
 
-Settings come from ``BUYBUTTON_*`` environment variables (see docs/configuration.md).
+Settings come from ``BUYBUTTON_*`` environment variables (see docs/configuration.md), and
+from a ``.env`` file in the current folder (``KEY=VALUE`` lines, as ``buybutton init`` writes
+them); a variable set in the environment wins over the file.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, distributions
 from pathlib import Path
+from typing import Any
 
 from buybutton.client import DEV_SECRET_KEY, BuyButton, base_url_from_env, secret_keys_from_env
 from buybutton.errors import ConfigurationError
@@ -91,6 +94,12 @@ def define_link(parser: argparse.ArgumentParser) -> None:
         "--short", action="store_true", help="mint /l/CODE; pre-fill stays on the server"
     )
     parser.add_argument("--qr", type=Path, metavar="FILE", help="also write a QR code (.svg/.png)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="don't check the sku against the shop's catalog (with the server installed, "
+        "link refuses an unknown or archived sku)",
+    )
     parser.add_argument(
         "--recipients",
         type=Path,
@@ -223,6 +232,44 @@ SNIPPET = Command(
 )
 
 
+# -- .env ---------------------------------------------------------------------------------------
+
+DOTENV = ".env"
+
+
+def read_dotenv(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines: blank lines and ``#`` comments skipped, an ``export `` prefix and
+    one pair of surrounding quotes dropped. Nothing is expanded."""
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.replace("_", "").isalnum():
+            raise ConfigurationError(f"{DOTENV} line {number}: expected KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[key] = value
+    return found
+
+
+def load_dotenv(folder: Path | None = None, environ: dict[str, str] | None = None) -> None:
+    """Set the variables of ``folder``'s ``.env`` (the current folder's) that the environment
+    does not set already."""
+    path = (folder or Path.cwd()) / DOTENV
+    env: Any = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from None
+    for key, value in read_dotenv(text).items():
+        env.setdefault(key, value)
+
+
 # -- the command ------------------------------------------------------------------------------
 
 
@@ -281,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in arguments if not a.startswith("-")), "")
     try:
+        load_dotenv()
         commands, missing = find_commands()
         if chosen in missing:
             raise NeedsServer(chosen)
@@ -291,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # ``buybutton ... | head``: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

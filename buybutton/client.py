@@ -20,6 +20,28 @@ from buybutton.tokens import CHOOSABLE_QUANTITY, CheckoutLink, LinkSigner
 # ``buybutton link`` work with no setup. A production server refuses to start with it.
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+MIN_KEY_BYTES = 32  # a signing key is a secret: at least 256 bits
+
+
+def checked_secret_keys(secret_keys: Sequence[str]) -> list[str]:
+    """``secret_keys`` as a list, refusing a plain string (a ``Sequence[str]`` too, whose
+    last character would become the key) and keys shorter than :data:`MIN_KEY_BYTES`
+    (except the public development key, which only a development server accepts)."""
+    if isinstance(secret_keys, (str, bytes)):
+        raise TypeError(
+            "secret_keys takes a list of keys, newest last, not a single string: "
+            "write secret_keys=[key] (or BuyButton.from_env() to read BUYBUTTON_SECRET_KEYS)"
+        )
+    keys = list(secret_keys)
+    for key in keys:
+        if not isinstance(key, str):
+            raise TypeError(f"secret_keys holds a {type(key).__name__}, not a str key")
+        if key != DEV_SECRET_KEY and len(key.encode()) < MIN_KEY_BYTES:
+            raise ConfigurationError(
+                f"a secret key must be at least {MIN_KEY_BYTES} bytes (got {len(key.encode())}); "
+                "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+    return keys
 
 
 def secret_keys_from_env(environ: Mapping[str, str]) -> list[str]:
@@ -59,7 +81,8 @@ class BuyButton(ApiClient):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
-        self._signer = LinkSigner(secret_keys) if secret_keys else None
+        keys = checked_secret_keys(secret_keys)
+        self._signer = LinkSigner(keys) if keys else None
         self.webhook_secrets = list(webhook_secrets)
         super().__init__(self.base_url, api_key, http_client=http_client, retries=retries)
 

@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import shlex
 import socket
 from collections.abc import Callable, Generator
 from dataclasses import replace
@@ -23,8 +24,12 @@ from buybutton.errors import ConfigurationError
 from buybutton.tokens import CheckoutLink
 from buybutton_server.app import create_app
 from buybutton_server.db import make_engine, migrate, open_sessions, session_factory, write_session
-from buybutton_server.domain.catalog import read_catalog_file, upsert_products, validate_rows
+from buybutton_server.db.models import utcnow
+from buybutton_server.db.sessions import describe_url
+from buybutton_server.domain.catalog import upsert_products
+from buybutton_server.domain.catalog_import import read_catalog_file, validate_rows
 from buybutton_server.logs import uvicorn_log_config
+from buybutton_server.services.orders import PaidOrderWatch
 from buybutton_server.settings import Settings
 
 log = logging.getLogger("buybutton")
@@ -169,6 +174,7 @@ def serve(settings: Settings, *, workers: int = 1, unsafe_public_dev: bool = Fal
     check_binding(settings, unsafe_public_dev=unsafe_public_dev)
     ensure_port_free(settings.host, settings.port, "BUYBUTTON_PORT or --port")
     migrate(settings.database_url)
+    print(f"buybutton serve: database {describe_url(settings.database_url)}", flush=True)
     several = workers > 1
     if several:
         os.environ.update(settings.as_environment())
@@ -280,15 +286,29 @@ def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]
                 say(f"  {label + ':':24} {url}")
             say("  Pay with test card 4242 4242 4242 4242 (any future date, any CVC),")
             say("  or tap 'Pay with Test Wallet'. Card 4000 0000 0000 0002 is declined.")
+            say(f"  Database:                {describe_url(settings.database_url)}")
+            say("  Point other buybutton commands at it (orders, stats, keys...) with:")
+            say(f"    export BUYBUTTON_DATABASE_URL={shlex.quote(settings.database_url)}")
             say(f"  Snippet builder login: {DEMO_ADMIN} / {password} (new each run)")
+
+        async def tell_paid_orders() -> None:
+            # One line per paid order (number and total only), checked every second.
+            with open_sessions(settings.database_url) as sessions:
+                watch = PaidOrderWatch(sessions, utcnow())
+                while True:
+                    await asyncio.sleep(1)
+                    for line in await asyncio.to_thread(watch.news):
+                        say(f"  {line}")
 
         blog_task = asyncio.create_task(blog.serve())
         announce_task = asyncio.create_task(announce())
+        paid_task = asyncio.create_task(tell_paid_orders())
         try:
             await shop.serve()
         finally:
             blog.should_exit = True
             await blog_task
             announce_task.cancel()
+            paid_task.cancel()
 
     asyncio.run(run())

@@ -79,6 +79,10 @@ def test_demo_seeds_serves_and_prints_urls(tmp_path: Path) -> None:
         link = re.search(r"Checkout link:\s+(\S+)", output)
         login = re.search(r"Snippet builder login: (\S+) / (\S+)", output)
         assert post and link and login, output
+        # The database, and how to point the other commands at it.
+        database = tmp_path / "demo.sqlite3"
+        assert f"Database:                sqlite:///{database}" in output
+        assert f"export BUYBUTTON_DATABASE_URL=sqlite:///{database}" in output
         for label in ("Shoppable video", "Social feed", "Newsletter", "Product page \\(oEmbed\\)"):
             found = re.search(label + r":\s+(\S+)", output)
             assert found and httpx.get(found[1]).status_code == 200, label
@@ -114,5 +118,6 @@ def test_serve_migrates_and_answers(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/c/capability-token-42").status_code == 400
     assert database.exists()
     output = "".join(lines)
+    assert f"buybutton serve: database sqlite:///{database}" in output
     assert '"GET /c/[redacted] HTTP/1.1" 400' in output
     assert "capability-token-42" not in output

@@ -11,6 +11,11 @@ from buybutton_server.db import open_sessions, write_session
 from buybutton_server.domain.admin_auth import create_admin
 from buybutton_server.settings import Settings
 
+NO_TERMINAL = (
+    "no terminal to ask for a password; pipe it in instead: "
+    "printf '%s\\n' \"$PASSWORD\" | buybutton admin create EMAIL --password-stdin"
+)
+
 
 def _define(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -26,8 +31,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
+        if not sys.stdin.isatty():
+            note(NO_TERMINAL)
+            return 2
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Again: ")
+        except EOFError:
+            note(NO_TERMINAL)
+            return 2
+        if again != password:
             note("the passwords do not match")
             return 1
     with open_sessions(settings.database_url) as sessions, write_session(sessions) as session:

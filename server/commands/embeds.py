@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 
 from buybutton import BuyButton, cli
-from buybutton.tokens import CheckoutLink
+from buybutton.tokens import SKU_PATTERN, CheckoutLink
 from buybutton.urls import absolute, short_path
-from buybutton_server.commands.base import with_server_run
-from buybutton_server.db import open_sessions
+from buybutton_server.commands.base import ready_database, with_server_run
+from buybutton_server.db import DATABASE_DOWN, open_sessions
+from buybutton_server.db.sessions import describe_url
 from buybutton_server.domain import short_links
+from buybutton_server.domain.catalog import product_view
 from buybutton_server.domain.embeds import SnippetOptions, make_snippet, mint_short_link
 from buybutton_server.errors import ShopError
 from buybutton_server.settings import Settings
@@ -21,9 +23,36 @@ def _client(settings: Settings) -> BuyButton:
     return BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
 
 
+def check_product(settings: Settings, sku: str) -> None:
+    """Refuse a link to a product the shop does not sell: unknown, or archived."""
+    if not SKU_PATTERN.fullmatch(sku):
+        return  # not a sku at all: the signer says what one looks like
+    try:
+        ready_database(settings)
+        with open_sessions(settings.database_url) as sessions:
+            product = product_view(sessions, sku)
+    except DATABASE_DOWN as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines() or ["no answer"]
+        raise ValueError(
+            f"cannot check {sku} in the catalog, the database cannot be reached "
+            f"({reason[0]}); pass --offline to sign the link without checking"
+        ) from None
+    if product is None:
+        raise ValueError(
+            f"no product {sku} in the catalog ({describe_url(settings.database_url)}); "
+            "import it with buybutton catalog import FILE, or pass --offline to sign anyway"
+        )
+    if not product.active:
+        raise ValueError(f"{sku} is archived: shoppers would see it taken down")
+
+
 def _link(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     bb = _client(settings)
+    if args.offline and (args.short or args.qr):
+        raise ValueError("--short and --qr need the shop's database; leave out --offline")
+    if not args.offline:
+        check_product(settings, args.sku)
     if args.recipients or not (args.short or args.qr):
         return cli.print_link(bb, args, print)
     if args.expires_in:
@@ -73,5 +102,5 @@ def _snippet(args: argparse.Namespace) -> int:
     return 0
 
 
-LINK = with_server_run(cli.LINK, _link)
+LINK = with_server_run(cli.LINK, _link, database=False)  # not with --offline
 SNIPPET = with_server_run(cli.SNIPPET, _snippet)

@@ -42,7 +42,8 @@ def _define_demo(parser: argparse.ArgumentParser) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     env = dict(os.environ)
-    env.setdefault("BUYBUTTON_DATABASE_URL", f"sqlite:///{args.database}")
+    # An absolute path: the printed ``export`` line works from any folder.
+    env.setdefault("BUYBUTTON_DATABASE_URL", f"sqlite:///{os.path.abspath(args.database)}")
     env.setdefault("BUYBUTTON_BASE_URL", f"http://127.0.0.1:{args.port}")
     settings = Settings.from_env(env, port=args.port)
     serve_demo(settings, blog_port=args.blog_port, say=print)
@@ -61,6 +62,9 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
-SERVE = server_command("run the server", _define_serve, _serve)
-DEMO = server_command("seed a demo shop and serve it with a demo blog", _define_demo, _demo)
+# serve and demo migrate themselves, after checking their ports.
+SERVE = server_command("run the server", _define_serve, _serve, database=False)
+DEMO = server_command(
+    "seed a demo shop and serve it with a demo blog", _define_demo, _demo, database=False
+)
 DB = server_command("database schema", _define_db, _db)

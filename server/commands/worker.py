@@ -32,4 +32,6 @@ def _run(args: argparse.Namespace) -> int:
                 time.sleep(settings.webhook_seconds)
 
 
-WORKER = server_command("deliver order webhooks from the outbox", _define, _run)
+WORKER = server_command(
+    "deliver order webhooks from the outbox", _define, _run, database=False
+)  # it migrates itself

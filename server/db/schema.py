@@ -24,4 +24,7 @@ def migrate(url: str) -> None:
     """Bring the database at ``url`` to the newest schema."""
     from alembic import command
 
+    from buybutton_server.db.sessions import database_url
+
+    database_url(url)  # a bad URL or a missing driver: one line, before Alembic starts
     command.upgrade(alembic_config(url), "head")

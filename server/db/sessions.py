@@ -9,6 +9,7 @@ statement). PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -16,8 +17,12 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+
+from buybutton.errors import ConfigurationError
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -25,14 +30,66 @@ P = ParamSpec("P")
 _READONLY = "buybutton_readonly"
 
 
+POSTGRES_INSTALL = "pip install 'buybutton[postgres]'"
+_URL_EXAMPLES = "sqlite:///buybutton.sqlite3 or postgresql+psycopg://user:password@host/database"
+
+
+def database_url(url: str) -> URL:
+    """``BUYBUTTON_DATABASE_URL`` parsed, or a one-line :class:`ConfigurationError`.
+
+    ``postgres://`` (what Heroku and others hand out) and ``postgresql://`` mean PostgreSQL
+    through psycopg 3, the driver ``buybutton[postgres]`` installs."""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise ConfigurationError(
+            f"BUYBUTTON_DATABASE_URL is not a database URL ({_redacted(url)!r}); "
+            f"write {_URL_EXAMPLES}"
+        ) from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def describe_url(url: str) -> str:
+    """The database a person can recognise, without its password."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return str(parsed.set(database=os.path.abspath(parsed.database or "")).render_as_string())
+    return str(parsed.render_as_string(hide_password=True))
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url if len(url) <= 80 else url[:77] + "..."
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     # SQL parameters hold emails and addresses: keep them out of exceptions and so of logs.
     kwargs.setdefault("hide_parameters", True)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    parsed = database_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
+            _tune_sqlite(engine)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    except ImportError as error:
+        if parsed.get_backend_name() == "postgresql":
+            raise ConfigurationError(
+                f"PostgreSQL needs the psycopg driver ({error.name or 'psycopg'} is not "
+                f"installed): {POSTGRES_INSTALL}"
+            ) from None
+        raise ConfigurationError(
+            f"the driver for {parsed.drivername} is not installed ({error.name})"
+        ) from None
+    except NoSuchModuleError:
+        raise ConfigurationError(
+            f"BUYBUTTON_DATABASE_URL names an unknown database {parsed.drivername!r}; "
+            f"write {_URL_EXAMPLES}"
+        ) from None
 
 
 def _tune_sqlite(engine: Engine) -> None:

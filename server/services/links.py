@@ -14,6 +14,7 @@ from buybutton.urls import absolute, checkout_path, short_path
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import utcnow
 from buybutton_server.domain import catalog, short_links
+from buybutton_server.errors import NotFound
 from buybutton_server.services.api_types import Answer, Input, broken, schema
 
 LINK_LIFETIME_MAX = 10 * 365 * 86400  # seconds
@@ -70,7 +71,8 @@ def create_link(
 ) -> Link:
     link = body.checkout_link()
     with read_session(sessions) as session:
-        catalog.require_product(session, link.sku)
+        if not catalog.require_product(session, link.sku).active:
+            raise NotFound(f"Product {link.sku!r} is archived.")
     if not body.short:
         if body.expires_in:
             link = replace(link, expires_at=int(utcnow().timestamp()) + body.expires_in)
