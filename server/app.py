@@ -29,7 +29,7 @@ from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.services import retention
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
-from buybutton_server.views import admin, api, checkout, public, sharing, webhooks
+from buybutton_server.views import admin, api, checkout, public, sharing, storefront, webhooks
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
 
 log = logging.getLogger("buybutton")
@@ -127,6 +127,7 @@ def create_app(
     provider = payments or make_provider(settings)
 
     routes = [
+        Route("/", storefront.index, methods=["GET"]),
         Route("/c/{token}", checkout.checkout_page, methods=["GET"]),
         Route("/c/{token}", checkout.pay, methods=["POST"]),
         Route("/orders/{public_id}", checkout.order_page, methods=["GET"]),

@@ -44,6 +44,14 @@ def content_security_policy(
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
+def with_sources(csp: str, more: Mapping[str, Sequence[str]]) -> str:
+    """``csp`` with ``more`` sources added to (or as) its directives."""
+    directives = dict(part.split(" ", 1) for part in csp.split("; "))
+    for name, sources in more.items():
+        directives[name] = " ".join([*filter(None, [directives.get(name)]), *sources])
+    return "; ".join(f"{name} {sources}" for name, sources in directives.items())
+
+
 class SecurityHeadersMiddleware:
     def __init__(
         self,
@@ -92,6 +100,10 @@ class SecurityHeadersMiddleware:
                         )
                     else:
                         headers.setdefault("X-Frame-Options", "DENY")
+                    # A view may add sources for its own page (the builder's preview).
+                    more = scope["state"].get("csp_sources")
+                    if more:
+                        csp = with_sources(csp, more)
                     headers.setdefault("Content-Security-Policy", csp)
                 if self.hsts:
                     headers.setdefault(

@@ -232,3 +232,102 @@ def test_builder_options_refuse_bad_values_as_invalid_input() -> None:
     ):
         with pytest.raises(InvalidInput, match=problem):
             snippet_options(query, "MUG-01")
+
+
+def _style_hashes(html: str) -> set[str]:
+    import base64
+    import hashlib
+    from html import unescape
+
+    html = re.sub(r"<!--.*?-->", "", html, flags=re.DOTALL)
+    return {
+        "'sha256-" + base64.b64encode(hashlib.sha256(unescape(v).encode()).digest()).decode() + "'"
+        for v in re.findall(r'\sstyle="([^"]*)"', html)
+    }
+
+
+def test_previews_allow_the_snippets_own_inline_styles_and_video(
+    https_client: TestClient, sessions: sessionmaker[Session], admin: str
+) -> None:
+    """The email button kept none of its inline styles and the video did not load: the
+    preview had the admin's policy (style-src 'self', no media-src)."""
+    add_product(sessions, image_url="https://cdn.example/mug.jpg")
+    sign_in(https_client, admin)
+    email = https_client.get("/admin/preview?sku=MUG-01&surface=email")
+    policy = dict(
+        d.strip().split(" ", 1) for d in email.headers["content-security-policy"].split(";")
+    )
+    styles = _style_hashes(email.text)
+    assert len(styles) >= 4  # the table, the image, two cells, the button
+    assert "background:#1f5eff" in email.text
+    assert set(policy["style-src"].split()) == {"'self'", "'unsafe-hashes'", *styles}
+    assert "'unsafe-inline'" not in email.headers["content-security-policy"]
+    assert policy["frame-ancestors"] == "'self'" and policy["default-src"] == "'none'"
+    assert "media-src" not in policy
+    video_query = "sku=MUG-01&surface=video&video_src=https%3A%2F%2Fcdn.example%2Fv.mp4"
+    csrf = re.search(
+        r'name="csrf" value="([0-9a-f]{64})"', https_client.get("/admin/snippets").text
+    )
+    assert csrf is not None
+    https_client.post(f"/admin/snippets?{video_query}", data={"csrf": csrf[1]})
+    video = https_client.get(f"/admin/preview?{video_query}")
+    assert '<video src="https://cdn.example/v.mp4"' in video.text
+    assert "media-src 'self' https: http:" in video.headers["content-security-policy"]
+    # The builder page itself keeps the strict policy.
+    builder = https_client.get("/admin/snippets")
+    assert "unsafe-hashes" not in builder.headers["content-security-policy"]
+
+
+def test_video_fields_show_for_the_video_surface_only(
+    https_client: TestClient, sessions: sessionmaker[Session], admin: str
+) -> None:
+    add_product(sessions)
+    sign_in(https_client, admin)
+    button = https_client.get("/admin/snippets?sku=MUG-01&surface=button").text
+    assert '<fieldset id="video-fields" hidden disabled>' in button
+    video = https_client.get(
+        "/admin/snippets?sku=MUG-01&surface=video&video_src=https%3A%2F%2Fcdn.example%2Fv.mp4"
+    ).text
+    assert '<fieldset id="video-fields">' in video
+
+
+def test_a_video_takes_several_moments(
+    https_client: TestClient, sessions: sessionmaker[Session], admin: str
+) -> None:
+    add_product(sessions)
+    add_product(sessions, sku="BAG-01", title="Canvas Bag", price="30.00")
+    sign_in(https_client, admin)
+    query = (
+        "sku=MUG-01&surface=video&video_src=https%3A%2F%2Fcdn.example%2Fv.mp4&at=5&until=20"
+        "&moment_sku=BAG-01&moment_at=30&moment_until=45"
+        "&moment_sku=MUG-01&moment_at=60&moment_until=75"
+        "&moment_sku=&moment_at=0&moment_until=15"
+    )
+    assert https_client.get(f"/admin/snippets?format=json&{query}").json()["short_link_needed"]
+    csrf = re.search(
+        r'name="csrf" value="([0-9a-f]{64})"', https_client.get("/admin/snippets").text
+    )
+    assert csrf is not None
+    https_client.post(f"/admin/snippets?{query}", data={"csrf": csrf[1]})
+    answer = https_client.get(f"/admin/snippets?format=json&{query}").json()
+    assert not answer["short_link_needed"]
+    assert re.findall(r'data-buybutton-at="(\d+)"', answer["code"]) == ["5", "30", "60"]
+    lines = answer["text"].splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["0:05", "0:30", "1:00"]
+    assert "Canvas Bag: http" in lines[1] and lines[0].split()[-1] == lines[2].split()[-1]
+    page = https_client.get(f"/admin/snippets?{query}").text
+    assert page.count('name="moment_sku"') == 3, "the two moments and one empty row"
+    bad = https_client.get(
+        "/admin/snippets?format=json&sku=MUG-01&surface=video&video_src=https%3A%2F%2Fx.example%2Fv.mp4"
+        "&moment_sku=BAG-01&moment_at=40&moment_until=30"
+    )
+    assert bad.status_code == 422 and "moment" in bad.json()["error"]["message"]
+
+
+def test_the_dashboard_formats_zero_revenue_as_money(
+    https_client: TestClient, sessions: sessionmaker[Session], admin: str
+) -> None:
+    add_product(sessions, currency="EUR", price="10.00")
+    sign_in(https_client, admin)
+    page = https_client.get("/admin/dashboard").text
+    assert '<strong id="kpi-revenue">€0.00</strong>' in page

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from buybutton.tokens import LinkSigner
 from buybutton_server import Settings
 from buybutton_server.db import write_session
-from buybutton_server.db.models import ApiKey, ShortLink, WebhookEvent
+from buybutton_server.db.models import ApiKey, Order, ShortLink, WebhookEvent
 from buybutton_server.domain.api_keys import create_key, revoke
 from tests.conftest import BASE_URL, GOOD_CARD, SECRET, SHOPPER, attempt_key, path_of
 
@@ -231,6 +231,13 @@ def test_orders_list_filter_get_fulfill_and_refund(
     assert one["email"] == "ana@example.com" and one["attribution"]["source"] == "instagram"
     paged = api.get("/api/v1/orders", params={"limit": 2}).json()
     assert len(paged["data"]) == 2 and paged["next_cursor"]
+    rest = api.get("/api/v1/orders", params={"limit": 2, "cursor": paged["next_cursor"]}).json()
+    assert len(rest["data"]) == 1 and rest["next_cursor"] is None
+    # Newest first, like `buybutton orders list`; the pages neither overlap nor skip.
+    with sessions() as session:
+        newest_first = list(session.scalars(select(Order.number).order_by(Order.id.desc())))
+    assert [o["number"] for o in paged["data"] + rest["data"]] == newest_first
+    assert orders["data"][0]["number"] == newest_first[0]
     assert api.get("/api/v1/orders", params={"created_after": "yesterday"}).status_code == 422
     future = api.get("/api/v1/orders", params={"created_after": "2999-01-01T00:00:00Z"}).json()
     assert future["data"] == []
@@ -341,7 +348,7 @@ PRODUCTS, MUG = "/api/v1/products", "/api/v1/products/MUG-01"
          "stock must be a whole number from 0 to 1000000000."),
         ("post", PRODUCTS, {**BODY, "active": 1}, "active must be true or false."),
         ("post", PRODUCTS, {**BODY, "image_url": "ftp://x"},
-         "image_url must be an http(s) URL or a path starting with /"),
+         "image_url must be an https:// URL or a path starting with /"),
         ("patch", MUG, {"sku": "B", "stock": 1},
          "Unknown or read-only field(s): sku, stock. Stock changes go to /stock."),
         ("patch", MUG, {"price": "2.00"}, "price needs currency in the same request."),

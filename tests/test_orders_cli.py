@@ -64,7 +64,9 @@ def test_refund_refuses_more_than_was_paid(
     add_product(sessions, price="24.00")
     order = buy(client, bb)
     assert main(["orders", "refund", order.number, "--amount", "24.01"]) == 1
-    assert "between 1 and 2400 minor units" in capsys.readouterr().err
+    assert "must be between $0.01 and $24.00" in capsys.readouterr().err
+    assert main(["orders", "refund", order.number, "--amount", "ten"]) == 1
+    assert "major units" in capsys.readouterr().err
     assert main(["orders", "refund", "BB-NOPE"]) == 1
     assert "no order BB-NOPE" in capsys.readouterr().err
     assert orders(sessions)[0].refunded_amount == 0
@@ -88,12 +90,18 @@ def test_list_shows_orders_and_attention(
 ) -> None:
     add_product(sessions, price="24.00")
     order = buy(client, bb)
+    newer = buy(client, bb, quantity=2)
     assert main(["orders", "list"]) == 0
-    line = capsys.readouterr().out.strip()
-    assert line.startswith(order.number) and "paid" in line and "$24.00" in line
-    assert "ana@example.com" in line and "youtube" in line
+    header, first, second = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["number", "date", "(UTC)", "status", "total", "source", "email"]
+    assert first.startswith(newer.number) and "$48.00" in first, "newest first, as the API"
+    assert second.startswith(order.number) and "paid" in second and "$24.00" in second
+    assert f"{order.created_at:%Y-%m-%d %H:%M}" in second
+    assert "ana@example.com" in second and "youtube" in second
+    assert header.index("total") < header.index("source") < header.index("email")
     assert main(["orders", "list", "--attention"]) == 0
-    assert capsys.readouterr().out == ""
+    out = capsys.readouterr()
+    assert out.out == "" and "no orders to look at" in out.err
 
 
 def test_sweep_releases_expired_holds(
@@ -149,3 +157,47 @@ def test_the_running_server_sweeps_by_itself(settings, sessions: sessionmaker[Se
             time.sleep(0.05)
     assert product(sessions).reserved == 0
     assert orders(sessions)[0].status == "canceled"
+
+
+def test_stats_prints_whole_campaign_names(
+    env: None,
+    client: TestClient,
+    bb: BuyButton,
+    sessions: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_product(sessions, price="24.00")
+    campaign, content = "black-friday-2026-newsletter-vip", "email-2026-11-27-morning-edition"
+    path = path_of(
+        bb.checkout_link("MUG-01", source="newsletter", campaign=campaign, content=content)
+    )
+    client.post(path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER, **GOOD_CARD})
+    client.app.state.analytics.flush(sessions)  # type: ignore[attr-defined]
+    assert main(["stats"]) == 0
+    header, row, totals = capsys.readouterr().out.splitlines()[1:4]
+    assert campaign in row and content in row and "$24.00" in row
+    # The columns line up under their headings, however long the names are.
+    assert row.index(campaign) == header.index("campaign")
+    assert row.index(content) == header.index("content")
+    assert header.index("revenue") == row.index("$24.00") == totals.index("$24.00")
+
+
+def test_the_demo_tells_each_paid_order_once_without_personal_data(
+    client: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
+) -> None:
+    from buybutton_server.services.orders import PaidOrderWatch
+
+    add_product(sessions, price="24.00", stock=5)
+    before = buy(client, bb)
+    watch = PaidOrderWatch(sessions, utcnow())
+    assert watch.news() == [], "orders paid before the demo started are not told"
+    first, second = buy(client, bb), buy(client, bb, quantity=2)
+    assert watch.news() == [
+        f"order {first.number} paid: $24.00",
+        f"order {second.number} paid: $48.00",
+    ]
+    assert watch.news() == []
+    third = buy(client, bb)
+    lines = watch.news()
+    assert lines == [f"order {third.number} paid: $24.00"]
+    assert before.number not in " ".join(lines) and "@" not in " ".join(lines)

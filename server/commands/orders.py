@@ -17,7 +17,7 @@ from buybutton_server.settings import Settings
 
 def _define(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="recent orders")
+    listing = actions.add_parser("list", help="recent orders, newest first")
     listing.add_argument("--status", choices=ORDER_STATUSES)
     listing.add_argument("--attention", action="store_true", help="only orders to look at")
     listing.add_argument("--limit", type=int, default=50)
@@ -44,22 +44,31 @@ def _run(args: argparse.Namespace) -> int:
         return _refund(sessions, provider, args)
 
 
+_HEADER = f"{'number':14}  {'date (UTC)':16}  {'status':9}  {'total':>12}  {'source':12}  email"
+
+
 def _list(sessions: Sessions, args: argparse.Namespace) -> int:
+    """Newest first, like ``GET /api/v1/orders``; one header line, then one line per order."""
     with read_session(sessions) as session:
         found = recent_orders(
             session, status=args.status, attention=args.attention, limit=args.limit
         )
+    if not found:
+        note("no orders" + (" to look at" if args.attention else ""))
+        return 0
+    print(_HEADER)
     for order in found:
         total = format_amount(order.total_amount, order.currency)
         refunded = (
-            f" refunded {format_amount(order.refunded_amount, order.currency)}"
+            f"  refunded {format_amount(order.refunded_amount, order.currency)}"
             if order.refunded_amount
             else ""
         )
         flag = f"  ! {order.attention}" if order.attention else ""
+        when = f"{order.created_at:%Y-%m-%d %H:%M}" if order.created_at else "-"
         print(
-            f"{order.number}  {order.status:8}  {total:>12}{refunded}  "
-            f"{order.email}  {order.source or '-'}{flag}"
+            f"{order.number:14}  {when:16}  {order.status:9}  {total:>12}  "
+            f"{order.source or '-':12}  {order.email}{refunded}{flag}"
         )
     return 0
 
@@ -70,7 +79,11 @@ def _refund(sessions: Sessions, provider: PaymentProvider, args: argparse.Namesp
     if order is None:
         note(f"no order {args.order}")
         return 1
-    amount = parse_amount(args.amount, order.currency) if args.amount else None
+    try:
+        amount = parse_amount(args.amount, order.currency) if args.amount else None
+    except ValueError as error:
+        note(f"--amount: {error}; give it in major units, e.g. 12.50")
+        return 1
     try:
         order = refund_order(
             sessions, provider, order.id, amount=amount, restock=not args.no_restock

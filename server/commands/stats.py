@@ -25,15 +25,20 @@ def _run(args: argparse.Namespace) -> int:
         print(analytics.report_csv(result).rstrip("\n"))
         return 0
     print(f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    rows = [*result.rows, result.totals]
+    texts = [(r.sku, r.source or "-", r.campaign or "-", r.content or "-") for r in rows]
+    # Columns as wide as their longest value: names are never cut.
+    names = ("product", "source", "campaign", "content")
+    widths = [max(len(name), *(len(t[i]) for t in texts)) for i, name in enumerate(names)]
     print(
-        f"{'product':16} {'source':12} {'campaign':14} {'content':22} "
-        f"{'seen':>6} {'clicks':>6} {'checkout':>8} {'paid':>5} {'conv':>6}  revenue"
+        " ".join(f"{name:{w}}" for name, w in zip(names, widths, strict=True))
+        + f" {'seen':>6} {'clicks':>6} {'checkout':>8} {'paid':>5} {'conv':>6}  revenue"
     )
-    for row in [*result.rows, result.totals]:
+    for row, text in zip(rows, texts, strict=True):
         conv = "-" if row.conversion is None else f"{row.conversion:.0%}"
         print(
-            f"{row.sku[:16]:16} {(row.source or '-')[:12]:12} {(row.campaign or '-')[:14]:14} "
-            f"{(row.content or '-')[:22]:22} {row.impressions:>6} {row.clicks:>6} "
+            " ".join(f"{t:{w}}" for t, w in zip(text, widths, strict=True))
+            + f" {row.impressions:>6} {row.clicks:>6} "
             f"{row.checkouts:>8} {row.paid:>5} {conv:>6}  {row.revenue_text()}"
         )
     if result.median_seconds_to_pay is not None:

@@ -47,6 +47,8 @@ class SnippetOptions:
     video_src: str = ""
     at: float = 0
     until: float = 15
+    # The video's further moments, (sku, at, until) each, after ``sku`` from ``at`` to ``until``.
+    moments: tuple[tuple[str, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.surface not in SURFACES:
@@ -68,6 +70,14 @@ class SnippetOptions:
             raise InvalidInput(
                 "a video snippet needs the video file's URL (Video file URL; --video-src)"
             )
+        if self.surface == "video":
+            for sku, at, until in ((self.sku, self.at, self.until), *self.moments):
+                if not 0 <= at < until:
+                    raise InvalidInput("each moment needs 0 <= from < until (seconds)")
+                try:
+                    CheckoutLink(sku=sku)
+                except ValueError as problem:
+                    raise InvalidInput(str(problem)) from None
 
     @property
     def attribution_source(self) -> str:
@@ -136,20 +146,39 @@ def make_snippet(
         return Snippet("", kind, needs_short_link=True)
     short_url = absolute(bb.base_url, short_path(short))
     if options.surface == "video":
-        moment = bb.moment(
-            options.sku,
-            title=product.title,
-            at=options.at,
-            until=options.until,
-            **attribution,
-        )
-        video = bb.video_snippet(options.video_src.strip(), [moment])
-        description = snippets.video_description([(moment, short_url)])
-        return Snippet(video, "html", short_url, text=description)
+        return _video(sessions, bb, options, product, attribution, short_url, mint=mint)
     if options.surface == "social":
         text = snippets.social_text(title=product.title, price=price, url=short_url)
         return Snippet(text, "text", short_url)
     return Snippet(snippets.qr_snippet(short_url=short_url, title=product.title), "html", short_url)
+
+
+def _video(
+    sessions: sessionmaker[Session],
+    bb: BuyButton,
+    options: SnippetOptions,
+    product: ProductView,
+    attribution: Attribution,
+    short_url: str,
+    *,
+    mint: bool,
+) -> Snippet:
+    """The video with each moment's product over it; the description lists every moment."""
+    lines = [(bb.moment(options.sku, title=product.title, at=options.at, until=options.until,
+                        **attribution), short_url)]  # fmt: skip
+    for sku, at, until in options.moments:
+        other = product_view(sessions, sku)
+        if other is None or not other.active:
+            raise ProductUnavailable(f"No product with sku {sku!r} is for sale.")
+        link = CheckoutLink(sku=sku, **attribution)
+        short = mint_short_link(sessions, link) if mint else existing_short_link(sessions, link)
+        if short is None:
+            return Snippet("", "html", needs_short_link=True)
+        moment = bb.moment(sku, title=other.title, at=at, until=until, **attribution)
+        lines.append((moment, absolute(bb.base_url, short_path(short))))
+    lines.sort(key=lambda line: line[0].at)
+    video = bb.video_snippet(options.video_src.strip(), [m for m, _ in lines])
+    return Snippet(video, "html", short_url, text=snippets.video_description(lines))
 
 
 def mint_short_link(sessions: sessionmaker[Session], link: CheckoutLink) -> str:

@@ -34,15 +34,15 @@ class OrderFilter:
     created_before: datetime | None = None
 
 
-def orders_after(session: Session, after: int, limit: int, where: OrderFilter) -> list[Order]:
-    """Orders with ids above ``after`` that match ``where``, oldest first, with their lines."""
-    query = (
-        select(Order)
-        .options(selectinload(Order.lines))
-        .where(Order.id > after)
-        .order_by(Order.id)
-        .limit(limit)
-    )
+def orders_before(session: Session, before: int, limit: int, where: OrderFilter) -> list[Order]:
+    """Orders that match ``where``, newest first (by id, which grows with time), with their
+    lines: those with ids below ``before``, or from the newest when ``before`` is 0.
+
+    The same order as ``buybutton orders list``; a page's cursor is its last (oldest) id, so
+    orders placed while a client pages appear on no later page and none is shown twice."""
+    query = select(Order).options(selectinload(Order.lines)).order_by(Order.id.desc()).limit(limit)
+    if before:
+        query = query.where(Order.id < before)
     if where.status:
         query = query.where(Order.status == where.status)
     if where.source:
@@ -68,6 +68,17 @@ def recent_orders(
         query = query.where(Order.status == status)
     if attention:
         query = query.where(Order.attention.is_not(None))
+    return list(session.scalars(query))
+
+
+def paid_since(session: Session, since: datetime, limit: int = 100) -> list[Order]:
+    """Orders paid at or after ``since``, in the order they were paid (the demo's ticker)."""
+    query = (
+        select(Order)
+        .where(Order.paid_at.is_not(None), Order.paid_at >= since)
+        .order_by(Order.paid_at, Order.id)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

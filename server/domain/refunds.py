@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Row, Update, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from buybutton.money import format_amount
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, Refund, utcnow
 from buybutton_server.domain import analytics, inventory, outbox
@@ -54,6 +55,7 @@ _CLAIM_STATE = select(
     _O.status,
     _O.total_amount,
     _O.refunded_amount,
+    _O.currency,
     _O.payment_reference,
     _O.refund_claim,
     _O.refund_claim_amount,
@@ -105,14 +107,17 @@ def _now_aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=utcnow().tzinfo)
 
 
-def _wanted(state: Row[Any, Any, Any, Any, Any, Any, Any, Any, Any], amount: int | None) -> int:
+def _wanted(
+    state: Row[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any], amount: int | None
+) -> int:
     remaining = state.total_amount - state.refunded_amount
     if state.status != OrderStatus.PAID or not state.payment_reference:
         raise RefundRefused(f"order {state.number} is {state.status}, not paid")
     wanted = remaining if amount is None else amount
     if not 0 < wanted <= remaining:
         raise RefundRefused(
-            f"order {state.number}: refund must be between 1 and {remaining} minor units"
+            f"order {state.number}: refund must be between "
+            f"{format_amount(1, state.currency)} and {format_amount(remaining, state.currency)}"
         )
     return wanted
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,7 +51,41 @@ def snippet_options(query: Mapping[str, str], default_sku: str | None) -> Snippe
         video_src=query.get("video_src", ""),
         at=_seconds(query, "at", 0),
         until=_seconds(query, "until", 15),
+        moments=_moments(query),
     )
+
+
+MAX_MOMENTS = 20
+
+
+def _moments(query: Mapping[str, str]) -> tuple[tuple[str, float, float], ...]:
+    """The video's further moments: the form's repeated ``moment_sku``, ``moment_at`` and
+    ``moment_until`` fields, in step; a row without a product is left out."""
+    getlist = getattr(query, "getlist", None)
+    if getlist is None:  # a plain mapping holds one value a name
+        columns = [[query[n]] if n in query else [] for n in _MOMENT_FIELDS]
+    else:
+        columns = [list(getlist(n)) for n in _MOMENT_FIELDS]
+    skus, starts, ends = columns
+    if not len(skus) == len(starts) == len(ends):
+        raise InvalidInput("each moment needs a product, a from and an until")
+    moments = []
+    for sku, at, until in zip(skus, starts, ends, strict=True):
+        if sku:
+            moments.append((sku, _number("moment from", at), _number("moment until", until)))
+    if len(moments) > MAX_MOMENTS:
+        raise InvalidInput(f"a video takes at most {MAX_MOMENTS + 1} moments")
+    return tuple(moments)
+
+
+_MOMENT_FIELDS = ("moment_sku", "moment_at", "moment_until")
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number of seconds") from None
 
 
 def build(
@@ -67,3 +105,29 @@ def build(
         return BuilderPage(products, options, make_snippet(sessions, bb, options, mint=mint))
     except ShopError as problem:
         return BuilderPage(products, problem=problem.message)
+
+
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def preview_sources(code: str, *, allow_http: bool) -> dict[str, list[str]]:
+    """What the preview frame's policy adds for the snippet ``code`` it shows: the hash of
+    each inline ``style`` attribute (``'unsafe-hashes'`` allows exactly those, nothing else
+    inline) and, for a ``<video>``, media from https (and http in development) sites."""
+    digests = sorted(
+        {
+            base64.b64encode(hashlib.sha256(html.unescape(value).encode()).digest()).decode()
+            for value in _STYLE_ATTRIBUTE.findall(_without_comments(code))
+        }
+    )
+    sources: dict[str, list[str]] = {}
+    if digests:
+        sources["style-src"] = ["'unsafe-hashes'", *(f"'sha256-{d}'" for d in digests)]
+    if "<video" in code:
+        sources["media-src"] = ["'self'", "https:", *(["http:"] if allow_http else [])]
+    return sources
+
+
+def _without_comments(code: str) -> str:
+    """Outlook's conditional comments hold styles no browser applies."""
+    return re.sub(r"<!--.*?-->", "", code, flags=re.DOTALL)

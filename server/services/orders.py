@@ -1,4 +1,4 @@
-"""Orders through the API: list (filtered, paged), read, refund, fulfil.
+"""Orders through the API: list (filtered, paged, newest first), read, refund, fulfil.
 
 An order's JSON is defined once, by :func:`buybutton_server.domain.outbox.order_json` (the
 webhooks send the same); :class:`Order` declares it for the document and checks every answer
@@ -7,11 +7,13 @@ against it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from buybutton.money import format_amount
 from buybutton_server.db import read_session
 from buybutton_server.domain import order_search
 from buybutton_server.domain.catalog import AMOUNT_MAX
@@ -106,6 +108,7 @@ Sessions = sessionmaker[Session]
 
 
 def list_orders(sessions: Sessions, query: OrderQuery) -> OrderList:
+    """A page of orders, newest first; ``next_cursor`` continues with older ones."""
     where = order_search.OrderFilter(
         status=query.status,
         source=query.source,
@@ -115,7 +118,7 @@ def list_orders(sessions: Sessions, query: OrderQuery) -> OrderList:
         created_before=query.created_before,
     )
     with read_session(sessions) as session:
-        rows = order_search.orders_after(session, query.cursor, query.limit + 1, where)
+        rows = order_search.orders_before(session, query.cursor, query.limit + 1, where)
         shown, cursor = page(rows, query.limit, lambda o: o.id)
         return OrderList(data=[Order.of(o) for o in shown], next_cursor=cursor)
 
@@ -139,3 +142,31 @@ def fulfil(sessions: Sessions, number: str) -> Order:
     with read_session(sessions) as session:
         order_search.order_by_number(session, number)
     return Order.of(fulfill_order(sessions, number))
+
+
+class PaidOrderWatch:
+    """``buybutton demo``'s ticker: each call of :meth:`news` gives one line per order paid
+    since the last call (from the watch's start), as ``order BB-… paid: $24.00``.
+
+    Number and total only: no email, name or address reaches the terminal (or a log)."""
+
+    def __init__(self, sessions: Sessions, start: datetime) -> None:
+        self.sessions = sessions
+        self.since = start
+        self.told: set[str] = set()  # numbers already told, paid at ``since``
+
+    def news(self) -> list[str]:
+        with read_session(self.sessions) as session:
+            paid = order_search.paid_since(session, self.since)
+            found = [(o.number, o.paid_at, o.total_amount, o.currency) for o in paid]
+        lines = []
+        for number, paid_at, total, currency in found:
+            if number in self.told or paid_at is None:
+                continue
+            if paid_at.tzinfo is None:  # SQLite gives UTC back without its zone
+                paid_at = paid_at.replace(tzinfo=UTC)
+            if paid_at > self.since:
+                self.since, self.told = paid_at, set()
+            self.told.add(number)
+            lines.append(f"order {number} paid: {format_amount(total, currency)}")
+        return lines

@@ -7,7 +7,16 @@
   var frame = document.getElementById("preview"), problem = document.getElementById("problem");
   var extra = document.getElementById("extra"), copied = document.getElementById("copied");
   var shortForm = document.getElementById("short-link-form");
+  var videoFields = document.getElementById("video-fields");
   var timer = null, seq = 0;
+
+  // Video fields belong to the video surface only; a disabled fieldset is not submitted.
+  function showSurfaceFields() {
+    var picked = form.querySelector('input[name="surface"]:checked');
+    var video = !!picked && picked.value === "video";
+    videoFields.hidden = !video;
+    videoFields.disabled = !video;
+  }
 
   function query() {
     return new URLSearchParams(new FormData(form)).toString();
@@ -34,7 +43,36 @@
         frame.src = "/admin/preview?" + q;
       });
   }
-  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
+  form.addEventListener("input", function () {
+    showSurfaceFields();
+  // One more (empty) moment row: a copy of the last one, cleared.
+  var moments = document.getElementById("moments"), addMoment = document.getElementById("add-moment");
+  addMoment.addEventListener("click", function () {
+    var rows = moments.querySelectorAll(".moment"), row = rows[rows.length - 1].cloneNode(true);
+    row.querySelector("select").value = "";
+    var times = row.querySelectorAll("input");
+    var last = parseFloat(rows[rows.length - 1].querySelectorAll("input")[1].value) || 0;
+    times[0].value = String(last);
+    times[1].value = String(last + 15);
+    moments.appendChild(row);
+    row.querySelector("select").focus();
+  });
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  });
+  showSurfaceFields();
+  // One more (empty) moment row: a copy of the last one, cleared.
+  var moments = document.getElementById("moments"), addMoment = document.getElementById("add-moment");
+  addMoment.addEventListener("click", function () {
+    var rows = moments.querySelectorAll(".moment"), row = rows[rows.length - 1].cloneNode(true);
+    row.querySelector("select").value = "";
+    var times = row.querySelectorAll("input");
+    var last = parseFloat(rows[rows.length - 1].querySelectorAll("input")[1].value) || 0;
+    times[0].value = String(last);
+    times[1].value = String(last + 15);
+    moments.appendChild(row);
+    row.querySelector("select").focus();
+  });
   form.addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
   document.querySelectorAll("[data-copies]").forEach(function (button) {
     button.addEventListener("click", function () {

@@ -23,6 +23,7 @@ from buybutton_server.domain.embeds import SURFACES, SnippetOptions
 from buybutton_server.services import admin_login
 from buybutton_server.services import builder as snippet_builder
 from buybutton_server.services import dashboard as funnel_dashboard
+from buybutton_server.services.catalog_reads import shop_currency
 
 NO_STORE = {"Cache-Control": "no-store"}
 _NEXT = re.compile(r"^/admin/[A-Za-z0-9/_-]*$")
@@ -180,7 +181,11 @@ async def create_short_link(request: Request) -> Response:
 
 
 async def preview(request: Request) -> Response:
-    """The snippet on an otherwise empty page, framed by the builder (same origin only)."""
+    """The snippet on an otherwise empty page, framed by the builder (same origin only).
+
+    It shows the snippet as a publisher's page would, under its own policy: the admin's, plus
+    exactly the snippet's inline ``style`` attributes (by hash: the email snippet is styled
+    inline, as email needs) and video from the web (``media-src``) for the video surface."""
     if await current_admin(request) is None:
         return _login_redirect(request)
     page = await _build(request)
@@ -191,6 +196,9 @@ async def preview(request: Request) -> Response:
         html = page.snippet.code.replace(
             "<script async src=", f'<script nonce="{request.state.csp_nonce}" async src='
         )
+    request.state.csp_sources = snippet_builder.preview_sources(
+        html, allow_http=not request.app.state.settings.production
+    )
     return _render(
         request,
         "admin_preview.html",
@@ -216,12 +224,14 @@ async def dashboard(request: Request) -> Response:
     if user is None:
         return _login_redirect(request)
     result = await _report(request)
+    sessions = request.app.state.sessions
     return _render(
         request,
         "admin_dashboard.html",
         {
             "user": user,
             "report": result,
+            "currency": await run_in_threadpool(shop_currency, sessions),
             "bars": funnel_dashboard.funnel_bars(result.totals),
             "not_counted": funnel_dashboard.not_counted(request.app.state.analytics),
             "window_minutes": funnel_dashboard.window_minutes(),

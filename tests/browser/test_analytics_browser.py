@@ -51,7 +51,7 @@ def test_dashboard_shows_the_funnel_the_shoppers_made(
     tiktok = cells("tiktok", "tt-guji-tasting")
     # product, source, campaign, content, impressions, clicks, checkouts, paid, conversion, revenue
     assert blog[0] == "GRINDER-02" and int(blog[4]) >= 1
-    assert blog[5:8] == ["1", "0", "0"] and blog[9] == "0"
+    assert blog[5:8] == ["1", "0", "0"] and blog[9] == "$0.00"
     assert tiktok[0] == "BEANS-GUJI-250"
     assert tiktok[5:10] == ["1", "1", "1", "100.0%", "$16.50"]
     expect(admin.locator("#kpi-revenue")).to_have_text("$16.50")

@@ -19,7 +19,7 @@ def stats(api: ApiContext, query: StatsQuery) -> Stats:
     return reports.stats(api.sessions, api.analytics, query)
 
 
-@router.get("/orders", "List orders")
+@router.get("/orders", "List orders, newest first")
 def list_orders(api: ApiContext, query: OrderQuery) -> OrderList:
     return orders.list_orders(api.sessions, query)
 
