@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Sequence
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buybutton_server.errors import TooLarge
@@ -75,8 +74,19 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared: str | None = None
+        has_body = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared, has_body = value.decode("latin-1"), True
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body and scope["method"] in ("GET", "HEAD"):
+            # The fast path for pages: a GET without Content-Length or Transfer-Encoding
+            # carries no body in HTTP/1.1, so there is nothing to count.
+            await self.app(scope, receive, send)
+            return
         limit = limit_for(scope["path"], self.limits, self.default)
-        declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not (declared.isdecimal() and declared.isascii() and len(declared) <= 18):
                 await _refuse(send, 400, "bad_request", "Content-Length is not a number.")

@@ -89,6 +89,7 @@ class Order(Base):
             "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_bounds"
         ),
         Index("ix_orders_status_reserved_until", "status", "reserved_until"),
+        Index("ix_orders_status_created_at", "status", "created_at"),
         Index("ix_orders_hold_client", "hold_client", "status"),
         Index("ix_orders_hold_link", "hold_link", "status"),
     )

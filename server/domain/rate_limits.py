@@ -132,14 +132,14 @@ def take(
 ) -> Verdict:
     """One request against every rule: refused (by a read, writing nothing) if any rule is
     over its limit; otherwise each rule counts the hit, in one write transaction."""
+    if not rules:  # no limit configured: no database work at all
+        return Verdict(allowed=True, retry_after=0)
     now = time.time() if now is None else now
     with read_session(sessions) as session:
         for rule in rules:
             verdict = peek(session, rule, now=now)
             if not verdict.allowed:
                 return verdict
-    if not rules:
-        return Verdict(allowed=True, retry_after=0)
     with write_session(sessions) as session:
         verdicts = [
             hit(session, r.key, limit=r.limit, per_seconds=r.per_seconds, now=now) for r in rules
