@@ -105,10 +105,8 @@ _UNPAID = ("pending", "failed", "canceled")
 
 _ORDERS: Table = cast(Table, Order.__table__)
 _LINES: Table = cast(Table, OrderLine.__table__)
-# Recent unpaid orders are few: the look-up starts from them (status, created_at), never
-# from the shopper's email, which a shared wallet address or a test card's email may share
-# with thousands of paid orders (the email index made this O(orders) per checkout). The
-# email is compared through coalesce() so no planner takes the email index for it.
+# Starts from recent unpaid orders (status, created_at): coalesce() keeps planners off the
+# email index, which a shared address turns into a scan of every paid order.
 _EARLIER_TRY = (
     select(_ORDERS.c.id)
     .where(
@@ -131,15 +129,8 @@ def record_checkout_started(session: Session, link: CheckoutLink, order: Any) ->
     """A checkout, unless it is the same shopper trying again: an unpaid order with the same
     email, product and placement placed within :data:`RETRY_WINDOW` (a declined card, an
     abandoned 3-D Secure) means this order is a retry of that checkout, not another one."""
-    params = {
-        "since": utcnow() - RETRY_WINDOW,
-        "email": order.email,
-        "order_id": order.id,
-        "source": link.source,
-        "campaign": link.campaign,
-        "content": link.content,
-        "sku": link.sku,
-    }
+    params = {"since": utcnow() - RETRY_WINDOW, "email": order.email, "order_id": order.id}
+    params.update(source=link.source, campaign=link.campaign, content=link.content, sku=link.sku)
     if session.connection().execute(_EARLIER_TRY, params).first() is None:
         record(session, [event_row("checkout_started", link)])
 
