@@ -344,3 +344,26 @@ def test_a_kept_alive_connection_gets_a_deadline_for_each_request_head(kind: str
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_bodiless_get_reaches_the_app_untouched() -> None:
+    """The fast path for pages: a GET with neither Content-Length nor Transfer-Encoding goes
+    to the app with the server's own receive and send, so it pays nothing for the limits."""
+    seen: list[tuple[Receive, Send]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append((receive, send))
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    middleware = BodyLimitMiddleware(app)
+    get = {"type": "http", "method": "GET", "path": "/c/x", "headers": []}
+    run_apart(middleware(get, receive, send))
+    assert seen == [(receive, send)]
+    post = {**get, "method": "POST"}  # a POST is watched even without body headers
+    run_apart(middleware(post, receive, send))
+    assert seen[1] != (receive, send)
