@@ -29,7 +29,22 @@ from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.services import retention
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
-from buybutton_server.views import admin, api, checkout, public, sharing, storefront, webhooks
+from buybutton_server.views import (
+    admin,
+    admin_keys,
+    admin_mail,
+    admin_orders,
+    admin_products,
+    admin_staff,
+    admin_stock,
+    admin_webhooks,
+    api,
+    checkout,
+    public,
+    sharing,
+    storefront,
+    webhooks,
+)
 from buybutton_server.views.errors import EXCEPTION_HANDLERS
 
 log = logging.getLogger("buybutton")
@@ -137,7 +152,7 @@ def create_app(
         Route("/p/{sku}", sharing.product_page, methods=["GET"]),
         Route("/p/{sku}/embed", sharing.product_embed, methods=["GET"]),
         Route("/oembed", sharing.oembed, methods=["GET"]),
-        Route("/admin", lambda request: RedirectResponse("/admin/snippets"), methods=["GET"]),
+        Route("/admin", lambda request: RedirectResponse("/admin/orders"), methods=["GET"]),
         Route("/admin/login", admin.login_page, methods=["GET"]),
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
@@ -146,6 +161,13 @@ def create_app(
         Route("/admin/preview", admin.preview, methods=["GET"]),
         Route("/admin/dashboard", admin.dashboard, methods=["GET"]),
         Route("/admin/dashboard.csv", admin.dashboard_csv, methods=["GET"]),
+        *admin_orders.ROUTES,
+        *admin_products.ROUTES,
+        *admin_stock.ROUTES,
+        *admin_keys.ROUTES,
+        *admin_webhooks.ROUTES,
+        *admin_staff.ROUTES,
+        *admin_mail.ROUTES,
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
         Route("/api/public/events", public.events, methods=["POST"]),

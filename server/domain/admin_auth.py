@@ -128,21 +128,32 @@ class Admin:
 
     id: int
     email: str
+    role: str = "owner"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OWNER
 
 
-def create_admin(session: Session, email: str, password: str) -> Admin:
+OWNER, STAFF = "owner", "staff"
+ROLES = (OWNER, STAFF)
+
+
+def create_admin(session: Session, email: str, password: str, role: str = OWNER) -> Admin:
     email = email.strip().lower()
     if not EMAIL_PATTERN.match(email) or "\x00" in email:
         raise InvalidInput(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
-    user = AdminUser(email=email, password_hash=hash_password(password))
+    if role not in ROLES:
+        raise InvalidInput(f"the role must be one of {', '.join(ROLES)}")
+    user = AdminUser(email=email, password_hash=hash_password(password), role=role)
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
         raise InvalidInput(f"a login for {email} exists already") from None
-    return Admin(user.id, user.email)
+    return Admin(user.id, user.email, user.role)
 
 
 def authenticate(session: Session, email: str, password: str) -> AdminUser | None:
@@ -184,18 +195,18 @@ def user_for(factory: sessionmaker[Session], token: str | None) -> Admin | None:
         return None
     with factory() as session:
         row = session.execute(
-            select(AdminUser.id, AdminUser.email, AdminSession.expires_at)
+            select(AdminUser.id, AdminUser.email, AdminUser.role, AdminSession.expires_at)
             .join(AdminSession, AdminSession.user_id == AdminUser.id)
             .where(AdminSession.token_hash == _token_hash(token))
         ).first()
     if row is None:
         return None
-    user_id, email, expires_at = row
+    user_id, email, role, expires_at = row
     if expires_at.tzinfo is None:  # SQLite hands back naive datetimes
         expires_at = expires_at.replace(tzinfo=UTC)
     if expires_at <= datetime.now(UTC):
         return None
-    return Admin(user_id, email)
+    return Admin(user_id, email, role)
 
 
 def end_session(session: Session, token: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Any, cast
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,33 +23,20 @@ from buybutton_server.services import admin_login
 from buybutton_server.services import builder as snippet_builder
 from buybutton_server.services import dashboard as funnel_dashboard
 from buybutton_server.services.catalog_reads import shop_currency
+from buybutton_server.views.admin_kit import (
+    NO_STORE,
+    admin_page,
+    current_admin,
+    render,
+    session_token,
+)
 
-NO_STORE = {"Cache-Control": "no-store"}
-_NEXT = re.compile(r"^/admin/[A-Za-z0-9/_-]*$")
+_NEXT = re.compile(r"^/admin/[A-Za-z0-9/_-]*(\?[A-Za-z0-9=&%._+-]*)?$")
 
 
 def _sdk(request: Request) -> BuyButton:
     settings = request.app.state.settings
     return BuyButton(secret_keys=list(settings.secret_keys), base_url=settings.base_url)
-
-
-def _cookie_token(request: Request) -> str | None:
-    return request.cookies.get(COOKIE)
-
-
-async def current_admin(request: Request) -> Admin | None:
-    token = _cookie_token(request)
-    if not token:
-        return None
-    return await run_in_threadpool(admin_login.signed_in, request.app.state.sessions, token)
-
-
-def _csrf(request: Request) -> str:
-    return admin_login.csrf_token(request.app.state.settings.secret_keys, _cookie_token(request))
-
-
-def _login_redirect(request: Request) -> Response:
-    return RedirectResponse("/admin/login?" + urlencode({"next": request.url.path}), 303)
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -65,12 +51,12 @@ def _render(request: Request, name: str, context: dict[str, Any], status: int = 
 
 def _safe_next(request: Request) -> str:
     wanted = request.query_params.get("next", "")
-    return wanted if _NEXT.match(wanted) else "/admin/snippets"
+    return wanted if _NEXT.match(wanted) else "/admin/orders"
 
 
 async def login_page(request: Request) -> Response:
     if await current_admin(request):
-        return RedirectResponse("/admin/snippets", 303)
+        return RedirectResponse("/admin/orders", 303)
     return _render(request, "admin_login.html", {"next": _safe_next(request), "error": None})
 
 
@@ -98,7 +84,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    token = _cookie_token(request)
+    token = session_token(request)
     async with request.form(max_files=0, max_fields=5) as form:
         given = str(form.get("csrf", ""))
     admin_login.check_csrf(request.app.state.settings.secret_keys, token, given)
@@ -118,15 +104,13 @@ async def _build(request: Request, *, mint: bool = False) -> snippet_builder.Bui
     )
 
 
-async def builder(request: Request) -> Response:
+@admin_page()
+async def builder(request: Request, user: Admin) -> Response:
     """``/admin/snippets``: pick a product and a surface, set options, see it, copy it.
 
     Works as a plain GET form; with the page's script, every change updates the code and
     the preview in place (``?format=json``). A GET writes nothing: a surface whose short
     link does not exist yet offers a button that POSTs here (:func:`create_short_link`)."""
-    user = await current_admin(request)
-    if user is None:
-        return _login_redirect(request)
     page = await _build(request)
     snippet, products = page.snippet, page.products
     preview_url = "/admin/preview?" + request.url.query if snippet else None
@@ -148,11 +132,11 @@ async def builder(request: Request) -> Response:
             headers=NO_STORE,
         )
     shown = page.options or SnippetOptions(sku=products[0][0]) if products else None
-    return _render(
+    return render(
         request,
+        user,
         "admin_snippets.html",
         {
-            "user": user,
             "products": products,
             "surfaces": SURFACES,
             "options": shown,
@@ -160,34 +144,31 @@ async def builder(request: Request) -> Response:
             "problem": page.problem,
             "preview": preview_url,
             "query": request.url.query,
-            "csrf": _csrf(request),
         },
         status=200 if snippet or not request.query_params else 422,
     )
 
 
-async def create_short_link(request: Request) -> Response:
+@admin_page()
+async def create_short_link(request: Request, user: Admin) -> Response:
     """``POST /admin/snippets?<options>``: mint (or reuse) the short link the options' surface
     posts, then show the builder again (303), now with the code filled in."""
-    if await current_admin(request) is None:
-        return _login_redirect(request)
     async with request.form(max_files=0, max_fields=5) as form:
         given = str(form.get("csrf", ""))
-    admin_login.check_csrf(request.app.state.settings.secret_keys, _cookie_token(request), given)
+    admin_login.check_csrf(request.app.state.settings.secret_keys, session_token(request), given)
     page = await _build(request, mint=True)
     if page.snippet is None:
         return await builder(request)
     return RedirectResponse("/admin/snippets?" + request.url.query, 303, NO_STORE)
 
 
-async def preview(request: Request) -> Response:
+@admin_page()
+async def preview(request: Request, user: Admin) -> Response:
     """The snippet on an otherwise empty page, framed by the builder (same origin only).
 
     It shows the snippet as a publisher's page would, under its own policy: the admin's, plus
     exactly the snippet's inline ``style`` attributes (by hash: the email snippet is styled
     inline, as email needs) and video from the web (``media-src``) for the video surface."""
-    if await current_admin(request) is None:
-        return _login_redirect(request)
     page = await _build(request)
     request.state.frame_ancestors = ["'self'"]
     html = ""
@@ -218,18 +199,16 @@ async def _report(request: Request) -> analytics.Report:
     )
 
 
-async def dashboard(request: Request) -> Response:
+@admin_page()
+async def dashboard(request: Request, user: Admin) -> Response:
     """``/admin/dashboard``: the funnel per placement, with a date range and CSV export."""
-    user = await current_admin(request)
-    if user is None:
-        return _login_redirect(request)
     result = await _report(request)
     sessions = request.app.state.sessions
-    return _render(
+    return render(
         request,
+        user,
         "admin_dashboard.html",
         {
-            "user": user,
             "report": result,
             "currency": await run_in_threadpool(shop_currency, sessions),
             "bars": funnel_dashboard.funnel_bars(result.totals),
@@ -238,14 +217,12 @@ async def dashboard(request: Request) -> Response:
             "since": result.since.date().isoformat(),
             "until": result.until.date().isoformat(),
             "query": request.url.query,
-            "csrf": _csrf(request),
         },
     )
 
 
-async def dashboard_csv(request: Request) -> Response:
-    if await current_admin(request) is None:
-        return _login_redirect(request)
+@admin_page()
+async def dashboard_csv(request: Request, user: Admin) -> Response:
     result = await _report(request)
     return Response(
         analytics.report_csv(result),

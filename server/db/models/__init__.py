@@ -1,0 +1,36 @@
+"""The schema: products with stock, orders with lines.
+
+Money is an integer amount of minor units plus an ISO 4217 code. Stock has two counters:
+``on_hand`` (what the merchant has) and ``reserved`` (held by checkouts whose payment is under
+way); the database refuses ``reserved`` below zero or above ``on_hand``.
+"""
+
+from .access import AdminSession, AdminUser, ApiKey, IdempotencyRecord, RateLimitWindow, ShortLink
+from .analytics import AnalyticsDaily, AnalyticsEvent
+from .base import Base, utcnow
+from .catalog import Product
+from .orders import Order, OrderLine, ProcessedEvent, Refund
+from .outbox import DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
+
+__all__ = [
+    "AdminSession",
+    "AdminUser",
+    "AnalyticsDaily",
+    "AnalyticsEvent",
+    "ApiKey",
+    "Base",
+    "DeliveryAttempt",
+    "IdempotencyRecord",
+    "Order",
+    "OrderLine",
+    "ProcessedEvent",
+    "Product",
+    "RateLimitWindow",
+    "Refund",
+    "ShortLink",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookSecret",
+    "utcnow",
+]

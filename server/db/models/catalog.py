@@ -1,0 +1,54 @@
+"""Products and their stock counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="stock_bounds"),
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint("max_per_order >= 1", name="max_per_order_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(String(2048), default="")
+    price_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    requires_shipping: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Products sharing a variant group are one product in several sizes or colours: a link
+    # to one of them lets the shopper pick any other (each keeps its own price and stock).
+    variant_group: Mapped[str | None] = mapped_column(String(64), index=True)
+    variant_label: Mapped[str | None] = mapped_column(String(64))
+    # The most one order may take (the merchant's setting): no checkout holds more.
+    max_per_order: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved, 0)

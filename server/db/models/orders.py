@@ -1,0 +1,150 @@
+"""Orders, their lines, refunds and the payment events already applied."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'failed', 'canceled', 'refunded')", name="status_known"
+        ),
+        CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_bounds"
+        ),
+        Index("ix_orders_status_reserved_until", "status", "reserved_until"),
+        Index("ix_orders_status_created_at", "status", "created_at"),
+        Index("ix_orders_hold_client", "hold_client", "status"),
+        Index("ix_orders_hold_link", "hold_link", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Unguessable key for the shopper's order page; ``number`` is what people read out.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    # The checkout attempt this order came from: a double tap reuses it and finds this row.
+    attempt_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    ship_line1: Mapped[str | None] = mapped_column(String(200))
+    ship_line2: Mapped[str | None] = mapped_column(String(200))
+    ship_city: Mapped[str | None] = mapped_column(String(100))
+    ship_postal_code: Mapped[str | None] = mapped_column(String(20))
+    ship_country: Mapped[str | None] = mapped_column(String(64))
+
+    source: Mapped[str | None] = mapped_column(String(64))
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str | None] = mapped_column(String(64))
+    # The first touch of this browser within the attribution window (the link above is the
+    # last touch); from a first-party cookie on the checkout origin, never set under DNT/GPC.
+    first_source: Mapped[str | None] = mapped_column(String(64))
+    first_campaign: Mapped[str | None] = mapped_column(String(64))
+    first_content: Mapped[str | None] = mapped_column(String(64))
+    first_touch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    payment_provider: Mapped[str] = mapped_column(String(32))
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+    payment_reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    # What the provider last said (requires_action, processing, ...): informational only.
+    payment_status: Mapped[str | None] = mapped_column(String(32))
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set when the merchant must look at the order, e.g. paid after its stock ran out.
+    attention: Mapped[str | None] = mapped_column(String(255))
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(String(255))
+
+    reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # While pending, who holds the stock: a hash of the client's address (an IPv6 /64) and of
+    # the link, so pending checkouts per client and per link can be capped. Cleared on settling.
+    hold_client: Mapped[str | None] = mapped_column(String(16))
+    hold_link: Mapped[str | None] = mapped_column(String(16))
+    # A refund under way (claimed before the provider is called): its idempotency key and
+    # amount, kept until it is recorded so a retry reuses them; ``refund_claimed_at`` is the
+    # lock, set while a request is talking to the provider.
+    refund_claim: Mapped[str | None] = mapped_column(String(128))
+    refund_claim_amount: Mapped[int | None] = mapped_column(BigInteger)
+    refund_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    refunds: Mapped[list[Refund]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Refund.id"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    # Sent to the provider, so retrying a refund never refunds twice.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class ProcessedEvent(Base):
+    """A payment-provider event already applied. Its id is the primary key, and the row is
+    written in the same transaction as the event's effect: a duplicate delivery, even a
+    concurrent one, cannot apply twice."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="provider_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Deleting by age (the retention job) and "did this shopper just try this link?".
+Index("ix_processed_events_received_at", ProcessedEvent.received_at)
+Index("ix_orders_email_created_at", Order.email, Order.created_at)

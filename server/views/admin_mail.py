@@ -1,0 +1,7 @@
+"""The admin's mail pages (issue 12). Routes are listed in ``ROUTES``; app.py mounts them."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
