@@ -210,7 +210,7 @@ class ApiClient:
                 )
             except httpx.TransportError as error:
                 if attempt == self._retries:
-                    raise ServerError(0, "unreachable", str(error)) from error
+                    raise ServerError(0, "unreachable", self._unreachable(error)) from None
                 self._sleep(attempt, None)
                 continue
             if answer.status_code in RETRY_STATUSES and attempt < self._retries:
@@ -218,6 +218,15 @@ class ApiClient:
                 continue
             return self._result(answer)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unreachable(self, error: httpx.TransportError) -> str:  # one line, no traceback
+        if isinstance(error, httpx.TimeoutException):
+            why = "it did not answer in time"
+        elif isinstance(error, httpx.ConnectError):
+            why = "nothing answered there (is the server running, and is base_url right?)"
+        else:
+            why = f"the connection failed ({type(error).__name__})"
+        return f"cannot reach the buybutton server at {self._base}: {why}"
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         if retry_after and retry_after.isdigit():

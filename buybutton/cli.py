@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from buybutton.client import DEV_SECRET_KEY, BuyButton, base_url_from_env, secret_keys_from_env
-from buybutton.errors import ConfigurationError
+from buybutton.errors import BuyButtonError, ConfigurationError
 
 ENTRY_POINT_GROUP = "buybutton.commands"
 SERVER_INSTALL = "pip install 'buybutton[server]'"
@@ -337,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, ValueError) as error:
         print(f"buybutton: {error}", file=sys.stderr)
         return 2
+    except BuyButtonError as error:  # e.g. the REST API unreachable or refusing: one line
+        print(f"buybutton: {getattr(error, 'message', None) or error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # ``buybutton ... | head``: the reader has what it wanted

@@ -172,3 +172,25 @@ def test_retries_give_up_with_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> 
     down = [httpx.Response(500, text="<html>oops</html>")]
     with pytest.raises(ServerError):
         BuyButton(base_url=BASE_URL, api_key="k", http_client=_flaky(down, [])).get_product("X")
+
+
+def test_an_unreachable_server_is_one_line_naming_the_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens on the address: the error says where and what to check, in one line
+    (the CLI prints it as ``buybutton: ...``), not httpx's errno text or a traceback."""
+    monkeypatch.setattr("buybutton.api.time.sleep", lambda seconds: None)
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bb = BuyButton(base_url=f"http://127.0.0.1:{port}", api_key="bb_read_x", retries=1)
+    with pytest.raises(ServerError) as raised:
+        bb.get_product("MUG-01")
+    message = raised.value.message
+    assert message == (
+        f"cannot reach the buybutton server at http://127.0.0.1:{port}: nothing answered "
+        "there (is the server running, and is base_url right?)"
+    )
+    assert "\n" not in str(raised.value) and raised.value.__cause__ is None
