@@ -19,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from buybutton.errors import ConfigurationError
+from buybutton_server import settings_doc
 from buybutton_server.settings_rules import (
     DEV_SECRET_KEY,
     ENVIRONMENTS,
@@ -37,6 +38,7 @@ from buybutton_server.settings_rules import (
     https_urls,
     is_origin,
     joined,
+    mail_address,
     named_proxies,
     no_dev_key,
     one_of,
@@ -60,6 +62,7 @@ from buybutton_server.settings_rules import (
     real_provider,
     retention_floors,
     retention_text,
+    smtp_url,
     some_keys,
     stripe_key,
     stripe_url,
@@ -192,7 +195,39 @@ class Settings:
         metadata=variable(
             "BUYBUTTON_WEBHOOK_SECONDS",
             parse_positive_number,
-            "how often the server (or `buybutton worker`) sends due webhooks",
+            "how often the server (or `buybutton worker`) sends due webhooks and emails",
+        ),
+    )
+    smtp_url: str = field(
+        default="",
+        repr=False,
+        metadata=variable(
+            "BUYBUTTON_SMTP_URL",
+            parse_text,
+            "where emails go: `smtp://user:pass@host:587` (STARTTLS) or `smtps://…:465`; unset, "
+            "development writes them to `BUYBUTTON_MAIL_DIR` and production keeps them queued",
+            default_doc="unset",
+            check=smtp_url,
+        ),
+    )
+    mail_dir: str = field(
+        default="",
+        metadata=variable(
+            "BUYBUTTON_MAIL_DIR",
+            parse_text,
+            "the folder emails are written to (`.eml`) when `BUYBUTTON_SMTP_URL` is unset in "
+            "development",
+            default_doc="`mail/` next to the SQLite database, else `./mail`",
+        ),
+    )
+    mail_from: str = field(
+        default="",
+        metadata=variable(
+            "BUYBUTTON_MAIL_FROM",
+            parse_text,
+            "the From of every email (`Shop <shop@example.com>`)",
+            default_doc="the shop's name and support address (shop settings)",
+            check=mail_address,
         ),
     )
     webhook_ports: tuple[int, ...] = field(
@@ -392,46 +427,20 @@ VARIABLES: tuple[tuple[str, Variable[Any]], ...] = tuple(
 )
 
 
-# -- documentation ------------------------------------------------------------------------------
-
-DOC_START = "<!-- generated from server/settings.py by write_doc(); edit the fields there -->"
-DOC_END = "<!-- end of generated settings -->"
-PRODUCTION = "BUYBUTTON_ENV=production"
-
-
-def _default_text(attr: str, var: Variable[Any]) -> str:
-    described: str | None = var.default_doc
-    if described is not None:
-        return described
-    text: str = var.dump(Settings.__dataclass_fields__[attr].default)
-    return f"`{text}`" if text else ""
+# -- documentation (server/settings_doc.py) ----------------------------------------------------
 
 
 def markdown() -> str:
     """The generated part of docs/configuration.md: every variable, then the refusals."""
-    lines = [DOC_START, "", "| variable | default | meaning |", "| --- | --- | --- |"]
-    for attr, var in VARIABLES:
-        lines.append(f"| `{var.name}` | {_default_text(attr, var)} | {var.doc} |")
-    lines += [
-        "",
-        "In production (`BUYBUTTON_ENV=production`) the server refuses to start when:",
-        "",
-    ]
-    refusals = [line for _, var in VARIABLES for line in var.production_doc]
-    lines += [f"- {line};" for line in refusals[:-1]] + [f"- {refusals[-1]}."]
-    lines += ["", DOC_END]
-    return "\n".join(lines)
+    defaults = {f.name: f.default for f in fields(Settings)}
+    return settings_doc.markdown(VARIABLES, defaults)
 
 
 def replace_doc_section(document: str) -> str:
     """``document`` with its generated section replaced by :func:`markdown`."""
-    start, end = document.index(DOC_START), document.index(DOC_END) + len(DOC_END)
-    return document[:start] + markdown() + document[end:]
+    return settings_doc.replace_section(document, markdown())
 
 
 def write_doc(path: str = "docs/configuration.md") -> None:
     """Regenerate the settings section of docs/configuration.md in place."""
-    with open(path, encoding="utf-8") as doc:
-        text = replace_doc_section(doc.read())
-    with open(path, "w", encoding="utf-8") as doc:
-        doc.write(text)
+    settings_doc.write(path, markdown())

@@ -8,6 +8,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -383,3 +384,43 @@ def retention_floors(retention: Retention, settings: Settings) -> str | None:
         if getattr(retention, kind) < floor
     ]
     return f"BUYBUTTON_RETENTION_DAYS keeps too little: {', '.join(short)}" if short else None
+
+
+# -- mail ---------------------------------------------------------------------------------------
+
+SMTP_SCHEMES = ("smtp", "smtps")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (``smtp://user:***@host:587``), for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def smtp_url(url: str, settings: Settings) -> str | None:
+    """Unset (folder or outbox only), or ``smtp://[user:pass@]host[:port]`` / ``smtps://``."""
+    if not url:
+        return None
+    example = "write smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return f"BUYBUTTON_SMTP_URL is not a URL ({redact_url(url)!r}); {example}"
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        return f"BUYBUTTON_SMTP_URL must be smtp:// or smtps:// with a host; {example}"
+    if (parts.username is None) != (parts.password is None):
+        return "BUYBUTTON_SMTP_URL needs both a user and a password, or neither"
+    return None
+
+
+def mail_address(address: str, settings: Settings) -> str | None:
+    """``BUYBUTTON_MAIL_FROM``, when set, is ``Name <address>`` or a bare address."""
+    if not address or "@" in parseaddr(address)[1]:
+        return None
+    return (
+        f"BUYBUTTON_MAIL_FROM must be an address such as 'Shop <shop@example.com>', got {address!r}"
+    )

@@ -1,0 +1,172 @@
+"""The shop's emails, each queued in the transaction of the event it tells of.
+
+========================  =========================================  ===========================
+email                     queued by                                  dedupe key
+========================  =========================================  ===========================
+receipt                   settlement, as the order becomes paid      ``receipt:<number>:1``
+receipt (resent)          the admin's "resend receipt"               ``receipt:<number>:<n>``
+refund                    refunds, as a refund is recorded           ``refund:<refund key>``
+shipped                   fulfilment (:func:`queue_shipped`)         ``shipped:<number>:<hash>``
+password_reset            the admin's password reset                 ``password_reset:<hash>``
+========================  =========================================  ===========================
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from buybutton_server.db.models import MailMessage, Order
+from buybutton_server.domain.mail import messages
+from buybutton_server.domain.mail.outbox import enqueue
+from buybutton_server.domain.order_rows import load_order
+from buybutton_server.domain.shop_profile import identity
+
+PAYMENT_METHODS = {"card": "Card", "wallet": "Wallet (Apple Pay or Google Pay)"}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def address_lines(order: Order) -> list[str]:
+    """The shipping address as lines (empty for an order that ships nothing)."""
+    if not order.ship_line1:
+        return []
+    city = " ".join(filter(None, [order.ship_postal_code, order.ship_city]))
+    parts = [order.name, order.ship_line1, order.ship_line2, city, order.ship_country]
+    return [part for part in parts if part]
+
+
+def payment_summary(order: Order) -> str:
+    method = PAYMENT_METHODS.get(order.payment_method or "", "Card")
+    if order.payment_provider == "test":
+        return f"{method} (a test payment: no money moved)"
+    return method
+
+
+def receipt_data(order: Order) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "public_id": order.public_id,
+        "name": order.name,
+        "currency": order.currency,
+        "total": order.total_amount,
+        "lines": [
+            {
+                "title": line.title,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit": line.unit_amount,
+                "total": line.total_amount,
+            }
+            for line in order.lines
+        ],
+        "address": address_lines(order),
+        "payment": payment_summary(order),
+    }
+
+
+def _queue_receipt(session: Session, order: Order, copy: int) -> bool:
+    shop = identity(session)
+    return enqueue(
+        session,
+        kind="receipt",
+        dedupe_key=f"receipt:{order.number}:{copy}",
+        to=order.email,
+        subject=messages.subject("receipt", shop, number=order.number),
+        data=receipt_data(order),
+        order_id=order.id,
+    )
+
+
+def queue_receipt(session: Session, order_id: int) -> None:
+    """The receipt of an order that has just become paid (once per order)."""
+    _queue_receipt(session, load_order(session, order_id), 1)
+
+
+def resend_receipt(session: Session, order: Order) -> None:
+    """Another copy of a paid order's receipt, under a new dedupe key."""
+    copies = session.scalar(
+        select(func.count())
+        .select_from(MailMessage)
+        .where(MailMessage.order_id == order.id, MailMessage.kind == "receipt")
+    )
+    _queue_receipt(session, order, int(copies or 0) + 1)
+
+
+def queue_refund(session: Session, order: Order, amount: int, refund_key: str) -> None:
+    """A refund of ``amount`` (minor units) just recorded under ``refund_key``; ``order``
+    as it was before this refund."""
+    shop = identity(session)
+    refunded = order.refunded_amount + amount
+    enqueue(
+        session,
+        kind="refund",
+        dedupe_key=f"refund:{refund_key}",
+        to=order.email,
+        subject=messages.subject("refund", shop, number=order.number),
+        data={
+            "number": order.number,
+            "public_id": order.public_id,
+            "name": order.name,
+            "currency": order.currency,
+            "amount": amount,
+            "refunded": refunded,
+            "total": order.total_amount,
+            "full": refunded >= order.total_amount,
+        },
+        order_id=order.id,
+    )
+
+
+def queue_shipped(
+    session: Session,
+    order: Order,
+    carrier: str | None,
+    tracking_number: str | None,
+    tracking_url: str | None,
+) -> None:
+    """The shipped email of an order just fulfilled; once per (order, carrier, tracking
+    number). A tracking link that is not http(s) is left out."""
+    shop = identity(session)
+    link = (
+        tracking_url
+        if tracking_url and urlsplit(tracking_url).scheme in ("http", "https")
+        else None
+    )
+    enqueue(
+        session,
+        kind="shipped",
+        dedupe_key=f"shipped:{order.number}:{_digest(carrier or '', tracking_number or '')}",
+        to=order.email,
+        subject=messages.subject("shipped", shop, number=order.number),
+        data={
+            "number": order.number,
+            "public_id": order.public_id,
+            "name": order.name,
+            "carrier": carrier or None,
+            "tracking_number": tracking_number or None,
+            "tracking_url": link,
+            "address": address_lines(order),
+        },
+        order_id=order.id,
+    )
+
+
+def queue_password_reset(
+    session: Session, to: str, reset_url: str, *, expires_minutes: int = 60
+) -> None:
+    """A password-reset link for an admin login (once per link)."""
+    enqueue(
+        session,
+        kind="password_reset",
+        dedupe_key=f"password_reset:{_digest(reset_url)}",
+        to=to,
+        subject=messages.subject("password_reset", identity(session)),
+        data={"reset_url": reset_url, "expires_minutes": expires_minutes},
+    )

@@ -1,0 +1,124 @@
+"""Composing an email: what it says (``data``, stored with the message) rendered through the
+Jinja2 templates in ``server/templates/mail/`` into plain text and HTML with inline CSS
+(tables, no external CSS), then one ``multipart/alternative`` :class:`EmailMessage` with From
+(the shop's name and support address), To, Subject, Date and Message-ID.
+
+Bodies are rendered when a message is sent, with the shop's identity and address of that
+moment (``BUYBUTTON_BASE_URL`` for links); what was sent is then kept with the message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from buybutton.money import format_amount
+from buybutton_server.db.models import utcnow
+from buybutton_server.domain.shop_profile import ShopIdentity
+from buybutton_server.settings import Settings
+
+# The kinds of email, and what each one's subject says ({number}: the order's number).
+SUBJECTS = {
+    "receipt": "Your receipt for order {number}",
+    "refund": "Refund for order {number}",
+    "shipped": "Order {number} is on its way",
+    "password_reset": "Reset your password",
+}
+KINDS = tuple(SUBJECTS)
+# Messages whose body holds a secret (a one-time sign-in link): the admin never shows it.
+SECRET_KINDS = frozenset({"password_reset"})
+
+_ENV = Environment(
+    loader=PackageLoader("buybutton_server", "templates/mail"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+    keep_trailing_newline=True,
+)
+_ENV.filters["money"] = format_amount
+
+
+@dataclass(frozen=True, slots=True)
+class Bodies:
+    text: str
+    html: str
+
+
+def subject(kind: str, shop: ShopIdentity, **values: Any) -> str:
+    """The subject line of a ``kind`` email, with the shop's name in front."""
+    return f"{shop.name}: {SUBJECTS[kind].format(**values)}"
+
+
+def mail_domain(base_url: str) -> str:
+    """The domain of Message-IDs and of the fallback sender: the shop's host, or
+    ``localhost`` for an IP address or a name without a dot (development)."""
+    host = urlsplit(base_url).hostname or "localhost"
+    try:
+        ipaddress.ip_address(host)
+        return "localhost"
+    except ValueError:
+        return host if "." in host else "localhost"
+
+
+def sender(settings: Settings, shop: ShopIdentity) -> str:
+    """The From header: ``BUYBUTTON_MAIL_FROM``, else the shop's name and support address
+    (``no-reply@<the shop's host>`` while the shop has none)."""
+    if settings.mail_from:
+        return settings.mail_from
+    address = shop.support_email or f"no-reply@{mail_domain(settings.base_url)}"
+    return formataddr((shop.name, address))
+
+
+def render(
+    kind: str, data: dict[str, Any], *, shop: ShopIdentity, base_url: str, subject_line: str
+) -> Bodies:
+    """The text and HTML bodies of a ``kind`` email saying ``data``."""
+    order_url = f"{base_url}/orders/{data['public_id']}" if "public_id" in data else None
+    context = {
+        **data,
+        "kind": kind,
+        "shop": shop,
+        "base_url": base_url,
+        "order_url": order_url,
+        "subject": subject_line,
+    }
+    return Bodies(
+        text=_ENV.get_template(f"{kind}.txt").render(context),
+        html=_ENV.get_template(f"{kind}.html").render(context),
+    )
+
+
+def new_message_id(settings: Settings) -> str:
+    return make_msgid(domain=mail_domain(settings.base_url))
+
+
+def compose(
+    *,
+    to: str,
+    subject_line: str,
+    bodies: Bodies,
+    from_header: str,
+    message_id: str,
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """One multipart/alternative message: the plain text first, the HTML preferred."""
+    message = EmailMessage()
+    message["From"] = from_header
+    message["To"] = to
+    message["Subject"] = subject_line
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    if reply_to and parseaddr(from_header)[1] != reply_to:
+        message["Reply-To"] = reply_to
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(bodies.text)
+    message.add_alternative(bodies.html, subtype="html")
+    return message
