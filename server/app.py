@@ -26,11 +26,12 @@ from buybutton_server.domain.orders import release_expired
 from buybutton_server.domain.outbox import Sender, deliver_due
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
-from buybutton_server.services import retention
+from buybutton_server.services import mail, retention
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
 from buybutton_server.views import (
     admin,
+    admin_images,
     admin_keys,
     admin_mail,
     admin_orders,
@@ -164,6 +165,7 @@ def create_app(
         *admin_orders.ROUTES,
         *admin_products.ROUTES,
         *admin_stock.ROUTES,
+        *admin_images.ROUTES,
         *admin_keys.ROUTES,
         *admin_webhooks.ROUTES,
         *admin_staff.ROUTES,
@@ -203,6 +205,7 @@ def create_app(
                 flush_forever(app.state.sessions, app.state.analytics, settings.flush_seconds, stop)
             ),
             asyncio.create_task(prune_forever(app.state.sessions, settings, stop)),
+            asyncio.create_task(mail.send_forever(app.state.sessions, settings, stop)),
         ]
         try:
             yield

@@ -28,6 +28,8 @@ ROUTE_LIMITS: tuple[tuple[str, int], ...] = (
     ("/webhooks/", 512 * KB),  # Stripe sends events well under this
     ("/api/", 1 * MB),
     ("/c/", 64 * KB),  # the checkout form
+    ("/admin/products/*/images", 5 * MB + 64 * KB),  # one picture (5 MB) and its form
+    ("/admin/stock", 1 * MB),  # the stock sheet and its CSV
     ("/admin", 64 * KB),  # sign-in and sign-out forms
 )
 DEFAULT_LIMIT = 64 * KB
@@ -49,9 +51,20 @@ class BodyTooSlow(Exception):
 
 def limit_for(path: str, limits: Sequence[tuple[str, int]], default: int) -> int:
     for prefix, limit in limits:
-        if path.startswith(prefix):
+        if _starts_with(path, prefix):
             return limit
     return default
+
+
+def _starts_with(path: str, prefix: str) -> bool:
+    """``prefix`` may hold one ``*``, which stands for one path segment."""
+    head, star, tail = prefix.partition("*")
+    if not star:
+        return path.startswith(prefix)
+    segment, slash, rest = (
+        path[len(head) :].partition("/") if path.startswith(head) else ("", "", "")
+    )
+    return bool(segment) and (slash + rest).startswith(tail)
 
 
 class BodyLimitMiddleware:

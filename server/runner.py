@@ -219,12 +219,13 @@ def demo_urls(bb: BuyButton, blog_base: str) -> list[tuple[str, str]]:
         ("Newsletter", f"{blog_base}/newsletter?subscriber=ana@example.com"),
         ("Checkout link", bb.checkout_link("DRIPPER-01", source="demo", campaign="cli")),
         ("Product page (oEmbed)", f"{bb.base_url}/p/DRIPPER-01"),
+        ("Admin", f"{bb.base_url}/admin/orders"),
         ("Snippet builder", f"{bb.base_url}/admin/snippets"),
     ]
 
 
 def ensure_demo_admin(settings: Settings) -> str | None:
-    """A login for the demo's snippet builder, with a fresh password each run (printed)."""
+    """An owner's login for the demo's admin, with a fresh password each run (printed)."""
     from sqlalchemy import delete
 
     from buybutton_server.db.models import AdminUser
@@ -289,7 +290,7 @@ def serve_demo(settings: Settings, *, blog_port: int, say: Callable[[str], None]
             say(f"  Database:                {describe_url(settings.database_url)}")
             say("  Point other buybutton commands at it (orders, stats, keys...) with:")
             say(f"    export BUYBUTTON_DATABASE_URL={shlex.quote(settings.database_url)}")
-            say(f"  Snippet builder login: {DEMO_ADMIN} / {password} (new each run)")
+            say(f"  Admin login: {DEMO_ADMIN} / {password} (new each run)")
 
         async def tell_paid_orders() -> None:
             # One line per paid order (number and total only), checked every second.

@@ -73,11 +73,11 @@ def test_demo_seeds_serves_and_prints_urls(tmp_path: Path) -> None:
         "--database",
         str(tmp_path / "demo.sqlite3"),
     ]
-    with running(args, {"PYTHONUNBUFFERED": "1"}, ready="Snippet builder login") as lines:
+    with running(args, {"PYTHONUNBUFFERED": "1"}, ready="Admin login") as lines:
         output = "".join(lines)
         post = re.search(r"Blog post:\s+(\S+)", output)
         link = re.search(r"Checkout link:\s+(\S+)", output)
-        login = re.search(r"Snippet builder login: (\S+) / (\S+)", output)
+        login = re.search(r"Admin login: (\S+) / (\S+)", output)
         assert post and link and login, output
         # The database, and how to point the other commands at it.
         database = tmp_path / "demo.sqlite3"

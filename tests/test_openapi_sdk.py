@@ -31,11 +31,11 @@ ONLY_IN_RAW = {
     "Product": {
         "description", "image_url", "requires_shipping", "variant_group", "variant_label",
         "max_per_order",
-        "created_at", "updated_at", "price.decimal",
+        "created_at", "updated_at", "price.decimal", "prices",
     },
     "Order": {
         "shipping", "payment", "attention", "created_at", "refunded.currency",
-        "total.decimal", "refunded.decimal",
+        "total.decimal", "refunded.decimal", "tracking",
     },
     "WebhookEndpoint": {"disabled_reason", "created_at"},
 }  # fmt: skip

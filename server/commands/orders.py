@@ -1,4 +1,5 @@
-"""``buybutton orders list|refund|sweep``: what a merchant does with orders from a terminal."""
+"""``buybutton orders list|refund|fulfil|sweep``: what a merchant does with orders from a
+terminal."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ import argparse
 from buybutton.money import format_amount, parse_amount
 from buybutton_server.commands.base import note, server_command
 from buybutton_server.db import Sessions, open_sessions, read_session
+from buybutton_server.domain.fulfilment import CARRIERS, tracking
 from buybutton_server.domain.order_search import order_by_reference, recent_orders
-from buybutton_server.domain.orders import refund_order, release_expired
+from buybutton_server.domain.orders import fulfill_order, refund_order, release_expired
 from buybutton_server.domain.vocabulary import ORDER_STATUSES
-from buybutton_server.errors import PaymentUnavailable, RefundRefused
+from buybutton_server.errors import (
+    FulfillRefused,
+    InvalidInput,
+    NotFound,
+    PaymentUnavailable,
+    RefundRefused,
+)
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.settings import Settings
 
@@ -29,6 +37,18 @@ def _define(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a full refund normally puts the stock back; keep it out",
     )
+    fulfil = actions.add_parser(
+        "fulfil",
+        aliases=["fulfill"],
+        help="mark a paid order shipped, with its tracking (again: change the tracking)",
+    )
+    fulfil.add_argument("order", help="order number (BB-...)")
+    known = ", ".join(name for name, _ in CARRIERS.values())
+    fulfil.add_argument("--carrier", help=f"e.g. {known}, or any other name")
+    fulfil.add_argument("--tracking", help="the parcel's tracking number")
+    fulfil.add_argument(
+        "--tracking-url", help="https link to follow it (built for the known carriers)"
+    )
     actions.add_parser("sweep", help="release expired reservations, retry due refunds")
 
 
@@ -37,6 +57,8 @@ def _run(args: argparse.Namespace) -> int:
     with open_sessions(settings.database_url) as sessions:
         if args.action == "list":
             return _list(sessions, args)
+        if args.action in ("fulfil", "fulfill"):
+            return _fulfil(sessions, args)
         provider = make_provider(settings)
         if args.action == "sweep":
             print(f"{release_expired(sessions, provider)} orders settled")
@@ -99,6 +121,24 @@ def _refund(sessions: Sessions, provider: PaymentProvider, args: argparse.Namesp
         f"{format_amount(order.refunded_amount, order.currency)} of "
         f"{format_amount(order.total_amount, order.currency)}"
     )
+    return 0
+
+
+def _fulfil(sessions: Sessions, args: argparse.Namespace) -> int:
+    with read_session(sessions) as session:
+        order = order_by_reference(session, args.order)
+    if order is None:
+        note(f"no order {args.order}")
+        return 1
+    try:
+        given = tracking(args.carrier, args.tracking, args.tracking_url)
+        order = fulfill_order(sessions, order.number, given)
+    except (InvalidInput, FulfillRefused, NotFound) as error:
+        note(error.message)
+        return 1
+    parts = [order.carrier, order.tracking_number, order.tracking_url]
+    shown = " ".join(part for part in parts if part) or "no tracking"
+    print(f"{order.number} fulfilled: {shown}")
     return 0
 
 

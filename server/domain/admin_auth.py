@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import EMAIL_PATTERN
 from buybutton_server.db.models import AdminSession, AdminUser
-from buybutton_server.errors import InvalidInput
+from buybutton_server.errors import Conflict, InvalidInput
 
 COOKIE = "__Host-buybutton_admin"
 SESSION_LIFETIME = timedelta(hours=12)
@@ -143,8 +143,7 @@ def create_admin(session: Session, email: str, password: str, role: str = OWNER)
     email = email.strip().lower()
     if not EMAIL_PATTERN.match(email) or "\x00" in email:
         raise InvalidInput(f"{email!r} is not an email address")
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
+    check_new_password(password)
     if role not in ROLES:
         raise InvalidInput(f"the role must be one of {', '.join(ROLES)}")
     user = AdminUser(email=email, password_hash=hash_password(password), role=role)
@@ -165,7 +164,9 @@ def authenticate(session: Session, email: str, password: str) -> AdminUser | Non
         else session.scalar(select(AdminUser).where(AdminUser.email == email))
     )
     valid = check_password(password, user.password_hash if user else _dummy_hash())
-    if user is None or not valid:
+    # A disabled login gets the wrong password's answer (after the same work): no telling
+    # which accounts exist or are disabled.
+    if user is None or not valid or user.disabled_at is not None:
         return None
     if needs_rehash(user.password_hash):  # older parameters: upgrade now we know the password
         user.password_hash = hash_password(password)
@@ -198,6 +199,7 @@ def user_for(factory: sessionmaker[Session], token: str | None) -> Admin | None:
             select(AdminUser.id, AdminUser.email, AdminUser.role, AdminSession.expires_at)
             .join(AdminSession, AdminSession.user_id == AdminUser.id)
             .where(AdminSession.token_hash == _token_hash(token))
+            .where(AdminUser.disabled_at.is_(None))
         ).first()
     if row is None:
         return None
@@ -211,6 +213,129 @@ def user_for(factory: sessionmaker[Session], token: str | None) -> Admin | None:
 
 def end_session(session: Session, token: str) -> None:
     session.execute(delete(AdminSession).where(AdminSession.token_hash == _token_hash(token)))
+
+
+def end_sessions(session: Session, user_id: int, *, keep: str | None = None) -> None:
+    """End every session of ``user_id`` (but the one whose cookie is ``keep``)."""
+    statement = delete(AdminSession).where(AdminSession.user_id == user_id)
+    if keep:
+        statement = statement.where(AdminSession.token_hash != _token_hash(keep))
+    session.execute(statement)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
+    if len(password) > 1000:
+        raise InvalidInput("the password must be at most 1000 characters")
+
+
+def set_password(
+    session: Session, user: AdminUser, password: str, *, keep: str | None = None
+) -> None:
+    """A new password for ``user``; every session but ``keep`` ends (and every reset link
+    made for the old password stops working)."""
+    check_new_password(password)
+    user.password_hash = hash_password(password)
+    end_sessions(session, user.id, keep=keep)
+
+
+def change_password(
+    session: Session, user_id: int, current: str, new: str, *, keep: str | None
+) -> None:
+    """The signed-in login changes its own password: ``current`` must be right."""
+    user = session.get(AdminUser, user_id)
+    if user is None or user.disabled_at is not None:
+        raise InvalidInput("this login no longer exists")
+    if not check_password(current, user.password_hash):
+        raise InvalidInput("the current password is not right", context={"field": "current"})
+    set_password(session, user, new, keep=keep)
+
+
+# -- staff: the owner's list of logins ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A login as the staff page lists it."""
+
+    id: int
+    email: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+def logins(session: Session) -> list[Login]:
+    rows = session.execute(
+        select(
+            AdminUser.id,
+            AdminUser.email,
+            AdminUser.role,
+            AdminUser.created_at,
+            AdminUser.disabled_at,
+        ).order_by(AdminUser.disabled_at.is_not(None), AdminUser.email)
+    )
+    return [Login(*row) for row in rows]
+
+
+def login_by_id(session: Session, user_id: int) -> AdminUser | None:
+    return session.get(AdminUser, user_id)
+
+
+def active_by_email(session: Session, email: str) -> AdminUser | None:
+    email = email.strip().lower()
+    if "\x00" in email or len(email) > 254:
+        return None
+    return session.scalar(
+        select(AdminUser).where(AdminUser.email == email, AdminUser.disabled_at.is_(None))
+    )
+
+
+def update_login(
+    session: Session,
+    actor: Admin,
+    user_id: int,
+    *,
+    role: str | None = None,
+    enabled: bool | None = None,
+) -> AdminUser | None:
+    """Change a login's role or disable / enable it, keeping at least one active owner.
+
+    The active owners' rows are locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one
+    writer), so two owners demoting each other at once cannot leave the shop with none.
+    Returns None for an unknown login."""
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"the role must be one of {', '.join(ROLES)}")
+    owners = set(
+        session.scalars(
+            select(AdminUser.id)
+            .where(AdminUser.role == OWNER, AdminUser.disabled_at.is_(None))
+            .with_for_update()
+        )
+    )
+    user = session.get(AdminUser, user_id)
+    if user is None:
+        return None
+    loses_owner = user.id in owners and (role == STAFF or enabled is False)
+    if loses_owner and owners == {user.id}:
+        raise Conflict(
+            f"{user.email} is the shop's last active owner: make another login an owner "
+            "first, so someone can still manage the shop."
+        )
+    if loses_owner and user.id == actor.id:
+        raise Conflict(
+            "You can't demote or disable your own login here (you would lock yourself out "
+            "of this page). Ask another owner to do it."
+        )
+    if role is not None:
+        user.role = role
+    if enabled is False and user.disabled_at is None:
+        user.disabled_at = datetime.now(UTC)
+        end_sessions(session, user.id)
+    elif enabled is True:
+        user.disabled_at = None
+    return user
 
 
 def csrf_token(secret: str, session_token: str) -> str:

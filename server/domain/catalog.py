@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton.tokens import MAX_QUANTITY, SKU_PATTERN
@@ -146,8 +146,9 @@ def require_product(session: Session, sku: str) -> Product:
 def products_after(
     session: Session, after: int, limit: int, *, include_archived: bool = False
 ) -> list[Product]:
-    """Products with ids above ``after``, oldest first, up to ``limit``."""
+    """Products with ids above ``after``, oldest first, up to ``limit``, price lists loaded."""
     query = select(Product).where(Product.id > after).order_by(Product.id).limit(limit)
+    query = query.options(selectinload(Product.prices))
     if not include_archived:
         query = query.where(Product.active.is_(True))
     return list(session.scalars(query))

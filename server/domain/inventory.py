@@ -47,6 +47,13 @@ _SET_ON_HAND = (
     .where(_P.id == _ID, _P.reserved <= _N)
     .values(on_hand=_N, updated_at=bindparam("now"))
 )
+# The admin's stock sheet: the same, and only if nobody moved the stock since the page showed
+# ``was`` (a sale, another clerk): a lost update is refused, not written over.
+_SET_ON_HAND_IF = (
+    update(_PRODUCTS)
+    .where(_P.id == _ID, _P.on_hand == bindparam("was"), _P.reserved <= _N)
+    .values(on_hand=_N, updated_at=bindparam("now"))
+)
 # ...nor above STOCK_MAX (10**9): with |delta| <= STOCK_MAX too, on_hand + delta stays inside
 # PostgreSQL's 32-bit integer, which it would otherwise overflow (an error, not a refusal).
 _ADJUST_ON_HAND = (
@@ -120,3 +127,14 @@ def change_stock(
             f"in progress (on hand {product.on_hand})."
         )
     return product
+
+
+def set_on_hand_if(session: Session, product_id: int, was: int, on_hand: int) -> bool:
+    """Set ``on_hand`` if it still is ``was`` and covers what checkouts hold. False if not:
+    the caller reads the product to say which."""
+    if not 0 <= on_hand <= STOCK_MAX:
+        raise InvalidInput(f"on_hand must be a whole number from 0 to {STOCK_MAX}.")
+    result = session.connection().execute(
+        _SET_ON_HAND_IF, {"product_id": product_id, "n": on_hand, "was": was, "now": utcnow()}
+    )
+    return cast("CursorResult[object]", result).rowcount == 1

@@ -5,18 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from buybutton_server.db.models import Order
 from buybutton_server.errors import NotFound
 
 
-def order_by_number(session: Session, number: str) -> Order:
-    """The order with its lines; :class:`NotFound` if there is none."""
-    order = session.scalar(
-        select(Order).options(selectinload(Order.lines)).where(Order.number == number)
-    )
+def order_by_number(session: Session, number: str, *, refunds: bool = False) -> Order:
+    """The order with its lines (and refunds); :class:`NotFound` if there is none."""
+    query = select(Order).options(selectinload(Order.lines)).where(Order.number == number)
+    if refunds:
+        query = query.options(selectinload(Order.refunds))
+    order = session.scalar(query)
     if order is None:
         raise NotFound(f"No order {number!r}.")
     return order
@@ -24,8 +25,11 @@ def order_by_number(session: Session, number: str) -> Order:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
-    """Which orders to list; ``None`` leaves a criterion out. Times are timezone-aware."""
+    """Which orders to list; ``None`` leaves a criterion out. Times are timezone-aware.
+    ``number`` and ``email`` match any part, in any case (the admin's search)."""
 
+    number: str | None = None
+    email: str | None = None
     status: str | None = None
     source: str | None = None
     campaign: str | None = None
@@ -43,6 +47,10 @@ def orders_before(session: Session, before: int, limit: int, where: OrderFilter)
     query = select(Order).options(selectinload(Order.lines)).order_by(Order.id.desc()).limit(limit)
     if before:
         query = query.where(Order.id < before)
+    if where.number:
+        query = query.where(Order.number.contains(where.number.upper(), autoescape=True))
+    if where.email:
+        query = query.where(func.lower(Order.email).contains(where.email.lower(), autoescape=True))
     if where.status:
         query = query.where(Order.status == where.status)
     if where.source:

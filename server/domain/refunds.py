@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.money import format_amount
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, Refund, utcnow
-from buybutton_server.domain import analytics, inventory, outbox
+from buybutton_server.domain import analytics, inventory, mail, outbox
 from buybutton_server.domain.order_rows import (
     ORDERS,
     REFUNDED_OUT_OF_STOCK,
@@ -123,17 +123,27 @@ def _wanted(
 
 
 def _claim(
-    factory: sessionmaker[Session], order_id: int, amount: int | None, *, wait: float
-) -> _Claim:
+    factory: sessionmaker[Session],
+    order_id: int,
+    amount: int | None,
+    *,
+    wait: float,
+    key: str | None = None,
+) -> _Claim | None:
     """Take the order's refund lock for ``amount`` (all that is left when None), or for the
     claim an earlier request left unfinished. Waits while another request holds the lock;
-    raises :class:`RefundRefused` when the refund cannot be, or the wait runs out."""
+    raises :class:`RefundRefused` when the refund cannot be, or the wait runs out. With the
+    caller's ``key``, None when a refund under that key is already recorded."""
     deadline = time.monotonic() + wait
     pause = 0.02
     while True:
         now = utcnow()
         with write_session(factory) as session:
             connection = session.connection()
+            if key is not None and session.scalar(
+                select(Refund.id).where(Refund.order_id == order_id, Refund.idempotency_key == key)
+            ):
+                return None
             state = connection.execute(_CLAIM_STATE, {"order_id": order_id}).one()
             claimed_at = _now_aware(state.refund_claimed_at)
             busy = claimed_at is not None and claimed_at >= now - STALE_CLAIM
@@ -144,8 +154,8 @@ def _claim(
                     claim = _Claim(*left, reference, resumed=True)
                 else:
                     wanted = _wanted(state, amount)
-                    key = f"{state.public_id}-{state.refunded_amount}-{wanted}"
-                    claim = _Claim(key, wanted, reference, resumed=False)
+                    fresh = key or f"{state.public_id}-{state.refunded_amount}-{wanted}"
+                    claim = _Claim(fresh, wanted, reference, resumed=False)
                 params = {
                     "order_id": order_id,
                     "refunded": state.refunded_amount,
@@ -214,6 +224,7 @@ def _record(
             for line in lines_of(session, order_id):
                 inventory.restock(session, line.product_id, line.quantity)
         outbox.record_order_event(session, "order.refunded", order_id)
+        mail.queue_refund(session, order, claim.amount, claim.key)
         analytics.record_order_event(session, "refunded", order, amount=claim.amount)
 
 
@@ -226,6 +237,7 @@ def refund_order(
     reason: str = "requested_by_merchant",
     restock: bool = True,
     wait: float = 30.0,
+    key: str | None = None,
 ) -> Order:
     """Refund ``amount`` (all that is left by default) of a paid order.
 
@@ -236,9 +248,16 @@ def refund_order(
     an amount out of range, or another refund still under way after ``wait`` seconds; the
     provider's ``PaymentUnavailable`` when it cannot be reached (the claim is kept for the
     retry, under the same key).
+
+    ``key`` (at most 128 characters, unique to this order) makes the call itself idempotent:
+    when a refund under it is recorded already, the order is returned as it is, so a form
+    posted twice refunds once.
     """
     while True:
-        claim = _claim(factory, order_id, amount, wait=wait)
+        claim = _claim(factory, order_id, amount, wait=wait, key=key)
+        if claim is None:
+            with read_session(factory) as session:
+                return load_order(session, order_id)
         try:
             result = provider.refund(
                 claim.reference, amount=claim.amount, idempotency_key=claim.key
@@ -257,8 +276,10 @@ def refund_order(
         )
         with read_session(factory) as session:
             order = load_order(session, order_id)
-        retried = amount == claim.amount or (
-            amount is None and order.refunded_amount == order.total_amount
+        retried = (
+            claim.key == key
+            or amount == claim.amount
+            or (amount is None and order.refunded_amount == order.total_amount)
         )
         if not claim.resumed or retried:
             return order

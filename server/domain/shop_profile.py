@@ -1,16 +1,32 @@
 """The shop's identity as shoppers and emails see it: name, support address, logo, legal
-address and policy links. (Issue 12: a stub until the settings page stores it.)"""
+address and policy links; and the publishers' sites the owner added to the allowed origins.
+
+One row (``ShopProfile``, ``id = 1``), written by the owner on ``/admin/settings``. Until
+then :func:`identity` answers the defaults.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from buybutton.tokens import EMAIL_PATTERN
+from buybutton_server.db.models import ShopProfile
+from buybutton_server.errors import InvalidInput
+
+DEFAULT_NAME = "buybutton shop"
+MAX_ORIGINS = 50
+URL_FIELDS = ("logo_url", "terms_url", "returns_url", "privacy_url")
+FIELDS = ("name", "support_email", "legal_address", *URL_FIELDS, "allowed_origins")
 
 
 @dataclass(frozen=True, slots=True)
 class ShopIdentity:
-    name: str = "buybutton shop"
+    name: str = DEFAULT_NAME
     support_email: str | None = None
     logo_url: str | None = None
     legal_address: str | None = None
@@ -19,6 +35,150 @@ class ShopIdentity:
     privacy_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Everything the settings page edits."""
+
+    identity: ShopIdentity
+    allowed_origins: tuple[str, ...] = ()
+
+
+class ProfileInvalid(InvalidInput):
+    """Some fields are wrong; ``context["errors"]`` maps each field to its message."""
+
+
+def _row(session: Session) -> ShopProfile | None:
+    return session.get(ShopProfile, 1)
+
+
 def identity(session: Session) -> ShopIdentity:
     """The shop's identity; defaults until the owner has saved the settings page."""
-    return ShopIdentity()
+    return profile(session).identity
+
+
+def profile(session: Session) -> Profile:
+    row = _row(session)
+    if row is None:
+        return Profile(ShopIdentity())
+    return Profile(
+        ShopIdentity(
+            name=row.name,
+            support_email=row.support_email,
+            logo_url=row.logo_url,
+            legal_address=row.legal_address,
+            terms_url=row.terms_url,
+            returns_url=row.returns_url,
+            privacy_url=row.privacy_url,
+        ),
+        tuple(row.allowed_origins.split()),
+    )
+
+
+def saved_origins(session: Session) -> tuple[str, ...]:
+    """The origins the owner added (without ``BUYBUTTON_ALLOWED_ORIGINS``'s)."""
+    text = session.scalar(select(ShopProfile.allowed_origins).where(ShopProfile.id == 1))
+    return tuple(text.split()) if text else ()
+
+
+def _https_url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+        return None
+    if len(value) > 2048 or any(c.isspace() or ord(c) < 32 for c in value):
+        return None
+    return value
+
+
+def normal_origin(text: str, *, allow_http: bool) -> str | None:
+    """``text`` as browsers send it in ``Origin`` (``scheme://host[:port]``, lower case, no
+    default port), or None if it is not an origin."""
+    parts = urlsplit(text.strip().rstrip("/"))
+    schemes = ("https", "http") if allow_http else ("https",)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if (
+        parts.scheme.lower() not in schemes
+        or not host
+        or "@" in parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or not all(c.isascii() and (c.isalnum() or c in ".-") for c in host)
+    ):
+        return None
+    scheme = parts.scheme.lower()
+    default = {"https": 443, "http": 80}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _origins(raw: str, errors: dict[str, str], *, allow_http: bool) -> tuple[str, ...]:
+    found: list[str] = []
+    for item in raw.replace(",", " ").split():
+        origin = normal_origin(item, allow_http=allow_http)
+        if origin is None:
+            errors["allowed_origins"] = (
+                f"{item[:80]!r} is not an origin: write scheme://host[:port], such as "
+                f"https://blog.example, without a path"
+                + ("" if allow_http else " (https only in production)")
+            )
+            return ()
+        if origin not in found:
+            found.append(origin)
+    if len(found) > MAX_ORIGINS:
+        errors["allowed_origins"] = f"at most {MAX_ORIGINS} origins"
+    return tuple(found)
+
+
+def validate(values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
+    """The profile ``values`` (a form's text fields) describe, or :class:`ProfileInvalid`
+    with a message per wrong field."""
+    errors: dict[str, str] = {}
+    text = {name: str(values.get(name, "")).strip() for name in FIELDS}
+    name = text["name"]
+    if not name or len(name) > 100:
+        errors["name"] = "the shop's name must be 1-100 characters"
+    email = text["support_email"].lower() or None
+    if email is not None and (not EMAIL_PATTERN.match(email) or len(email) > 254):
+        errors["support_email"] = "this is not an email address, such as help@shop.example"
+    urls: dict[str, str | None] = {}
+    for field in URL_FIELDS:
+        urls[field] = text[field] or None
+        if text[field] and _https_url(text[field]) is None:
+            errors[field] = "must be a full https:// address (http:// is not accepted)"
+    address = "\n".join(line.rstrip() for line in text["legal_address"].splitlines()).strip()
+    if len(address) > 1000 or "\x00" in address:
+        errors["legal_address"] = "the address must be at most 1000 characters"
+    origins = _origins(text["allowed_origins"], errors, allow_http=allow_http_origins)
+    if errors:
+        first = next(iter(errors.items()))
+        raise ProfileInvalid(
+            f"Please correct the marked fields ({first[0].replace('_', ' ')}: {first[1]}).",
+            context={"errors": errors},
+        )
+    return Profile(
+        ShopIdentity(name=name, support_email=email, legal_address=address or None, **urls),
+        origins,
+    )
+
+
+def save(session: Session, values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
+    """Validate and store the profile (nothing is written when a field is wrong)."""
+    new = validate(values, allow_http_origins=allow_http_origins)
+    row = _row(session)
+    if row is None:
+        row = ShopProfile(id=1, name=new.identity.name)
+        session.add(row)
+    shown = new.identity
+    row.name = shown.name
+    row.support_email = shown.support_email
+    row.logo_url = shown.logo_url
+    row.legal_address = shown.legal_address
+    row.terms_url = shown.terms_url
+    row.returns_url = shown.returns_url
+    row.privacy_url = shown.privacy_url
+    row.allowed_origins = "\n".join(new.allowed_origins)
+    session.flush()
+    return new

@@ -3,7 +3,9 @@
 A product's rules are the domain's (:mod:`buybutton_server.domain.catalog`); the types here
 add what JSON needs: a POST names sku, title, currency and a price (``price`` as a decimal
 string, or ``price_amount`` in minor units); a PATCH changes any of the rest, but never the
-sku or the stock (stock moves through :mod:`.stock`).
+sku or the stock (stock moves through :mod:`.stock`). ``prices`` is the product's price list
+(exact prices in other currencies, :mod:`buybutton_server.domain.price_lists`): given, it
+replaces the list; left out, the list stays.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.tokens import MAX_QUANTITY, SKU_PATTERN
 from buybutton_server.db import models as db
 from buybutton_server.db import read_session, write_session
-from buybutton_server.domain import catalog
+from buybutton_server.domain import catalog, price_lists, product_search
 from buybutton_server.domain.catalog import (
     DESCRIPTION_MAX,
     IMAGE_URL_MAX,
@@ -32,6 +34,8 @@ from buybutton_server.domain.catalog import (
     price_in_minor_units,
 )
 from buybutton_server.domain.outbox import iso_time
+from buybutton_server.domain.price_lists import LIST_MAX
+from buybutton_server.domain.product_search import Status
 from buybutton_server.errors import InvalidInput
 from buybutton_server.services.api_types import (
     Answer,
@@ -60,6 +64,22 @@ PerOrder = Annotated[
 ]
 
 
+class ListPrice(Input):
+    """One entry of a price list: the exact price in a currency other than the product's."""
+
+    currency: Currency
+    amount: Annotated[int, Field(ge=1, le=catalog.AMOUNT_MAX, description="minor units")]
+
+
+Prices = Annotated[
+    list[ListPrice],
+    Field(
+        max_length=LIST_MAX,
+        description="exact prices in other currencies, never converted; replaces the list",
+    ),
+]
+
+
 class _ProductFields(Input):
     """What POST and PATCH share."""
 
@@ -70,6 +90,7 @@ class _ProductFields(Input):
     variant_group: Label | None = None
     variant_label: Label | None = None
     max_per_order: PerOrder | None = None
+    prices: Prices | None = None
 
     def _given(self, *names: str) -> dict[str, Any]:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
@@ -82,6 +103,9 @@ class _ProductFields(Input):
             if getattr(self, name) is not None:
                 fields[name] = getattr(self, name) or None  # "" leaves the group
         return fields
+
+    def price_list(self) -> list[tuple[str, int]] | None:
+        return None if self.prices is None else [(p.currency, p.amount) for p in self.prices]
 
 
 class ProductCreate(_ProductFields):
@@ -165,6 +189,7 @@ class Product(Answer):
     description: str
     image_url: str | None
     price: Money
+    prices: list[Money]
     stock: Stock
     active: bool
     requires_shipping: bool
@@ -182,6 +207,7 @@ class Product(Answer):
             description=product.description,
             image_url=product.image_url or None,
             price=Money.of(product.price_amount, product.currency),
+            prices=[Money.of(entry.amount, entry.currency) for entry in product.prices],
             stock=Stock(
                 on_hand=product.on_hand,
                 reserved=product.reserved,
@@ -223,7 +249,12 @@ def list_products(sessions: Sessions, query: ProductQuery) -> ProductList:
 
 def create_product(sessions: Sessions, body: ProductCreate) -> Product:
     with write_session(sessions) as session:
-        return Product.of(catalog.create_product(session, body.sku, body.columns()))
+        product = catalog.create_product(session, body.sku, body.columns())
+        prices = body.price_list()
+        if prices:
+            price_lists.replace_prices(product, prices)
+            session.flush()
+        return Product.of(product)
 
 
 def get_product(sessions: Sessions, sku: str) -> Product:
@@ -233,10 +264,33 @@ def get_product(sessions: Sessions, sku: str) -> Product:
 
 def update_product(sessions: Sessions, sku: str, body: ProductUpdate) -> Product:
     with write_session(sessions) as session:
-        return Product.of(catalog.update_product(session, sku, body.columns()))
+        product = catalog.update_product(session, sku, body.columns())
+        prices = body.price_list()
+        if prices is not None:
+            price_lists.replace_prices(product, prices)
+        price_lists.check_own_currency_unlisted(product)
+        session.flush()
+        return Product.of(product)
 
 
 def archive_product(sessions: Sessions, sku: str) -> Product:
     """The product leaves sale (links show "no longer available"); orders keep it."""
     with write_session(sessions) as session:
         return Product.of(catalog.archive_product(session, sku))
+
+
+# -- the admin's reads ----------------------------------------------------------------------
+
+
+def search_products(sessions: Sessions, text: str, status: Status, limit: int) -> list[Product]:
+    """Products whose sku or title contains ``text``, by title (the admin's list)."""
+    with read_session(sessions) as session:
+        found = product_search.search_products(session, text, status, limit)
+        return [Product.of(p) for p in found]
+
+
+def variant_siblings(sessions: Sessions, sku: str) -> list[Product]:
+    """The other products in ``sku``'s variant group, archived ones included."""
+    with read_session(sessions) as session:
+        product = catalog.require_product(session, sku)
+        return [Product.of(p) for p in product_search.variant_siblings(session, product)]

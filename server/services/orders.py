@@ -7,6 +7,7 @@ against it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,9 +18,16 @@ from buybutton.money import format_amount
 from buybutton_server.db import read_session
 from buybutton_server.domain import order_search
 from buybutton_server.domain.catalog import AMOUNT_MAX
+from buybutton_server.domain.fulfilment import (
+    CARRIER_MAX,
+    TRACKING_NUMBER_MAX,
+    TRACKING_URL_MAX,
+    tracking,
+)
 from buybutton_server.domain.orders import fulfill_order, refund_order
 from buybutton_server.domain.outbox import order_json
 from buybutton_server.domain.vocabulary import OrderStatus
+from buybutton_server.errors import InvalidInput
 from buybutton_server.payments import PaymentProvider
 from buybutton_server.services.api_types import (
     Answer,
@@ -60,6 +68,12 @@ class Payment(Answer):
     reference: str | None
 
 
+class Tracking(Answer):
+    carrier: str | None
+    number: str | None
+    url: str | None
+
+
 class Order(Answer):
     number: str
     status: OrderStatus
@@ -75,6 +89,7 @@ class Order(Answer):
     created_at: Timestamp | None
     paid_at: Timestamp | None
     fulfilled_at: Timestamp | None
+    tracking: Tracking | None
 
     @classmethod
     def of(cls, order: Any) -> Order:
@@ -104,7 +119,32 @@ class RefundInput(Input):
     ) = None
 
 
+class FulfilInput(Input):
+    carrier: (
+        Annotated[
+            str,
+            Field(
+                max_length=CARRIER_MAX,
+                description="e.g. DHL, UPS, USPS, FedEx, Royal Mail, Colissimo, PostNL, or any",
+            ),
+        ]
+        | None
+    ) = None
+    tracking_number: Annotated[str, Field(max_length=TRACKING_NUMBER_MAX)] | None = None
+    tracking_url: (
+        Annotated[
+            str,
+            Field(
+                max_length=TRACKING_URL_MAX,
+                description="https only; built for a known carrier when left out",
+            ),
+        ]
+        | None
+    ) = None
+
+
 Sessions = sessionmaker[Session]
+_ONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def list_orders(sessions: Sessions, query: OrderQuery) -> OrderList:
@@ -128,20 +168,41 @@ def get_order(sessions: Sessions, number: str) -> Order:
         return Order.of(order_search.order_by_number(session, number))
 
 
-def refund(sessions: Sessions, payments: PaymentProvider, number: str, body: RefundInput) -> Order:
+def refund(
+    sessions: Sessions,
+    payments: PaymentProvider,
+    number: str,
+    body: RefundInput,
+    *,
+    reason: str = "requested_by_merchant",
+    once: str | None = None,
+) -> Order:
     """Refund all (no ``amount``) or part of a paid order; a full refund restocks unless
-    ``restock`` is false. Raises RefundRefused (a conflict) when the order cannot be."""
+    ``restock`` is false. Raises RefundRefused (a conflict) when the order cannot be.
+
+    ``once`` (a token the caller made for this one refund, e.g. in a form) makes a repeat of
+    the same call answer with the order instead of refunding again."""
     with read_session(sessions) as session:
-        order_id = order_search.order_by_number(session, number).id
+        found = order_search.order_by_number(session, number)
+        order_id, public_id = found.id, found.public_id
     restock = True if body.restock is None else body.restock
-    return Order.of(refund_order(sessions, payments, order_id, amount=body.amount, restock=restock))
+    if once is not None and not _ONCE.fullmatch(once):
+        raise InvalidInput("This form is out of date: reload the page and try again.")
+    key = f"{public_id}-once-{once}" if once else None
+    refunded = refund_order(
+        sessions, payments, order_id, amount=body.amount, restock=restock, reason=reason, key=key
+    )
+    return Order.of(refunded)
 
 
-def fulfil(sessions: Sessions, number: str) -> Order:
-    """Mark a paid order fulfilled; idempotent (``order.fulfilled`` is sent once)."""
+def fulfil(sessions: Sessions, number: str, body: FulfilInput | None = None) -> Order:
+    """Mark a paid order fulfilled, with tracking if given (a known carrier's link is built
+    when left out). Idempotent: ``order.fulfilled`` is sent once, and again only when the
+    tracking changes."""
+    given = tracking(body.carrier, body.tracking_number, body.tracking_url) if body else None
     with read_session(sessions) as session:
         order_search.order_by_number(session, number)
-    return Order.of(fulfill_order(sessions, number))
+    return Order.of(fulfill_order(sessions, number, given))
 
 
 class PaidOrderWatch:

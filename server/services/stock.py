@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
 from buybutton_server.domain import inventory
+from buybutton_server.domain import stock_sheet as sheet
 from buybutton_server.domain.catalog import STOCK_MAX
 from buybutton_server.services.api_types import Input, broken
 from buybutton_server.services.catalog import Product, ProductList
@@ -63,3 +64,28 @@ def sync_stock(sessions: sessionmaker[Session], body: BulkStock) -> ProductList:
             for i in body.items
         ]
         return ProductList(data=[Product.of(p) for p in moved], next_cursor=None)
+
+
+# -- the admin's stock sheet (all or nothing; see domain/stock_sheet.py) -----------------
+
+
+def stock_sheet(
+    sessions: sessionmaker[Session], *, search: str = "", low: bool = False, page: int = 1
+) -> sheet.StockSheet:
+    with sessions() as session:
+        return sheet.stock_sheet(session, search=search, low=low, page=page)
+
+
+def save_sheet(sessions: sessionmaker[Session], edits: list[sheet.Edit]) -> int:
+    """Apply the edited rows in one transaction; :class:`StockRefused` writes nothing."""
+    if not edits:
+        return 0
+    with write_session(sessions) as session:
+        return sheet.apply_edits(session, edits)
+
+
+def plan_csv(sessions: sessionmaker[Session], text: str) -> sheet.CsvPlan:
+    """What a ``sku,on_hand`` CSV would change, to show before it is applied."""
+    rows = sheet.read_stock_csv(text)
+    with sessions() as session:
+        return sheet.plan_csv(session, rows)

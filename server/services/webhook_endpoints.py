@@ -108,12 +108,13 @@ def create_endpoint(
     *,
     allow_private: bool,
     ports: tuple[int, ...] = outbox.DEFAULT_PORTS,
+    description: str = "",
 ) -> WebhookEndpoint:
     """Check the URL (in production: https on an allowed port, and a public address), then
-    create."""
+    create (``description``: the owner's note, from the admin's webhooks page)."""
     outbox.check_destination(body.url, allow_private=allow_private, ports=ports)
     with write_session(sessions) as session:
-        row = outbox.create_endpoint(session, body.url, body.events)
+        row = outbox.create_endpoint(session, body.url, body.events, description)
         return WebhookEndpoint.of(row, secret=True)
 
 

@@ -34,6 +34,7 @@ NAVIGATION: tuple[tuple[str, str, bool], ...] = (
     ("/admin/stock", "Stock", False),
     ("/admin/dashboard", "Dashboard", False),
     ("/admin/snippets", "Snippets", False),
+    ("/admin/mail", "Emails", False),
     ("/admin/keys", "API keys", True),
     ("/admin/webhooks", "Webhooks", True),
     ("/admin/staff", "Staff", True),
@@ -63,7 +64,9 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse("/admin/login?" + urlencode({"next": wanted}), 303)
 
 
-def admin_page(*, owner_only: bool = False) -> Callable[[AdminHandler], Callable[..., Any]]:
+def admin_page(
+    *, owner_only: bool = False
+) -> Callable[[AdminHandler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a page handler: sign-in first, then the role, then the handler with the login."""
 
     def wrap(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -96,9 +99,15 @@ async def posted_form(request: Request, *, max_fields: int = 60, max_files: int 
 
     The form's files (if ``max_files``) stay readable until the request ends."""
     form = await request.form(max_files=max_files, max_fields=max_fields)
-    admin_login.check_csrf(
-        request.app.state.settings.secret_keys, session_token(request), str(form.get("csrf", ""))
-    )
+    try:
+        admin_login.check_csrf(
+            request.app.state.settings.secret_keys,
+            session_token(request),
+            str(form.get("csrf", "")),
+        )
+    except Exception:
+        await form.close()  # an uploaded file's temporary file, refused with its form
+        raise
     return form
 
 

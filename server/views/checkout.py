@@ -41,6 +41,7 @@ from buybutton_server.services.checkout import (
 )
 from buybutton_server.settings import origin_of
 from buybutton_server.views.errors import render_error, wants_json
+from buybutton_server.views.origins import allowed_origins, load_origins
 
 NO_STORE = {"Cache-Control": "no-store"}
 # The answer's status for each way an attempt can stop on the page.
@@ -134,6 +135,7 @@ def _query_without_variant(request: Request) -> str:
 
 async def checkout_page(request: Request) -> Response:
     token = request.path_params["token"]
+    await load_origins(request)
     try:
         link = _verify(request, token)
     except LinkExpired as error:
@@ -191,8 +193,9 @@ def _allow_overlay(request: Request) -> bool:
 
     Sets ``request.state.frame_ancestors``, which the security middleware turns into the
     response's ``frame-ancestors``; returns whether the page is embedded."""
-    if request.query_params.get("embed") == "1" and request.app.state.settings.allowed_origins:
-        request.state.frame_ancestors = list(request.app.state.settings.allowed_origins)
+    origins = allowed_origins(request)
+    if request.query_params.get("embed") == "1" and origins:
+        request.state.frame_ancestors = list(origins)
         return True
     return False
 
@@ -202,7 +205,7 @@ def return_url(request: Request, raw: str | None) -> str | None:
     if not raw or len(raw) > 2048:
         return None
     origin = origin_of(raw)
-    return raw if origin in request.app.state.settings.allowed_origins else None
+    return raw if origin in allowed_origins(request) else None
 
 
 async def _expired_page(request: Request, error: LinkExpired) -> Response:
@@ -276,6 +279,7 @@ def _hold_policy(request: Request) -> HoldPolicy:
 async def pay(request: Request) -> Response:
     """Take a payment. A plain form post gets pages; Stripe.js (Accept: JSON) gets JSON."""
     token = request.path_params["token"]
+    await load_origins(request)
     link = _verify(request, token)
     embedded = _allow_overlay(request)
     await _limit_payment_attempts(request, None)
@@ -352,6 +356,7 @@ async def abandon(request: Request) -> Response:
 
 async def order_page(request: Request) -> Response:
     sessions = request.app.state.sessions
+    await load_origins(request)
     order = await run_in_threadpool(checkout.find_order, sessions, request.path_params["public_id"])
     if order is None:
         raise NotFound("We could not find that order. Check the link in your confirmation.")

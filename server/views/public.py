@@ -20,6 +20,7 @@ from buybutton_server.db import run_read
 from buybutton_server.errors import NotFound, ProductUnavailable
 from buybutton_server.services import catalog_reads, impressions
 from buybutton_server.views.errors import error_json
+from buybutton_server.views.origins import load_origins
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 
@@ -27,6 +28,7 @@ CORS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cro
 async def product(request: Request) -> Response:
     state = request.app.state
     settings = state.settings
+    origins = await load_origins(request)
     data = await run_read(
         state.sessions,
         catalog_reads.public_product,
@@ -34,7 +36,7 @@ async def product(request: Request) -> Response:
         request.path_params["sku"],
         base_url=settings.base_url,
         # The overlay checkout may be framed only by the merchant's registered sites.
-        overlay=request.headers.get("origin") in settings.allowed_origins,
+        overlay=request.headers.get("origin") in origins,
     )
     if data is None:
         response = error_json(ProductUnavailable("No product with that sku is for sale."))

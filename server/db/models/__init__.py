@@ -8,9 +8,12 @@ way); the database refuses ``reserved`` below zero or above ``on_hand``.
 from .access import AdminSession, AdminUser, ApiKey, IdempotencyRecord, RateLimitWindow, ShortLink
 from .analytics import AnalyticsDaily, AnalyticsEvent
 from .base import Base, utcnow
-from .catalog import Product
+from .catalog import Product, ProductPrice
+from .mail import MailMessage
+from .media import ProductImage
 from .orders import Order, OrderLine, ProcessedEvent, Refund
 from .outbox import DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
+from .shop import ShopProfile
 
 __all__ = [
     "AdminSession",
@@ -21,12 +24,16 @@ __all__ = [
     "Base",
     "DeliveryAttempt",
     "IdempotencyRecord",
+    "MailMessage",
     "Order",
     "OrderLine",
     "ProcessedEvent",
     "Product",
+    "ProductImage",
+    "ProductPrice",
     "RateLimitWindow",
     "Refund",
+    "ShopProfile",
     "ShortLink",
     "WebhookDelivery",
     "WebhookEndpoint",

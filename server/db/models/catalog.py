@@ -1,19 +1,22 @@
-"""Products and their stock counters."""
+"""Products, their stock counters and their price lists."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
 
@@ -48,7 +51,28 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Exact prices in other currencies (never converted); loaded when read.
+    prices: Mapped[list[ProductPrice]] = relationship(
+        order_by="ProductPrice.currency", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def available(self) -> int:
         return max(self.on_hand - self.reserved, 0)
+
+
+class ProductPrice(Base):
+    """A product's exact price in a currency other than its own (its own currency's price is
+    the product's ``price_amount``, never a row here)."""
+
+    __tablename__ = "product_prices"
+    __table_args__ = (
+        UniqueConstraint("product_id", "currency", name="uq_product_prices_product_currency"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(CHAR(3))
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -32,6 +32,7 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[str] = mapped_column(String(255))  # comma-separated, or "*"
     secret: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(255), default="", server_default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

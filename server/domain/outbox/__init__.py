@@ -9,7 +9,7 @@
 - :mod:`.delivery`: :func:`deliver_due` sends what is due (inside ``buybutton serve`` and
   ``buybutton worker``), endpoints in parallel, with retries and 410 handling.
 - :mod:`.endpoints`: endpoint CRUD (disable, enable, delete), secret rotation, the delivery
-  log and replay.
+  log, replay and replay since a moment.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from buybutton_server.domain.outbox.destinations import (
     public_address,
 )
 from buybutton_server.domain.outbox.endpoints import (
+    MAX_DESCRIPTION,
+    MAX_REPLAY,
     DeliveryRecord,
+    check_description,
     check_destination,
     check_events,
     create_endpoint,
@@ -38,7 +41,9 @@ from buybutton_server.domain.outbox.endpoints import (
     deliveries,
     find_endpoint,
     list_endpoints,
+    recent_deliveries,
     replay,
+    replay_since,
     rotate_secret,
     set_enabled,
 )
@@ -70,6 +75,8 @@ __all__ = [
     "DEFAULT_PORTS",
     "EVENT_TYPES",
     "MAX_ANSWER_BYTES",
+    "MAX_DESCRIPTION",
+    "MAX_REPLAY",
     "MAX_SIGNING_SECRETS",
     "PARALLEL_ENDPOINTS",
     "PREVIOUS_SECRET_LIFETIME",
@@ -79,6 +86,7 @@ __all__ = [
     "OrderRow",
     "Sender",
     "UnsafeDestination",
+    "check_description",
     "check_destination",
     "check_events",
     "check_url",
@@ -95,9 +103,11 @@ __all__ = [
     "order_json",
     "pending_count",
     "public_address",
+    "recent_deliveries",
     "record",
     "record_order_event",
     "replay",
+    "replay_since",
     "rotate_secret",
     "set_enabled",
     "sign",

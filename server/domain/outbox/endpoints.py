@@ -6,6 +6,9 @@ An endpoint's URL is checked at creation (and its address again at every connect
 :data:`~.signing.PREVIOUS_SECRET_LIFETIME` from its rotation, so a receiver can switch
 without missing an event, however many rotations come in a day.
 
+"Replay since" sends every subscribed event from a moment on again (the admin's webhooks
+page), capped so one click cannot queue the whole history.
+
 Disabling stops deliveries at once: pending ones are canceled (replay them after enabling),
 and events are not recorded for a disabled endpoint. Deleting removes the endpoint with its
 deliveries, attempts and secrets.
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from buybutton_server.db.models import (
     DeliveryAttempt,
@@ -45,6 +49,9 @@ from buybutton_server.domain.outbox.signing import (
 from buybutton_server.domain.vocabulary import DeliveryStatus
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
 
+MAX_DESCRIPTION = 255
+MAX_REPLAY = 500  # events one "replay since" may send again
+
 
 def check_destination(
     url: str, *, allow_private: bool, ports: tuple[int, ...] = DEFAULT_PORTS
@@ -67,13 +74,24 @@ def check_events(events: Sequence[str]) -> list[str]:
     return sorted(set(events))
 
 
-def create_endpoint(session: Session, url: str, events: Sequence[str]) -> WebhookEndpoint:
+def check_description(description: str) -> str:
+    """The owner's note on an endpoint, trimmed; at most :data:`MAX_DESCRIPTION` characters."""
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"The description must be at most {MAX_DESCRIPTION} characters.")
+    return description
+
+
+def create_endpoint(
+    session: Session, url: str, events: Sequence[str], description: str = ""
+) -> WebhookEndpoint:
     """A new enabled endpoint with a fresh secret (check the URL first:
     :func:`check_destination`)."""
     row = WebhookEndpoint(
         public_id="we_" + secrets.token_urlsafe(12),
         url=url,
         events=",".join(check_events(events)),
+        description=check_description(description),
         secret=new_secret(),
         enabled=True,
     )
@@ -120,14 +138,16 @@ def rotate_secret(session: Session, public_id: str) -> tuple[WebhookEndpoint, da
     return row, until
 
 
-def set_enabled(session: Session, public_id: str, enabled: bool) -> WebhookEndpoint:
+def set_enabled(
+    session: Session, public_id: str, enabled: bool, reason: str = "disabled through the API"
+) -> WebhookEndpoint:
     """Enable or disable an endpoint. Disabling cancels its pending deliveries; enabling
     clears the reason (also a 410's) and events reach it again from now on."""
     row = find_endpoint(session, public_id)
     if enabled:
         row.enabled, row.disabled_reason, row.disabled_at = True, None, None
     elif row.enabled:
-        disable(session, row.id, "disabled through the API")
+        disable(session, row.id, reason)
     session.flush()
     session.refresh(row)
     return row
@@ -176,11 +196,32 @@ def deliveries(session: Session, public_id: str, *, after: int, limit: int) -> l
     """Deliveries to an endpoint with ids above ``after``, oldest first; up to ``limit + 1``
     (one more than asked, so the caller knows whether there is a next page)."""
     row = find_endpoint(session, public_id)
+    return _deliveries(session, WebhookDelivery.id > after, row.id, newest_first=False, limit=limit)
+
+
+def recent_deliveries(
+    session: Session, public_id: str, *, before: int | None, limit: int
+) -> list[DeliveryRecord]:
+    """Deliveries to an endpoint, newest first, with ids below ``before`` (if given); up to
+    ``limit + 1``."""
+    row = find_endpoint(session, public_id)
+    older = WebhookDelivery.id < before if before is not None else WebhookDelivery.id > 0
+    return _deliveries(session, older, row.id, newest_first=True, limit=limit)
+
+
+def _deliveries(
+    session: Session,
+    where: ColumnElement[bool],
+    endpoint_id: int,
+    *,
+    newest_first: bool,
+    limit: int,
+) -> list[DeliveryRecord]:
     found = session.execute(
         select(WebhookDelivery, WebhookEvent.public_id, WebhookEvent.type)
         .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
-        .where(WebhookDelivery.endpoint_id == row.id, WebhookDelivery.id > after)
-        .order_by(WebhookDelivery.id)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, where)
+        .order_by(WebhookDelivery.id.desc() if newest_first else WebhookDelivery.id)
         .limit(limit + 1)
     ).all()
     return [
@@ -221,3 +262,46 @@ def replay(session: Session, public_id: str, event_public_id: str) -> WebhookDel
     delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING.value, utcnow()
     session.flush()
     return delivery
+
+
+def replay_since(session: Session, public_id: str, since: datetime) -> int:
+    """Send an endpoint every event it subscribes to that was recorded at or after
+    ``since`` again, now (at most :data:`MAX_REPLAY`; more is refused with
+    :class:`Conflict`). Returns how many deliveries are due."""
+    endpoint = find_endpoint(session, public_id)
+    if not endpoint.enabled:
+        raise Conflict("This endpoint is disabled.")
+    wanted = endpoint.events.split(",")
+    query = select(WebhookEvent.id).where(WebhookEvent.created_at >= since)
+    if "*" not in wanted:
+        query = query.where(WebhookEvent.type.in_(wanted))
+    event_ids = list(session.scalars(query.order_by(WebhookEvent.id).limit(MAX_REPLAY + 1)))
+    if len(event_ids) > MAX_REPLAY:
+        raise Conflict(
+            f"More than {MAX_REPLAY} events were recorded since then; pick a later time."
+        )
+    now = utcnow()
+    known = set(
+        session.scalars(
+            select(WebhookDelivery.event_id).where(
+                WebhookDelivery.endpoint_id == endpoint.id,
+                WebhookDelivery.event_id.in_(event_ids),
+            )
+        )
+    )
+    if known:
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint_id == endpoint.id,
+                WebhookDelivery.event_id.in_(known),
+            )
+            .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now)
+        )
+    session.add_all(
+        WebhookDelivery(endpoint_id=endpoint.id, event_id=event_id, next_attempt_at=now)
+        for event_id in event_ids
+        if event_id not in known
+    )
+    session.flush()
+    return len(event_ids)

@@ -77,6 +77,13 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
         "created_at": iso_time(order.created_at),
         "paid_at": iso_time(order.paid_at),
         "fulfilled_at": iso_time(order.fulfilled_at),
+        "tracking": None
+        if order.carrier is None and order.tracking_number is None and order.tracking_url is None
+        else {
+            "carrier": order.carrier,
+            "number": order.tracking_number,
+            "url": order.tracking_url,
+        },
     }
 
 

@@ -108,7 +108,9 @@ def _operation(op: Operation, refs: Refs, components: dict[str, Any]) -> dict[st
         },
     }
     if op.body is not None:
-        document["requestBody"] = {"required": True, **_json(refs[(op.body, "validation")])}
+        # A body whose every field is optional may be left out (it reads as ``{}``).
+        needed = any(field.is_required() for field in op.body.model_fields.values())
+        document["requestBody"] = {"required": needed, **_json(refs[(op.body, "validation")])}
     if op.scope == "write":
         document["description"] = "Needs a write key."
     return document

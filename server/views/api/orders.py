@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from buybutton_server.services import orders, reports
-from buybutton_server.services.orders import Order, OrderList, OrderQuery, RefundInput
+from buybutton_server.services.orders import (
+    FulfilInput,
+    Order,
+    OrderList,
+    OrderQuery,
+    RefundInput,
+)
 from buybutton_server.services.reports import Stats, StatsQuery
 from buybutton_server.views.api.routing import ApiContext, Router
 
@@ -34,6 +40,10 @@ def refund_order(api: ApiContext, number: str, body: RefundInput) -> Order:
     return orders.refund(api.sessions, api.payments, number, body)
 
 
-@router.post("/orders/{number}/fulfill", "Mark a paid order fulfilled (sends order.fulfilled once)")
-def fulfill_order(api: ApiContext, number: str) -> Order:
-    return orders.fulfil(api.sessions, number)
+@router.post(
+    "/orders/{number}/fulfill",
+    "Mark a paid order fulfilled, with optional tracking (sends order.fulfilled once, and "
+    "again when the tracking changes)",
+)
+def fulfill_order(api: ApiContext, number: str, body: FulfilInput) -> Order:
+    return orders.fulfil(api.sessions, number, body)

@@ -1,0 +1,31 @@
+"""The shop's own profile: one row of identity, policies and the publishers' sites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class ShopProfile(Base):
+    """What the owner saves on the settings page; there is at most one row (``id = 1``).
+    ``allowed_origins`` holds one origin per line, added to ``BUYBUTTON_ALLOWED_ORIGINS``."""
+
+    __tablename__ = "shop_profile"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    support_email: Mapped[str | None] = mapped_column(String(254))
+    logo_url: Mapped[str | None] = mapped_column(String(2048))
+    legal_address: Mapped[str | None] = mapped_column(Text)
+    terms_url: Mapped[str | None] = mapped_column(String(2048))
+    returns_url: Mapped[str | None] = mapped_column(String(2048))
+    privacy_url: Mapped[str | None] = mapped_column(String(2048))
+    allowed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -1,0 +1,109 @@
+"""The shop's settings page, and the allowed origins every request checks.
+
+The origins publishers' sites may use (the overlay checkout's ``frame-ancestors``, the
+"Back to …" link, the product JSON's ``overlay``) are ``BUYBUTTON_ALLOWED_ORIGINS`` plus the
+ones the owner saved on ``/admin/settings``. The saved ones are read from the database at
+most every :data:`REFRESH_SECONDS` per worker process and kept in memory in between; saving
+the page refreshes the worker that saved at once, the others within that time. No restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton_server.db import engine_of, read_session, write_session
+from buybutton_server.domain import shop_profile
+from buybutton_server.domain.shop_profile import Profile, ShopIdentity
+
+REFRESH_SECONDS = 30.0
+
+
+def profile(sessions: sessionmaker[Session]) -> Profile:
+    with read_session(sessions) as session:
+        return shop_profile.profile(session)
+
+
+def identity(sessions: sessionmaker[Session]) -> ShopIdentity:
+    with read_session(sessions) as session:
+        return shop_profile.identity(session)
+
+
+def save(
+    sessions: sessionmaker[Session], values: Mapping[str, str], *, allow_http_origins: bool
+) -> Profile:
+    """Store the settings page's fields (:class:`~shop_profile.ProfileInvalid` when some are
+    wrong: nothing is written); this worker uses the new origins at once."""
+    with write_session(sessions) as session:
+        saved = shop_profile.save(session, values, allow_http_origins=allow_http_origins)
+    _cache_for(sessions).put(saved.allowed_origins)
+    return saved
+
+
+@dataclass
+class _Saved:
+    origins: tuple[str, ...] = ()
+    read_at: float = -1e18  # never
+
+
+class _OriginCache:
+    """The saved origins of one database, re-read when older than REFRESH_SECONDS."""
+
+    def __init__(self) -> None:
+        self.saved = _Saved()
+        self.lock = threading.Lock()
+
+    def put(self, origins: tuple[str, ...]) -> None:
+        self.saved = _Saved(origins, time.monotonic())
+
+    def get(self, sessions: sessionmaker[Session]) -> tuple[str, ...]:
+        current = self.saved
+        if time.monotonic() - current.read_at < REFRESH_SECONDS:
+            return current.origins
+        with self.lock:  # one reader refreshes; the others wait for its answer
+            if time.monotonic() - self.saved.read_at >= REFRESH_SECONDS:
+                with read_session(sessions) as session:
+                    self.put(shop_profile.saved_origins(session))
+            return self.saved.origins
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.saved.read_at < REFRESH_SECONDS
+
+
+_caches: weakref.WeakKeyDictionary[object, _OriginCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache_for(sessions: sessionmaker[Session]) -> _OriginCache:
+    engine = engine_of(sessions)
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = _OriginCache()
+        return cache
+
+
+def allowed_origins(
+    sessions: sessionmaker[Session], configured: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``configured`` (``BUYBUTTON_ALLOWED_ORIGINS``) followed by the owner's saved origins.
+
+    Blocking when the cached copy is stale (a one-row read): async callers use
+    :func:`needs_refresh` to decide whether to run it in the thread pool."""
+    saved = _cache_for(sessions).get(sessions)
+    if not saved:
+        return configured
+    return configured + tuple(o for o in saved if o not in configured)
+
+
+def needs_refresh(sessions: sessionmaker[Session]) -> bool:
+    """Whether :func:`allowed_origins` would read the database (PostgreSQL only: a SQLite
+    read of one row is cheaper inline than a trip through the thread pool)."""
+    if engine_of(sessions).dialect.name == "sqlite":
+        return False
+    return not _cache_for(sessions).fresh()
