@@ -28,6 +28,10 @@ class Product(Base):
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint("max_per_order >= 1", name="max_per_order_positive"),
+        CheckConstraint("weight_grams >= 0", name="weight_not_negative"),
+        CheckConstraint(
+            "tax_class IN ('standard', 'reduced', 'zero', 'digital')", name="tax_class_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,6 +51,11 @@ class Product(Base):
     variant_label: Mapped[str | None] = mapped_column(String(64))
     # The most one order may take (the merchant's setting): no checkout holds more.
     max_per_order: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Shipping by weight; 0 when unknown or irrelevant (digital goods).
+    weight_grams: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_class: Mapped[str] = mapped_column(
+        String(16), default="standard", server_default="standard"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

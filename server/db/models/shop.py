@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -26,6 +27,13 @@ class ShopProfile(Base):
     returns_url: Mapped[str | None] = mapped_column(String(2048))
     privacy_url: Mapped[str | None] = mapped_column(String(2048))
     allowed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Where the shop sells from (ISO 3166-1 alpha-2): taxes digital goods without an address.
+    country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
+    # Prices include VAT/GST where the buyer's country has one (EU-style); US and Canadian
+    # sales taxes are always added on top. See docs/tax.md.
+    prices_include_tax: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
