@@ -185,7 +185,17 @@ def one_of(name: str, choices: tuple[str, ...]) -> Check:
 
 
 def some_keys(keys: tuple[str, ...], settings: Settings) -> str | None:
-    return None if keys else "BUYBUTTON_SECRET_KEYS must list at least one key"
+    """At least one key, each at least 32 bytes (the SDK signs with nothing shorter, so a
+    server started with one would fail at its first signature), in every mode."""
+    if not keys:
+        return "BUYBUTTON_SECRET_KEYS must list at least one key"
+    short = [k for k in keys if k != DEV_SECRET_KEY and len(k.encode()) < MIN_PRODUCTION_KEY]
+    if short:
+        return (
+            f"BUYBUTTON_SECRET_KEYS: each key must be at least {MIN_PRODUCTION_KEY} bytes; make "
+            "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return None
 
 
 MIN_KEY_BITS = 80  # of Shannon entropy over the key's own characters
