@@ -19,7 +19,6 @@ import random
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -37,123 +36,16 @@ from buybutton.errors import (
     ServerError,
     WebhookVerificationError,
 )
+from buybutton.resources import (
+    Link,
+    Order,
+    Product,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 RETRY_STATUSES = {429, 502, 503, 504}
 WEBHOOK_TOLERANCE = 300  # seconds, as Standard Webhooks recommends
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    sku: str
-    title: str
-    price_amount: int
-    currency: str
-    on_hand: int
-    reserved: int
-    available: int
-    active: bool
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Product:
-        return cls(
-            sku=data["sku"],
-            title=data["title"],
-            price_amount=data["price"]["amount"],
-            currency=data["price"]["currency"],
-            on_hand=data["stock"]["on_hand"],
-            reserved=data["stock"]["reserved"],
-            available=data["stock"]["available"],
-            active=data["active"],
-            raw=data,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLine:
-    sku: str
-    title: str
-    quantity: int
-    unit_amount: int
-    total_amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    number: str
-    status: str
-    total_amount: int
-    refunded_amount: int
-    currency: str
-    email: str
-    name: str
-    lines: tuple[OrderLine, ...]
-    source: str | None
-    campaign: str | None
-    content: str | None
-    paid_at: str | None
-    fulfilled_at: str | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Order:
-        return cls(
-            number=data["number"],
-            status=data["status"],
-            total_amount=data["total"]["amount"],
-            refunded_amount=data["refunded"]["amount"],
-            currency=data["total"]["currency"],
-            email=data["email"],
-            name=data["name"],
-            lines=tuple(OrderLine(**line) for line in data["lines"]),
-            source=data["attribution"]["source"],
-            campaign=data["attribution"]["campaign"],
-            content=data["attribution"]["content"],
-            paid_at=data["paid_at"],
-            fulfilled_at=data["fulfilled_at"],
-            raw=data,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    url: str
-    short_url: str | None
-    qr_svg: str | None = None
-    qr_png: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEndpoint:
-    id: str
-    url: str
-    events: tuple[str, ...]
-    enabled: bool
-    secret: str | None = None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WebhookEndpoint:
-        return cls(
-            id=data["id"],
-            url=data["url"],
-            events=tuple(data["events"]),
-            enabled=data["enabled"],
-            secret=data.get("secret"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEvent:
-    """A verified webhook. ``id`` is the ``webhook-id``: deduplicate on it."""
-
-    id: str
-    type: str
-    timestamp: str
-    data: dict[str, Any]
-
-    @property
-    def order(self) -> Order | None:
-        return Order.from_json(self.data["order"]) if "order" in self.data else None
 
 
 _ERRORS: dict[int, type[ApiError]] = {
@@ -352,8 +244,24 @@ class ApiClient:
         body = {"amount": amount} if amount is not None else {}
         return Order.from_json(self._request("POST", f"/api/v1/orders/{number}/refund", body=body))
 
-    def fulfill_order(self, number: str) -> Order:
-        return Order.from_json(self._request("POST", f"/api/v1/orders/{number}/fulfill", body={}))
+    def fulfill_order(
+        self,
+        number: str,
+        *,
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+        tracking_url: str | None = None,
+    ) -> Order:
+        """Mark a paid order fulfilled; with tracking, the shopper can follow the parcel (a
+        known carrier's link is built when ``tracking_url`` is left out)."""
+        given = {
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "tracking_url": tracking_url,
+        }
+        body = {name: value for name, value in given.items() if value is not None}
+        path = f"/api/v1/orders/{number}/fulfill"
+        return Order.from_json(self._request("POST", path, body=body))
 
     # -- webhooks ---------------------------------------------------------------------------
 

@@ -182,15 +182,14 @@ def test_the_sdk_reads_tracking(
 ) -> None:
     add_product(sessions)
     number = buy(client, bb)
-    auth = {"Authorization": f"Bearer {writer}"}
-    body = {"carrier": "PostNL", "tracking_number": "3SABC123"}
-    client.post(f"/api/v1/orders/{number}/fulfill", json=body, headers=auth)
     api = BuyButton(base_url=BASE_URL, api_key=writer, http_client=client)  # type: ignore[arg-type]
-    assert api.get_order(number).raw["tracking"] == {
-        "carrier": "PostNL",
-        "number": "3SABC123",
-        "url": "https://jouw.postnl.nl/track-and-trace/3SABC123",
-    }
+    fulfilled = api.fulfill_order(number, carrier="postnl", tracking_number="3SABC123")
+    assert (fulfilled.carrier, fulfilled.tracking_number, fulfilled.tracking_url) == (
+        "PostNL",
+        "3SABC123",
+        "https://jouw.postnl.nl/track-and-trace/3SABC123",
+    )
+    assert api.get_order(number).tracking_number == "3SABC123"
 
 
 @pytest.fixture
