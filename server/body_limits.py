@@ -105,7 +105,8 @@ class BodyLimitMiddleware:
                 await _refuse(send, 400, "bad_request", "Content-Length is not a number.")
                 return
             if int(declared) > limit:
-                await _refuse(send, 413, BodyTooLarge.code, _too_large(limit))
+                page = _wants_page(scope)
+                await _refuse(send, 413, BodyTooLarge.code, _too_large(limit), page=page)
                 return
         received = 0
         complete = False
@@ -147,7 +148,7 @@ class BodyLimitMiddleware:
             if started:
                 raise
             status = 413 if isinstance(error, BodyTooLarge) else 408
-            await _refuse(send, status, error.code, error.message)
+            await _refuse(send, status, error.code, error.message, page=_wants_page(scope))
 
 
 CLOSE = (b"connection", b"close")
@@ -157,14 +158,35 @@ def _too_large(limit: int) -> str:
     return f"The request body is larger than this address accepts ({limit // KB} KB)."
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+def _wants_page(scope: Scope) -> bool:
+    """A browser posting a form (a merchant's upload in the admin) gets a page, not JSON."""
+    if scope["path"].startswith("/api/"):
+        return False
+    accept = next((v for n, v in scope["headers"] if n == b"accept"), b"")
+    return b"text/html" in accept
+
+
+# Our own words only (no request data), so nothing here needs escaping.
+_PAGE = (
+    '<!doctype html><html lang="en"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Too large</title><main><h1>That was too large</h1><p>{message}</p>"
+    "<p>Go back and choose a smaller file.</p></main></html>"
+)
+
+
+async def _refuse(send: Send, status: int, code: str, message: str, *, page: bool = False) -> None:
+    if page:
+        body, kind = _PAGE.format(message=message).encode(), b"text/html; charset=utf-8"
+    else:
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        kind = b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
                 CLOSE,
             ],

@@ -4,7 +4,6 @@ the media address cached for good."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import struct
 import zlib
@@ -24,6 +23,7 @@ from buybutton_server.db.models import ProductImage
 from buybutton_server.domain import admin_auth
 from buybutton_server.domain.admin_auth import COOKIE, ScryptCost, create_admin
 from tests.conftest import BASE_URL, add_product, product
+from tests.test_body_limits import run_apart
 
 PASSWORD = "correct horse battery staple"
 MB = 1024 * 1024
@@ -224,7 +224,7 @@ def _post_raw(client: TestClient, headers: list[tuple[bytes, bytes]]) -> tuple[i
             *headers,
         ],
     }
-    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    run_apart(client.app(scope, receive, send))  # type: ignore[arg-type]
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], pulled, body
 
@@ -235,6 +235,11 @@ def test_a_6_mb_upload_is_refused_with_413_without_reading_it(
     status, pulled, body = _post_raw(https_client, [(b"content-length", str(6 * MB).encode())])
     assert (status, pulled) == (413, 0), "refused on its declared length"
     assert b"larger than this address accepts" in body
+    # A browser (it declares the length, and accepts HTML) gets a page, not JSON.
+    browser = [(b"content-length", str(6 * MB).encode()), (b"accept", b"text/html,*/*")]
+    status, pulled, body = _post_raw(https_client, browser)
+    assert (status, pulled) == (413, 0) and body.startswith(b"<!doctype html>")
+    assert b"That was too large" in body and b"choose a smaller file" in body
     status, pulled, body = _post_raw(https_client, [(b"transfer-encoding", b"chunked")])
     assert status == 413 and b"larger than 5 MB" in body, "the page says why"
     assert pulled < 5 * MB + 200 * 1024, "cut off at the route's limit, not read to the end"
