@@ -34,7 +34,9 @@ def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 def mailed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """The set-password emails the server asked the mail service to send: (to, link)."""
     sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(staff, "_send", lambda sessions, to, url, *lifetime: sent.append((to, url)))
+    monkeypatch.setattr(
+        staff, "_send", lambda sessions, to, url, *lifetime, **how: sent.append((to, url))
+    )
     return sent
 
 
@@ -387,3 +389,20 @@ def test_the_reset_link_goes_to_the_mail_outbox(
         assert data is not None
         link = re.search(r"http://shop\.test(/admin/password-reset/[^\"]+)", data)
         assert link is not None and client.get(link[1]).status_code == 200
+
+
+def test_an_invitation_reads_as_one(
+    settings: Settings, sessions: sessionmaker[Session], browser: TestClient
+) -> None:
+    """A new login's email welcomes them; it does not claim someone asked for a reset."""
+    from buybutton_server.services import mail as mail_service
+
+    sign_in(browser, OWNER)
+    add_staff(browser, "new@shop.example", password="")
+    with sessions() as session:
+        queued = session.execute(
+            select(MailMessage.id, MailMessage.kind, MailMessage.subject)
+        ).one()
+    assert queued.kind == "invitation" and "login for the admin" in queued.subject
+    shown = mail_service.message(sessions, settings, queued.id)
+    assert shown.hidden, "the admin never shows a body holding a sign-in link"

@@ -77,11 +77,19 @@ def resend_receipt(sessions: Sessions, number: str) -> None:
 
 
 def queue_password_reset(
-    sessions: Sessions, to: str, reset_url: str, *, expires_minutes: int = 60
+    sessions: Sessions,
+    to: str,
+    reset_url: str,
+    *,
+    expires_minutes: int = 60,
+    invitation: bool = False,
 ) -> None:
-    """Queue a password-reset email with ``reset_url`` (valid ``expires_minutes``)."""
+    """Queue a password-reset email with ``reset_url`` (valid ``expires_minutes``); an
+    ``invitation`` welcomes a new login instead."""
     with write_session(sessions) as session:
-        mail.queue_password_reset(session, to, reset_url, expires_minutes=expires_minutes)
+        mail.queue_password_reset(
+            session, to, reset_url, expires_minutes=expires_minutes, invitation=invitation
+        )
 
 
 def list_messages(sessions: Sessions, *, failed_only: bool, limit: int) -> list[MailRow]:

@@ -49,12 +49,16 @@ def _link(base_url: str, token: str) -> str:
 
 
 def _send(
-    sessions: sessionmaker[Session], to: str, url: str, lifetime: timedelta = RESET_LIFETIME
+    sessions: sessionmaker[Session],
+    to: str,
+    url: str,
+    lifetime: timedelta = RESET_LIFETIME,
+    *,
+    invitation: bool = False,
 ) -> None:
     """Queue the email with the link (the mail outbox sends it)."""
-    mail.queue_password_reset(
-        sessions, to, url, expires_minutes=int(lifetime.total_seconds() // 60)
-    )
+    minutes = int(lifetime.total_seconds() // 60)
+    mail.queue_password_reset(sessions, to, url, expires_minutes=minutes, invitation=invitation)
 
 
 # -- the owner's staff page --------------------------------------------------------------------
@@ -82,7 +86,7 @@ def add_login(
         user = admin_auth.login_by_id(session, made.id)
         token = password_reset.make_token(secret_keys, user, password_reset.INVITE) if user else ""
     if invite:
-        _send(sessions, made.email, _link(base_url, token), INVITE_LIFETIME)
+        _send(sessions, made.email, _link(base_url, token), INVITE_LIFETIME, invitation=True)
     return made
 
 

@@ -159,14 +159,21 @@ def queue_shipped(
 
 
 def queue_password_reset(
-    session: Session, to: str, reset_url: str, *, expires_minutes: int = 60
+    session: Session,
+    to: str,
+    reset_url: str,
+    *,
+    expires_minutes: int = 60,
+    invitation: bool = False,
 ) -> None:
-    """A password-reset link for an admin login (once per link)."""
+    """A password-reset link for an admin login (once per link); an ``invitation`` says the
+    login is new and the link sets its first password."""
+    kind = "invitation" if invitation else "password_reset"
     enqueue(
         session,
-        kind="password_reset",
-        dedupe_key=f"password_reset:{_digest(reset_url)}",
+        kind=kind,
+        dedupe_key=f"{kind}:{_digest(reset_url)}",
         to=to,
-        subject=messages.subject("password_reset", identity(session)),
+        subject=messages.subject(kind, identity(session)),
         data={"reset_url": reset_url, "expires_minutes": expires_minutes},
     )

@@ -29,10 +29,11 @@ SUBJECTS = {
     "refund": "Refund for order {number}",
     "shipped": "Order {number} is on its way",
     "password_reset": "Reset your password",
+    "invitation": "You have a login for the admin",
 }
 KINDS = tuple(SUBJECTS)
 # Messages whose body holds a secret (a one-time sign-in link): the admin never shows it.
-SECRET_KINDS = frozenset({"password_reset"})
+SECRET_KINDS = frozenset({"password_reset", "invitation"})
 
 _ENV = Environment(
     loader=PackageLoader("buybutton_server", "templates/mail"),
