@@ -126,6 +126,8 @@ class DiscountGrant:
     title: str
     line_amounts: tuple[int, ...]
     shipping_amount: int = 0
+    # A free-shipping code: pricing sets ``shipping_amount`` to the chosen option's price.
+    free_shipping: bool = False
 
     @property
     def amount(self) -> int:
@@ -162,6 +164,10 @@ class TaxRequest:
 class TaxResult:
     lines: tuple[TaxLine, ...]
     shipping: TaxLine
+    # Whether the amounts are the tax contained in the prices (True) or tax added on top
+    # (False); None: as the request asked. The built-in table answers False for US and CA
+    # addresses, whose sales taxes are added on top whatever the shop's setting.
+    included: bool | None = None
 
     @property
     def amount(self) -> int:
