@@ -199,6 +199,8 @@ def serve(settings: Settings, *, workers: int = 1, unsafe_public_dev: bool = Fal
 def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
     """Load the demo catalog shipped with the demo site; images are served by the blog."""
     from buybutton_demo_site import catalog_path
+    from buybutton_server.domain.discount_codes import seed_demo_codes
+    from buybutton_server.domain.shipping import seed_demo_shipping
 
     rows = [
         (where, {**row, "image_url": image_base + row["image_url"]})
@@ -206,6 +208,8 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
     ]
     with open_sessions(settings.database_url) as sessions, write_session(sessions) as session:
         upsert_products(session, validate_rows(rows))
+        seed_demo_shipping(session)  # only when the shop has no zone yet
+        seed_demo_codes(session)
 
 
 DEMO_ADMIN = "demo@buybutton.test"

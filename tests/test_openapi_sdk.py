@@ -30,7 +30,7 @@ JSON_TYPES = {str: "string", int: "integer", bool: "boolean", float: "number", t
 ONLY_IN_RAW = {
     "Product": {
         "description", "image_url", "requires_shipping", "variant_group", "variant_label",
-        "max_per_order",
+        "max_per_order", "weight_grams", "tax_class",
         "created_at", "updated_at", "price.decimal", "prices",
     },
     "Order": {

@@ -30,6 +30,8 @@ SKU_MAX, TITLE_MAX, DESCRIPTION_MAX, IMAGE_URL_MAX, LABEL_MAX = 64, 200, 5000, 2
 PRICE_MAX = 20  # characters of a decimal price such as "24.90"
 AMOUNT_MAX = 10**12  # minor units
 STOCK_MAX = 10**9
+WEIGHT_MAX = 10**8  # grams
+TAX_CLASSES = ("standard", "reduced", "zero", "digital")
 
 
 def check_sku(sku: str) -> str:
@@ -268,6 +270,8 @@ class ProductRow:
     variant_group: str | None = None
     variant_label: str | None = None
     max_per_order: int | None = None  # None: keep the product's (10 for a new one)
+    weight_grams: int | None = None  # None: keep the product's (0 for a new one)
+    tax_class: str | None = None  # None: keep the product's ("standard" for a new one)
 
 
 class CatalogImportError(InvalidInput):
@@ -301,7 +305,10 @@ _COLUMNS = (
     "variant_group",
     "variant_label",
     "max_per_order",
+    "weight_grams",
+    "tax_class",
 )
+_KEPT = {"max_per_order": 10, "weight_grams": 0, "tax_class": "standard"}  # when not given
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,15 +378,17 @@ def plan_import(session: Session, rows: list[ProductRow]) -> ImportPlan:
             "variant_group": row.variant_group,
             "variant_label": row.variant_label,
             "max_per_order": row.max_per_order,
+            "weight_grams": row.weight_grams,
+            "tax_class": row.tax_class,
         }
+        unset = [name for name in _KEPT if fields[name] is None]
         if before is None:
-            fields["max_per_order"] = row.max_per_order or 10
+            fields.update({name: _KEPT[name] for name in unset})
             plan.creates.append({"sku": row.sku, "reserved": 0, **fields})
             new = tuple((k, None, v) for k, v in fields.items())
             plan.changes.append(Change(row.sku, True, new))
             continue
-        if row.max_per_order is None:
-            fields["max_per_order"] = before["max_per_order"]
+        fields.update({name: before[name] for name in unset})
         if row.stock < before["reserved"]:
             problems.append(
                 f"sku {row.sku!r}: stock {row.stock} is below the {before['reserved']} units "

@@ -18,6 +18,8 @@ from typing import Any
 
 from buybutton_server.domain.catalog import (
     DESCRIPTION_MAX,
+    TAX_CLASSES,
+    WEIGHT_MAX,
     CatalogImportError,
     ImportResult,
     ProductRow,
@@ -49,6 +51,8 @@ FIELDS = (
     "variant_group",
     "variant_label",
     "max_per_order",
+    "weight_grams",
+    "tax_class",
 )
 _REQUIRED = ("sku", "title", "currency")
 _DELIMITERS = (",", ";", "\t")
@@ -233,6 +237,18 @@ def _whole(value: Any, name: str) -> int:
     return number
 
 
+def check_weight(grams: int) -> int:
+    if grams > WEIGHT_MAX:
+        raise InvalidInput(f"weight_grams must be a whole number from 0 to {WEIGHT_MAX}")
+    return grams
+
+
+def check_tax_class(name: str) -> str:
+    if name not in TAX_CLASSES:
+        raise InvalidInput(f"tax_class must be one of {', '.join(TAX_CLASSES)}, got {name!r:.40}")
+    return name
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -271,7 +287,11 @@ def _validate_row(raw: Mapping[str, Any]) -> tuple[ProductRow | None, list[str]]
         if currency is not None and (_blank(price_amount) or amount is not None):
             text_price = None if _blank(price) else str(price).strip()
             amount = check(lambda: price_in_minor_units(text_price, amount, currency))
-    limit = raw.get("max_per_order")
+    limit, weight, tax_class = (
+        raw.get("max_per_order"),
+        raw.get("weight_grams"),
+        raw.get("tax_class"),
+    )
     values = {
         "description": check(
             lambda: check_length("description", _text(raw, "description"), DESCRIPTION_MAX)
@@ -285,6 +305,12 @@ def _validate_row(raw: Mapping[str, Any]) -> tuple[ProductRow | None, list[str]]
         "max_per_order": None
         if _blank(limit)
         else check(lambda: check_max_per_order(_whole(limit, "max_per_order"))),
+        "weight_grams": None
+        if _blank(weight)
+        else check(lambda: check_weight(_whole(weight, "weight_grams"))),
+        "tax_class": None
+        if _blank(tax_class)
+        else check(lambda: check_tax_class(_text(raw, "tax_class").lower())),
     }
     if problems:
         return None, problems

@@ -57,6 +57,10 @@ Amount = Annotated[int, Field(ge=0, le=catalog.AMOUNT_MAX, description="minor un
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
 ImageUrl = Annotated[str, Field(max_length=IMAGE_URL_MAX), rule(check_image_url)]
 Label = Annotated[str, Field(max_length=LABEL_MAX, description='"" leaves the group')]
+Weight = Annotated[
+    int, Field(ge=0, le=catalog.WEIGHT_MAX, description="grams, for shipping by weight")
+]
+TaxClassName = Literal["standard", "reduced", "zero", "digital"]
 PerOrder = Annotated[
     int,
     Field(ge=1, le=MAX_QUANTITY, description="the most one order may take; 10 unless set"),
@@ -90,6 +94,8 @@ class _ProductFields(Input):
     variant_group: Label | None = None
     variant_label: Label | None = None
     max_per_order: PerOrder | None = None
+    weight_grams: Weight | None = None
+    tax_class: TaxClassName | None = None
     prices: Prices | None = None
 
     def _given(self, *names: str) -> dict[str, Any]:
@@ -97,7 +103,14 @@ class _ProductFields(Input):
 
     def _columns(self) -> dict[str, Any]:
         fields = self._given(
-            "title", "description", "image_url", "requires_shipping", "active", "max_per_order"
+            "title",
+            "description",
+            "image_url",
+            "requires_shipping",
+            "active",
+            "max_per_order",
+            "weight_grams",
+            "tax_class",
         )
         for name in ("variant_group", "variant_label"):
             if getattr(self, name) is not None:
@@ -196,6 +209,8 @@ class Product(Answer):
     variant_group: str | None
     variant_label: str | None
     max_per_order: int
+    weight_grams: int
+    tax_class: str
     created_at: Timestamp | None
     updated_at: Timestamp | None
 
@@ -218,6 +233,8 @@ class Product(Answer):
             variant_group=product.variant_group,
             variant_label=product.variant_label,
             max_per_order=product.max_per_order,
+            weight_grams=product.weight_grams,
+            tax_class=product.tax_class,
             created_at=iso_time(product.created_at),
             updated_at=iso_time(product.updated_at),
         )

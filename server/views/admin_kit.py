@@ -32,6 +32,8 @@ NAVIGATION: tuple[tuple[str, str, bool], ...] = (
     ("/admin/orders", "Orders", False),
     ("/admin/products", "Products", False),
     ("/admin/stock", "Stock", False),
+    ("/admin/discounts", "Discounts", False),
+    ("/admin/shipping", "Shipping", True),
     ("/admin/dashboard", "Dashboard", False),
     ("/admin/snippets", "Snippets", False),
     ("/admin/mail", "Emails", False),

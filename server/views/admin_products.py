@@ -97,13 +97,21 @@ _TEXT = (
     "variant_group",
     "variant_label",
     "max_per_order",
+    "weight_grams",
+    "tax_class",
 )
+TAX_CLASSES = {
+    "standard": "Standard rate",
+    "reduced": "Reduced rate (food, books where the country has one)",
+    "zero": "Zero rate (no tax)",
+    "digital": "Digital goods",
+}
 
 
 def _typed(form: FormData, *, create: bool) -> dict[str, Any]:
     """The form as typed (what the page shows again if it is refused)."""
     values: dict[str, Any] = {name: str(form.get(name, "")) for name in _TEXT}
-    for name in ("price", "currency", "image_url", "variant_group", "variant_label"):
+    for name in ("price", "currency", "image_url", "variant_group", "variant_label", "tax_class"):
         values[name] = values[name].strip()
     values["currency"] = values["currency"].upper()
     values["requires_shipping"] = form.get("requires_shipping") == "on"
@@ -115,7 +123,13 @@ def _typed(form: FormData, *, create: bool) -> dict[str, Any]:
 
 def _body(values: Mapping[str, Any]) -> dict[str, Any]:
     """The typed form as the API's request body."""
-    body = {**values, "max_per_order": _whole(values["max_per_order"])}
+    body = {
+        **values,
+        "max_per_order": _whole(values["max_per_order"]),
+        # Left blank (or not on the form): the product keeps its weight and tax class.
+        "weight_grams": _whole(values["weight_grams"]) if values["weight_grams"].strip() else None,
+        "tax_class": values["tax_class"] or None,
+    }
     if "stock" in body:
         body["stock"] = _whole(body["stock"])
     return body
@@ -145,6 +159,8 @@ def _values_of(product: Product) -> dict[str, Any]:
         "image_url": product.image_url or "",
         "requires_shipping": product.requires_shipping,
         "max_per_order": str(product.max_per_order),
+        "weight_grams": str(product.weight_grams),
+        "tax_class": product.tax_class,
         "variant_group": product.variant_group or "",
         "variant_label": product.variant_label or "",
     }
@@ -162,6 +178,7 @@ def _new_page(
         "values": values,
         "errors": errors or {},
         "currencies": CURRENCY_CHOICES,
+        "tax_classes": TAX_CLASSES,
         "variant_of": request.query_params.get("variant_of") or None,
         "problem": "Please check the highlighted fields." if errors else None,
     }
@@ -183,6 +200,8 @@ async def new_product(request: Request, user: Admin) -> Response:
             "sku": "",
             "currency": currency,
             "max_per_order": "10",
+            "weight_grams": "0",
+            "tax_class": "standard",
             "stock": "0",
             "requires_shipping": True,
         }
@@ -218,6 +237,7 @@ async def _product_page(
         "values": _values_of(product),
         "errors": {},
         "currencies": CURRENCY_CHOICES,
+        "tax_classes": TAX_CLASSES,
         "list_currencies": [c for c in CURRENCY_CHOICES if c != product.price.currency],
         "price_values": {},
         "price_errors": {},

@@ -9,10 +9,12 @@ from .access import AdminSession, AdminUser, ApiKey, IdempotencyRecord, RateLimi
 from .analytics import AnalyticsDaily, AnalyticsEvent
 from .base import Base, utcnow
 from .catalog import Product, ProductPrice
+from .discounts import DiscountCode, DiscountCodeSku, DiscountRedemption
 from .mail import MailMessage
 from .media import ProductImage
 from .orders import Order, OrderLine, ProcessedEvent, Refund
 from .outbox import DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
+from .shipping import ShippingRate, ShippingRateBracket, ShippingZone, ShippingZoneArea
 from .shop import ShopProfile
 
 __all__ = [
@@ -23,6 +25,9 @@ __all__ = [
     "ApiKey",
     "Base",
     "DeliveryAttempt",
+    "DiscountCode",
+    "DiscountCodeSku",
+    "DiscountRedemption",
     "IdempotencyRecord",
     "MailMessage",
     "Order",
@@ -33,6 +38,10 @@ __all__ = [
     "ProductPrice",
     "RateLimitWindow",
     "Refund",
+    "ShippingRate",
+    "ShippingRateBracket",
+    "ShippingZone",
+    "ShippingZoneArea",
     "ShopProfile",
     "ShortLink",
     "WebhookDelivery",

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from buybutton_server.views.api import links, orders, products, webhooks
+from buybutton_server.views.api import discounts, links, orders, products, webhooks
 from buybutton_server.views.api.document import document
 from buybutton_server.views.api.routing import Operation
 
@@ -28,6 +28,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *products.router.operations,
     *links.router.operations,
     *orders.router.operations,
+    *discounts.router.operations,
     *webhooks.router.operations,
 )
 
