@@ -85,7 +85,7 @@ def server_missing(error: ImportError) -> bool:
 
 
 def define_link(parser: argparse.ArgumentParser) -> None:
-    _define_attribution(parser)
+    _define_attribution(parser, several=True)
     parser.add_argument("--quantity", type=int, default=1)
     parser.add_argument("--email", help="pre-fill (only in links sent to that person)")
     parser.add_argument("--name", help="pre-fill (only in links sent to that person)")
@@ -122,8 +122,16 @@ def define_snippet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=float, default=15, help="moment end, seconds")
 
 
-def _define_attribution(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sku")
+def _define_attribution(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "sku",
+            nargs="+",
+            metavar="SKU[:QTY]",
+            help="a product, or several as SKU:QTY (MUG-01:2 TEE-M:1) for one checkout",
+        )
+    else:
+        parser.add_argument("sku")
     parser.add_argument("--source", help="where the link is published, e.g. instagram")
     parser.add_argument("--campaign")
     parser.add_argument("--content", help="the post, video or email it appears in")
@@ -170,12 +178,37 @@ def recipients_csv(links: Mapping[str, str]) -> str:
     return buffer.getvalue()
 
 
+def link_items(args: argparse.Namespace) -> list[tuple[str, int]] | None:
+    """The ``(sku, quantity)`` lines of ``buybutton link A:2 B:1``, or None for the plain
+    ``buybutton link SKU`` (one SKU without ``:QTY``; ``args.sku`` becomes that string)."""
+    words: list[str] = args.sku if isinstance(args.sku, list) else [args.sku]
+    if len(words) == 1 and ":" not in words[0]:
+        args.sku = words[0]
+        return None
+    if args.quantity != 1:
+        raise ValueError("with SKU:QTY lines, give each quantity after its sku, not --quantity")
+    if args.recipients or args.short or args.qr:
+        raise ValueError("--recipients, --short and --qr take one product, not SKU:QTY lines")
+    items = []
+    for word in words:
+        sku, _, quantity = word.partition(":")
+        if not quantity.isascii() or not quantity.isdigit():
+            raise ValueError(f"{word}: write a line as SKU:QTY, e.g. MUG-01:2")
+        items.append((sku, int(quantity)))
+    return items
+
+
 def print_link(bb: BuyButton, args: argparse.Namespace, out: Callable[[str], None]) -> int:
     """``buybutton link`` without ``--short`` or ``--qr``: a signed link, or one per recipient
-    of ``--recipients``."""
+    of ``--recipients``; ``SKU:QTY`` lines sign one checkout for several products."""
+    items = link_items(args)
+    attribution = {"source": args.source, "campaign": args.campaign, "content": args.content}
+    if items is not None:
+        extra = {"email": args.email, "name": args.name, "expires_in": args.expires_in}
+        out(bb.checkout_link(items=items, **extra, **attribution))
+        return 0
     if args.short or args.qr:
         raise NeedsServer("link --short or --qr")
-    attribution = {"source": args.source, "campaign": args.campaign, "content": args.content}
     if args.recipients:
         links = bb.email_links(
             args.sku,

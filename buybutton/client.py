@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from buybutton import snippets
-from buybutton.api import ApiClient, WebhookEvent, verify_webhook
+from buybutton.api import ApiClient, verify_webhook
 from buybutton.errors import ConfigurationError
+from buybutton.resources import WebhookEvent
 from buybutton.tokens import CHOOSABLE_QUANTITY, CheckoutLink, LinkSigner
 
 # The key a development server signs with when BUYBUTTON_SECRET_KEYS is unset, so the demo and
@@ -105,8 +106,10 @@ class BuyButton(ApiClient):
 
     def checkout_link(
         self,
-        sku: str,
+        sku: str | None = None,
         *,
+        items: Sequence[tuple[str, int]] | None = None,
+        codes: Sequence[str] | None = None,
         quantity: int = 1,
         email: str | None = None,
         name: str | None = None,
@@ -125,18 +128,32 @@ class BuyButton(ApiClient):
         expire; an expired link offers the same product at today's price. The shopper buys
         exactly ``quantity`` unless ``min_quantity``/``max_quantity`` let them pick within
         that range (the product's own per-order maximum applies either way).
+
+        ``items=[("MUG-01", 2), ("TEE-M", 1)]`` instead of ``sku`` signs one checkout for
+        several products (at most ``MAX_LINES``, each SKU once, each quantity binding).
+        ``codes`` carries discount codes the checkout applies.
         """
+        if (sku is None) == (items is None):
+            raise ValueError("give sku or items, exactly one")
+        fields: dict[str, Any] = {
+            "email": email,
+            "name": name,
+            "source": source,
+            "campaign": campaign,
+            "content": content,
+            "expires_at": _expiry(expires_in),
+            "codes": tuple(codes) if codes else None,
+        }
+        if items is not None:
+            if quantity != 1 or min_quantity is not None or max_quantity is not None:
+                raise ValueError("with items, each line's quantity is in items")
+            return self.url_for(CheckoutLink.for_items(items, **fields))
         link = CheckoutLink(
-            sku=sku,
+            sku=str(sku),
             quantity=quantity,
-            email=email,
-            name=name,
-            source=source,
-            campaign=campaign,
-            content=content,
-            expires_at=_expiry(expires_in),
             min_quantity=min_quantity,
             max_quantity=max_quantity,
+            **fields,
         )
         return self.url_for(link)
 

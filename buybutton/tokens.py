@@ -37,6 +37,11 @@ SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
 SHORT_CODE_PATTERN = re.compile(r"^[A-Za-z0-9]{6,16}$")
+# A multi-item link ("shop the look") sells at most this many lines, each SKU once.
+MAX_LINES = 20
+# Discount codes a link may carry (a creator's code in their post); the checkout applies them.
+MAX_CODES = 5
+DISCOUNT_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # any case; the checkout upper-cases
 
 # Compact wire names keep links short; the mapping is part of the token format.
 _WIRE = {
@@ -51,6 +56,8 @@ _WIRE = {
     "short_code": "l",
     "min_quantity": "qn",
     "max_quantity": "qx",
+    "items": "i",
+    "codes": "dc",
 }
 _FROM_WIRE = {wire: field for field, wire in _WIRE.items()}
 
@@ -78,11 +85,36 @@ class CheckoutLink:
     short_code: str | None = None
     min_quantity: int | None = None
     max_quantity: int | None = None
+    # A multi-item link: every line as ``(sku, quantity)``, 2 to MAX_LINES of them, each
+    # quantity binding; ``sku`` and ``quantity`` repeat the first line. None: one product.
+    items: tuple[tuple[str, int], ...] | None = None
+    # Discount codes to apply at checkout (upper-cased by the checkout; None: none).
+    codes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
         if problem:
             raise ValueError(problem)
+
+    @classmethod
+    def for_items(cls, items: Sequence[tuple[str, int]], **fields: Any) -> CheckoutLink:
+        """A link for several products, ``[("MUG-01", 2), ("TEE-M", 1)]``; one line makes the
+        plain single-product link. Raises ValueError for no lines, more than
+        :data:`MAX_LINES`, a SKU given twice or a quantity outside 1..:data:`MAX_QUANTITY`."""
+        lines = tuple(_line(item) for item in items)
+        if len(lines) > MAX_LINES:
+            raise ValueError(f"a link holds at most {MAX_LINES} lines, not {len(lines)}")
+        if not lines:
+            raise ValueError("items must hold at least one (sku, quantity) line")
+        if fields.keys() & {"sku", "quantity", "items", "min_quantity", "max_quantity"}:
+            raise ValueError("a link with items takes no sku, quantity or min/max quantity")
+        sku, quantity = lines[0]
+        return cls(sku=sku, quantity=quantity, items=lines if len(lines) > 1 else None, **fields)
+
+    @property
+    def lines(self) -> tuple[tuple[str, int], ...]:
+        """Every ``(sku, quantity)`` the link sells: its items, or its one product."""
+        return self.items or ((self.sku, self.quantity),)
 
     def is_expired(self, now: float | None = None) -> bool:
         if self.expires_at is None:
@@ -116,6 +148,8 @@ class CheckoutLink:
             content=self.content,
             min_quantity=self.min_quantity,
             max_quantity=self.max_quantity,
+            items=self.items,
+            codes=self.codes,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -125,13 +159,65 @@ class CheckoutLink:
     def from_wire(cls, data: object) -> CheckoutLink:
         if not isinstance(data, Mapping) or not set(data) <= set(_FROM_WIRE):
             raise InvalidLink("payload is not a checkout link")
+        fields = {_FROM_WIRE[k]: v for k, v in data.items()}
         try:
-            return cls(**{_FROM_WIRE[k]: v for k, v in data.items()})
+            if isinstance(fields.get("items"), list):  # JSON has no tuples
+                fields["items"] = tuple(_line(item) for item in fields["items"])
+            if isinstance(fields.get("codes"), list):
+                fields["codes"] = tuple(fields["codes"])
+            return cls(**fields)
         except (TypeError, ValueError) as exc:
             raise InvalidLink(str(exc)) from None
 
 
+def _line(item: object) -> tuple[str, int]:
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise ValueError("each item must be a (sku, quantity) pair")
+    sku, quantity = item
+    if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
+        raise ValueError(f"item sku {sku!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValueError(f"{sku}: quantity must be a whole number from 1 to {MAX_QUANTITY}")
+    return sku, quantity
+
+
+def _items_problem(link: CheckoutLink) -> str | None:
+    items = link.items
+    if items is None:
+        return None
+    if not isinstance(items, tuple) or not 2 <= len(items) <= MAX_LINES:
+        return f"items must hold 2 to {MAX_LINES} lines (one product: use sku and quantity)"
+    try:
+        lines = [_line(item) for item in items]
+    except ValueError as problem:
+        return str(problem)
+    skus = [sku for sku, _ in lines]
+    twice = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if twice:
+        return f"each sku may appear once in items; {', '.join(twice)} appears more than once"
+    if lines[0] != (link.sku, link.quantity):
+        return "sku and quantity must repeat the first item"
+    if link.min_quantity is not None or link.max_quantity is not None:
+        return "a link with items sells each line's quantity: no min_quantity or max_quantity"
+    return None
+
+
+def _codes_problem(codes: object) -> str | None:
+    if codes is None:
+        return None
+    if (
+        not isinstance(codes, tuple)
+        or not 1 <= len(codes) <= MAX_CODES
+        or not all(isinstance(c, str) and DISCOUNT_CODE_PATTERN.match(c) for c in codes)
+    ):
+        return f"codes must be 1-{MAX_CODES} discount codes of 1-32 letters, digits, _ or -"
+    return None
+
+
 def _problem(link: CheckoutLink) -> str | None:
+    found = _items_problem(link) or _codes_problem(link.codes)
+    if found:
+        return found
     if not isinstance(link.sku, str) or not SKU_PATTERN.match(link.sku):
         return "sku must be 1-64 letters, digits, '.', '_' or '-'"
     if type(link.quantity) is not int or not 1 <= link.quantity <= MAX_QUANTITY:

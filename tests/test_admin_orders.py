@@ -65,6 +65,7 @@ def buy(
 ) -> str:
     """Pay (or fail to pay) through the checkout; the new order's number."""
     path = path_of(bb.checkout_link("MUG-01", source=source, quantity=quantity))
+    client.cookies.delete("bb_bought")  # buying through the same link again (item 8)
     page = client.get(path)
     data = {**SHOPPER, "email": email, "name": name, **card, "quantity": str(quantity)}
     client.post(path, data={"attempt": attempt_key(page.text), **data})

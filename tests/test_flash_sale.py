@@ -80,3 +80,59 @@ def test_flash_sale_across_worker_processes(
     paid = orders(sessions, "paid")
     assert len(paid) == STOCK and {o.attempt_key for o in paid} == paid_keys
     assert (product(sessions).on_hand, product(sessions).reserved) == (0, 0)
+
+
+def test_flash_sale_with_two_line_carts(database_url: str, sessions: sessionmaker[Session]) -> None:
+    """Issue 13: every buyer takes a two-line look (stock S on each line); half of the links
+    list the lines the other way round, so two carts lock the same products from opposite
+    ends unless reservations go in a fixed order. Exactly S are paid, neither line is
+    oversold, nothing answers 5xx, and every unpaid cart held nothing."""
+    add_product(sessions, stock=STOCK, price="49.00")
+    add_product(sessions, sku="TEE-M", title="Linen tee", stock=STOCK, price="30.00")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "BUYBUTTON_DATABASE_URL": database_url,
+        "BUYBUTTON_SECRET_KEYS": SECRET,
+        "BUYBUTTON_BASE_URL": base,
+        "BUYBUTTON_PORT": str(port),
+        "BUYBUTTON_RATE_LIMIT_PAY_IP": "off",
+        "BUYBUTTON_PENDING_PER_CLIENT": "off",
+        "BUYBUTTON_PENDING_PER_LINK": "off",
+        "BUYBUTTON_RATE_LIMIT_PAY_LINK": "off",
+        "PYTHONUNBUFFERED": "1",
+    }
+    bb = BuyButton(secret_keys=[SECRET], base_url=base)
+    paths = [
+        bb.checkout_link(items=[("MUG-01", 1), ("TEE-M", 1)], source="blog").removeprefix(base),
+        bb.checkout_link(items=[("TEE-M", 1), ("MUG-01", 1)], source="blog").removeprefix(base),
+    ]
+    with running(["serve", "--workers", str(WORKERS)], env, ready="Application startup complete"):
+        wait_for(f"{base}/healthz")
+        with httpx.Client(base_url=base, timeout=60) as client:
+            carts = [
+                (paths[n % 2], attempt_key(client.get(paths[n % 2]).text)) for n in range(BUYERS)
+            ]
+        answers: list[tuple[int, str]] = []
+        barrier = threading.Barrier(len(carts))
+
+        def buy(path: str, key: str) -> None:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                barrier.wait()
+                answer = client.post(path, data={"attempt": key, **SHOPPER, **GOOD_CARD})
+                answers.append((answer.status_code, answer.text))
+
+        threads = [threading.Thread(target=buy, args=cart) for cart in carts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    statuses = [status for status, _ in answers]
+    assert all(status in (303, 409) for status in statuses), statuses
+    assert statuses.count(303) == STOCK
+    assert all("sold out" in text for status, text in answers if status == 409)
+    paid = orders(sessions, "paid")
+    assert len(paid) == STOCK
+    for sku in ("MUG-01", "TEE-M"):
+        row = product(sessions, sku)
+        assert (row.on_hand, row.reserved) == (0, 0), sku

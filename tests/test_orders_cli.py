@@ -23,6 +23,7 @@ def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
 
 def buy(client: TestClient, bb: BuyButton, quantity: int = 1) -> Order:
     path = path_of(bb.checkout_link("MUG-01", source="youtube", quantity=quantity))
+    client.cookies.delete("bb_bought")  # buying through the same link again (item 8)
     client.post(
         path,
         data={

@@ -87,6 +87,7 @@ def writer(sessions: sessionmaker[Session]) -> str:
 
 def buy(client: TestClient, bb: BuyButton, card: dict[str, str] = GOOD_CARD) -> str:
     path = path_of(bb.checkout_link("MUG-01"))
+    client.cookies.delete("bb_bought")  # buying through the same link again (item 8)
     client.post(path, data={"attempt": attempt_key(client.get(path).text), **SHOPPER, **card})
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
         number = session.scalar(select(Order.number).order_by(Order.id.desc()).limit(1))

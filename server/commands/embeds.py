@@ -51,9 +51,11 @@ def _link(args: argparse.Namespace) -> int:
     bb = _client(settings)
     if args.offline and (args.short or args.qr):
         raise ValueError("--short and --qr need the shop's database; leave out --offline")
+    items = cli.link_items(args)
     if not args.offline:
-        check_product(settings, args.sku)
-    if args.recipients or not (args.short or args.qr):
+        for sku, _ in items or [(args.sku, 1)]:
+            check_product(settings, sku)
+    if items is not None or args.recipients or not (args.short or args.qr):
         return cli.print_link(bb, args, print)
     if args.expires_in:
         raise ValueError("short links do not expire; leave out --expires-in")

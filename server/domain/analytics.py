@@ -15,19 +15,16 @@ set when the browser sends DNT or GPC) and stored on the order.
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 import statistics
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Table, and_, bindparam, case, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +33,12 @@ from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
 from buybutton_server.db.models import AnalyticsDaily, AnalyticsEvent, Order, OrderLine, utcnow
 from buybutton_server.domain import counting
+from buybutton_server.domain.first_touch import ATTRIBUTION_WINDOW as ATTRIBUTION_WINDOW
+from buybutton_server.domain.first_touch import FIRST_TOUCH_COOKIE as FIRST_TOUCH_COOKIE
+from buybutton_server.domain.first_touch import first_touch_cookie as first_touch_cookie
+from buybutton_server.domain.first_touch import read_first_touch as read_first_touch
+from buybutton_server.domain.first_touch import set_cookie_header as set_cookie_header
+from buybutton_server.domain.first_touch import tracking_allowed as tracking_allowed
 from buybutton_server.errors import InvalidInput
 
 KINDS = (
@@ -46,8 +49,6 @@ KINDS = (
     "payment_failed",
     "refunded",
 )
-ATTRIBUTION_WINDOW = timedelta(days=30)
-FIRST_TOUCH_COOKIE = "bb_ft"
 _EVENTS = cast(Table, AnalyticsEvent.__table__)
 _INSERT = insert(_EVENTS)
 
@@ -80,23 +81,43 @@ def record(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def record_order_event(session: Session, kind: str, order: Any, amount: int | None = None) -> None:
-    """An event for an order, attributed to the link that opened its checkout."""
-    sku = order.lines[0].sku if getattr(order, "lines", None) else ""
-    record(
-        session,
-        [
-            {
-                "kind": kind,
-                "sku": sku,
-                "source": order.source,
-                "campaign": order.campaign,
-                "content": order.content,
-                "amount": amount,
-                "currency": order.currency if amount is not None else None,
-                "occurred_at": utcnow(),
-            }
-        ],
-    )
+    """One event per line of an order, each for its own product and attributed to the link
+    that opened the checkout. ``amount`` (a payment, a refund) is shared out over the lines
+    in proportion to their totals (:func:`split_amount`), so every product is credited with
+    its part and the parts add up to ``amount``."""
+    lines = list(getattr(order, "lines", None) or [])
+    skus = [line.sku for line in lines] or [""]
+    shares: list[int | None] = [None] * len(skus)
+    if amount is not None:
+        shares = list(split_amount(amount, [line.total_amount for line in lines] or [1]))
+    now = utcnow()
+    rows = [
+        {
+            "kind": kind,
+            "sku": sku,
+            "source": order.source,
+            "campaign": order.campaign,
+            "content": order.content,
+            "amount": share,
+            "currency": order.currency if share is not None else None,
+            "occurred_at": now,
+        }
+        for sku, share in zip(skus, shares, strict=True)
+    ]
+    record(session, rows)
+
+
+def split_amount(amount: int, weights: Sequence[int]) -> list[int]:
+    """``amount`` in whole minor units shared in proportion to ``weights`` (largest
+    remainder: the parts add up to ``amount`` exactly; equal weights split evenly)."""
+    total = sum(weights)
+    if total <= 0:
+        return [amount] + [0] * (len(weights) - 1)
+    parts = [amount * w // total for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: -(amount * weights[i] % total))
+    for i in order[: amount - sum(parts)]:
+        parts[i] += 1
+    return parts
 
 
 RETRY_WINDOW = timedelta(hours=1)
@@ -132,7 +153,7 @@ def record_checkout_started(session: Session, link: CheckoutLink, order: Any) ->
     params = {"since": utcnow() - RETRY_WINDOW, "email": order.email, "order_id": order.id}
     params.update(source=link.source, campaign=link.campaign, content=link.content, sku=link.sku)
     if session.connection().execute(_EARLIER_TRY, params).first() is None:
-        record(session, [event_row("checkout_started", link)])
+        record(session, [event_row("checkout_started", link, sku=sku) for sku, _ in link.lines])
 
 
 class EventBuffer:
@@ -175,12 +196,12 @@ class EventBuffer:
                 self.not_counted[reason] += len(links)
             return 0
         who = counting.client_key(client[0] if client else None, headers.get("user-agent", ""))
-        fresh = []
+        fresh: list[dict[str, Any]] = []
         with self.lock:
             for token, link in links:
                 key = hashlib.blake2b(f"{kind}\x00{token}".encode(), key=who, digest_size=16)
-                if self.seen.first_time(key.digest()):
-                    fresh.append(event_row(kind, link))
+                if self.seen.first_time(key.digest()):  # a multi-item link: each product
+                    fresh.extend(event_row(kind, link, sku=sku) for sku, _ in link.lines)
                 else:
                     self.not_counted["repeat"] += 1
         self.add(fresh)
@@ -198,79 +219,6 @@ class EventBuffer:
             self.add(rows)  # try again next time
             raise
         return len(rows)
-
-
-# -- first touch ------------------------------------------------------------------------------
-
-
-def _touch_signer(secret_keys: Sequence[str]) -> URLSafeSerializer:
-    return _signer_for(tuple(secret_keys))
-
-
-@functools.lru_cache(maxsize=8)
-def _signer_for(secret_keys: tuple[str, ...]) -> URLSafeSerializer:
-    return URLSafeSerializer(list(secret_keys), salt="buybutton.first-touch.v1")
-
-
-def read_first_touch(
-    secret_keys: Sequence[str], raw: str | None, *, now: float | None = None
-) -> dict[str, Any] | None:
-    """The first touch stored in the cookie, if it is ours and inside the window."""
-    if not raw or len(raw) > 500:
-        return None
-    try:
-        touch = _touch_signer(secret_keys).loads(raw)
-    except BadSignature:
-        return None
-    if not isinstance(touch, dict) or not isinstance(touch.get("t"), int):
-        return None
-    if (time.time() if now is None else now) - touch["t"] > ATTRIBUTION_WINDOW.total_seconds():
-        return None
-    return touch
-
-
-def first_touch_cookie(secret_keys: Sequence[str], link: CheckoutLink) -> str:
-    minute = int(time.time()) // 60 * 60  # a minute is precise enough for attribution
-    return _signed_touch(tuple(secret_keys), link.source, link.campaign, link.content, minute)
-
-
-@functools.lru_cache(maxsize=1024)
-def _signed_touch(
-    secret_keys: tuple[str, ...],
-    source: str | None,
-    campaign: str | None,
-    content: str | None,
-    minute: int,
-) -> str:
-    """Signed once per placement and minute: the checkout page sets this on every first
-    visit, and signing costs more than the rest of the page."""
-    touch = {"s": source, "c": campaign, "n": content, "t": minute}
-    return _touch_signer(secret_keys).dumps(touch)
-
-
-@functools.lru_cache(maxsize=1024)
-def set_cookie_header(value: str, *, secure: bool, embedded: bool = False) -> tuple[bytes, bytes]:
-    """The ``Set-Cookie`` header for a first touch (built by hand: the standard library's
-    cookie module is slow, and the value is already URL-safe).
-
-    ``SameSite=Lax`` on the shop's own pages. In the overlay (``embedded``: a frame on the
-    merchant's site, another site) a Lax cookie is neither stored nor sent, so over https it
-    is ``SameSite=None; Secure; Partitioned``: kept in a jar for that one top-level site
-    (CHIPS), useless for following anyone across sites. Browsers refuse ``SameSite=None``
-    without ``Secure``, so over plain http (development) it stays Lax and the first touch of
-    a cross-site overlay is not kept (docs/analytics.md)."""
-    seconds = int(ATTRIBUTION_WINDOW.total_seconds())
-    if embedded and secure:
-        flags = "SameSite=None; Secure; Partitioned"
-    else:
-        flags = "SameSite=lax; Secure" if secure else "SameSite=lax"
-    line = f"{FIRST_TOUCH_COOKIE}={value}; Max-Age={seconds}; Path=/; HttpOnly; {flags}"
-    return b"set-cookie", line.encode("latin-1")
-
-
-def tracking_allowed(headers: Mapping[str, str]) -> bool:
-    """Anything beyond counts (the first-touch cookie) only without Do-Not-Track or GPC."""
-    return headers.get("dnt") != "1" and headers.get("sec-gpc") != "1"
 
 
 # -- reports ----------------------------------------------------------------------------------

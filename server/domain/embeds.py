@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import TypedDict
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +14,7 @@ from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton.urls import absolute, short_path
 from buybutton_server.db import write_session
-from buybutton_server.domain import short_links
+from buybutton_server.domain import carts, short_links
 from buybutton_server.domain.catalog import ProductView, product_view
 from buybutton_server.errors import InvalidInput, ProductUnavailable
 
@@ -196,3 +197,65 @@ def existing_short_link(sessions: sessionmaker[Session], link: CheckoutLink) -> 
 
 def _image_url(bb: BuyButton, product: ProductView) -> str | None:
     return absolute(bb.base_url, product.image_url) if product.image_url else None
+
+
+# -- shop the look: several products, one Buy ---------------------------------------------
+
+
+def make_look_snippet(
+    factory: sessionmaker[Session],
+    bb: BuyButton,
+    items: list[tuple[str, int]],
+    *,
+    label: str = "Buy the look",
+    source: str | None = "blog",
+    campaign: str | None = None,
+    content: str | None = None,
+) -> str:
+    """A "shop the look" card for a blog post or an email: each product with its image,
+    title and quantity, the total, and one Buy button to a signed multi-item link. Plain
+    HTML with inline styles and no script (no widget needed; email clients show it too).
+    Raises ``InvalidInput``/``ProductUnavailable`` naming a line the shop cannot sell."""
+    try:
+        href = bb.checkout_link(items=items, source=source, campaign=campaign, content=content)
+    except ValueError as problem:
+        raise InvalidInput(str(problem)) from None
+    found = carts.products_by_sku(factory, [sku for sku, _ in items])
+    problem = carts.cart_problem(items, found)
+    if problem is not None:
+        raise problem
+    if not 0 < len(label) <= 80:
+        raise InvalidInput("label must be 1-80 characters")
+    font = "font-family:Arial,Helvetica,sans-serif;"
+    rows, total = [], 0
+    for sku, quantity in items:
+        product = found[sku]
+        total += product.price_amount * quantity
+        image = (
+            f'<img src="{escape(absolute(bb.base_url, product.image_url))}" alt="" width="64" '
+            'height="64" style="display:block;width:64px;height:64px;object-fit:cover;'
+            'border-radius:6px;border:0;">'
+            if product.image_url
+            else ""
+        )
+        price = format_amount(product.price_amount, product.currency)
+        rows.append(
+            f'<tr><td style="padding:6px 12px 6px 0;width:64px;">{image}</td>'
+            f'<td style="{font}font-size:15px;color:#17171c;padding:6px 0;">'
+            f'{escape(product.title)}<br><span style="color:#4d5060;">{quantity} &times; '
+            f"{escape(price)}</span></td></tr>"
+        )
+    currency = found[items[0][0]].currency
+    link = escape(href)
+    return (
+        '<table role="presentation" class="bb-look" cellpadding="0" cellspacing="0" border="0" '
+        'style="max-width:480px;width:100%;margin:0 auto;border:1px solid #e3e5ee;'
+        'border-radius:12px;padding:12px;">\n'
+        + "\n".join(rows)
+        + f'\n<tr><td colspan="2" style="{font}font-size:16px;font-weight:bold;color:#17171c;'
+        f'padding:10px 0;">Total {escape(format_amount(total, currency))}</td></tr>\n'
+        f'<tr><td colspan="2"><a href="{link}" style="{font}display:block;text-align:center;'
+        "background:#1f5eff;color:#ffffff;font-size:16px;font-weight:bold;padding:14px 20px;"
+        f'border-radius:8px;text-decoration:none;">{escape(label)}</a></td></tr>\n'
+        "</table>"
+    )

@@ -24,8 +24,11 @@ PRODUCTS: Table = Product.metadata.tables["products"]
 REFUND_DUE = "Paid after its stock ran out: refund due."
 REFUNDED_OUT_OF_STOCK = "Paid after its stock ran out: refunded automatically."
 
-_ORDER_LINES = select(LINES.c.product_id, LINES.c.quantity, LINES.c.sku).where(
-    LINES.c.order_id == bindparam("order_id")
+# In product id order: stock changes of a multi-item order lock products in that order.
+_ORDER_LINES = (
+    select(LINES.c.product_id, LINES.c.quantity, LINES.c.sku)
+    .where(LINES.c.order_id == bindparam("order_id"))
+    .order_by(LINES.c.product_id)
 )
 
 

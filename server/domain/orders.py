@@ -19,10 +19,10 @@ re-exported here, so ``domain.orders`` stays the one name to import them by.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +32,7 @@ from buybutton.tokens import CheckoutLink
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, OrderLine, utcnow
 from buybutton_server.domain import analytics, inventory, rate_limits
+from buybutton_server.domain.carts import LineShort
 from buybutton_server.domain.fulfilment import fulfill_order
 from buybutton_server.domain.order_rows import (
     LINES,
@@ -202,24 +203,25 @@ def place_order(
     returned with ``created=False`` and nothing is written. Raises ``ProductUnavailable``,
     ``InvalidInput`` (more than the product's ``max_per_order``), ``RateLimited`` (over one
     of ``limits``), ``SoldOut`` or ``NotEnoughStock`` (with what is left), writing nothing.
+
+    A multi-item link (``link.items``) places one order with a line per item, each at its
+    signed quantity (``quantity`` is then unused); all lines are reserved or none, and a
+    line the shelf cannot fill raises :class:`~.carts.LineShort` naming its product.
     """
     try:
         with write_session(factory) as session:
             connection = session.connection()
             if connection.execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first() is not None:
                 return _existing(session, attempt_key), False
-            product = connection.execute(_PRODUCT_FOR_ORDER, {"sku": link.sku}).first()
-            if product is None or not product.active:
-                raise ProductUnavailable()
-            if quantity > product.max_per_order:
-                raise InvalidInput(f"At most {product.max_per_order} per order.")
-            total = product.price_amount * quantity
+            wanted = link.items or ((link.sku, quantity),)
+            products = _products_for(session, wanted)
+            total = sum(p.price_amount * n for p, n in products)
             order = Order(
                 public_id=secrets.token_urlsafe(16),
                 number=new_order_number(),
                 attempt_key=attempt_key,
                 status=OrderStatus.PENDING,
-                currency=product.currency,
+                currency=products[0][0].currency,
                 total_amount=total,
                 refunded_amount=0,
                 email=shopper.email,
@@ -244,27 +246,33 @@ def place_order(
                 order.first_campaign = first_touch.get("c")
                 order.first_content = first_touch.get("n")
                 order.first_touch_at = datetime.fromtimestamp(first_touch["t"], UTC)
-            line = OrderLine(
-                product_id=product.id,
-                sku=product.sku,
-                title=product.title,
-                unit_amount=product.price_amount,
-                quantity=quantity,
-                total_amount=total,
-            )
+            lines = [
+                OrderLine(
+                    product_id=product.id,
+                    sku=product.sku,
+                    title=product.title,
+                    unit_amount=product.price_amount,
+                    quantity=n,
+                    total_amount=product.price_amount * n,
+                )
+                for product, n in products
+            ]
             # Claim the attempt key before touching stock: every transaction locks orders
             # first and products second, so a double tap cannot deadlock with a settlement.
             order.id = connection.execute(
                 _INSERT_ORDER, {c: getattr(order, c) for c in _ORDER_INSERT_COLUMNS}
             ).scalar_one()
-            line.order_id = order.id
-            connection.execute(_INSERT_LINE, {c: getattr(line, c) for c in _LINE_COLUMNS})
-            order.lines = [line]
-            if not inventory.reserve(session, product.id, quantity):
-                available = max(connection.execute(_AVAILABLE, {"id": product.id}).scalar_one(), 0)
-                if available <= 0:
-                    raise SoldOut()
-                raise NotEnoughStock(available)
+            for line in lines:  # the link's order, which the order page shows
+                line.order_id = order.id
+            rows = [{c: getattr(line, c) for c in _LINE_COLUMNS} for line in lines]
+            connection.execute(_INSERT_LINE, rows[0] if len(rows) == 1 else rows)
+            order.lines = lines
+            # All lines or none: each reservation is one conditional UPDATE, taken in product
+            # id order (two carts with the same products lock them in the same order, so
+            # PostgreSQL cannot deadlock them); a line that fails rolls all of them back.
+            for product, n in sorted(products, key=lambda pair: pair[0].id):
+                if not inventory.reserve(session, product.id, n):
+                    _refuse_short(session, product, several=len(products) > 1)
             # Caps are judged after the stock: a sold-out product says "sold out", not "too
             # many tries". Over a cap, the rollback takes this order and its reservation back.
             if limits is not None:
@@ -278,6 +286,39 @@ def place_order(
             if session.connection().execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first():
                 return _existing(session, attempt_key), False
         raise
+
+
+def _products_for(session: Session, wanted: Sequence[tuple[str, int]]) -> list[tuple[Any, int]]:
+    """Each wanted ``(sku, quantity)`` as ``(product row, quantity)``, in the same order.
+    Raises ``ProductUnavailable`` or ``InvalidInput`` naming the line (a multi-item order)."""
+    several = len(wanted) > 1
+    found: list[tuple[Any, int]] = []
+    for sku, quantity in wanted:
+        product = session.connection().execute(_PRODUCT_FOR_ORDER, {"sku": sku}).first()
+        if product is None or not product.active:
+            if several:
+                raise ProductUnavailable(f"The shop has taken {sku} down. Nothing was charged.")
+            raise ProductUnavailable()
+        if quantity > product.max_per_order:
+            name = f" of {product.title}" if several else ""
+            raise InvalidInput(f"At most {product.max_per_order}{name} per order.")
+        if found and product.currency != found[0][0].currency:
+            raise InvalidInput("These products are priced in different currencies.")
+        found.append((product, quantity))
+    return found
+
+
+def _refuse_short(session: Session, product: Any, *, several: bool) -> NoReturn:
+    """Raise what the shopper is told when ``product`` cannot be reserved: sold out or how
+    many are left, naming the product in a multi-item order. The caller's rollback releases
+    every line reserved before it."""
+    left = session.connection().execute(_AVAILABLE, {"id": product.id}).scalar_one()
+    available = max(left, 0)
+    if several:
+        raise LineShort(product.sku, product.title, available)
+    if available <= 0:
+        raise SoldOut()
+    raise NotEnoughStock(available)
 
 
 # -- reading --------------------------------------------------------------------------------

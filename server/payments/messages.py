@@ -15,6 +15,7 @@ DECLINE_MESSAGES = {
     "incorrect_number": "That card number is not valid. Check it and try again.",
     "invalid_number": "That card number is not valid. Check it and try again.",
     "invalid_expiry": "Enter the expiry date as MM / YY.",
+    "invalid_expiry_month": "The expiry date is not valid. Check it and try again.",
     "invalid_expiry_year": "The expiry date is not valid. Check it and try again.",
     "processing_error": "We could not process your card. Please try again.",
     "authentication_required": "Your bank needs to confirm this payment. Please try again.",
@@ -26,6 +27,17 @@ DECLINE_MESSAGES = {
     "stolen_card": "Your card was declined. Try another card.",
 }
 FALLBACK = "Your payment did not go through. Try another card."
+# The card field a code is about: the page shows the message next to that field.
+CARD_FIELD_BY_CODE = {
+    "invalid_number": "card_number",
+    "incorrect_number": "card_number",
+    "invalid_expiry": "card_expiry",
+    "invalid_expiry_month": "card_expiry",
+    "invalid_expiry_year": "card_expiry",
+    "expired_card": "card_expiry",
+    "invalid_cvc": "card_cvc",
+    "incorrect_cvc": "card_cvc",
+}
 
 
 def decline_message(*codes: str | None) -> str:

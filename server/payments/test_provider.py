@@ -55,12 +55,27 @@ def _failed(code: str, message: str | None = None) -> ChargeResult:
     return ChargeResult(status="failed", code=code, message=message or decline_message(code))
 
 
+# ``MM/YY``, ``MM / YY``, ``M/YY``, ``MM/YYYY``, or digits alone (``MMYY``, ``MMYYYY``) as a
+# phone's number pad types them (it has no "/" key).
+EXPIRY = re.compile(r"\s*(?:(\d{1,2})\s*/\s*(\d{2}|\d{4})|(\d{2})(\d{2}|\d{4}))\s*", re.ASCII)
+
+
+def parse_expiry(text: str) -> tuple[int, int] | None:
+    """``(month, four-digit year)`` of an expiry date as a shopper types it, or None."""
+    match = EXPIRY.fullmatch(text or "")
+    if not match:
+        return None
+    month, year = int(match[1] or match[3]), int(match[2] or match[4])
+    if not 1 <= month <= 12:
+        return None
+    return month, year + 2000 if year < 100 else year
+
+
 def _expiry_problem(text: str, today: date) -> ChargeResult | None:
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", text or "")
-    if not match or not 1 <= int(match[1]) <= 12:
+    parsed = parse_expiry(text)
+    if parsed is None:
         return _failed("invalid_expiry")
-    month, year = int(match[1]), int(match[2])
-    year += 2000 if year < 100 else 0
+    month, year = parsed
     if (year, month) < (today.year, today.month):
         return _failed("expired_card")
     return None

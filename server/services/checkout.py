@@ -37,7 +37,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
 from buybutton_server.db import read_session, run_read
-from buybutton_server.domain import rate_limits, short_links
+from buybutton_server.domain import carts, rate_limits, short_links
+from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
 from buybutton_server.domain.order_rows import order_by_public_id
 from buybutton_server.domain.orders import (
@@ -59,6 +60,7 @@ from buybutton_server.errors import (
     PaymentUnavailable,
     ProductUnavailable,
     RateLimited,
+    ShopError,
 )
 from buybutton_server.payments.base import ChargeRequest, ChargeResult, PaymentProvider
 
@@ -101,16 +103,31 @@ class HoldPolicy:
 @dataclass(frozen=True, slots=True)
 class Offer:
     """What a page sells: the link as the shopper will pay it, its product (None when there
-    is no such product), and the product's variants (empty when it has none)."""
+    is no such product), and the product's variants (empty when it has none).
+
+    A multi-item link also has its ``items`` (every line whose product exists; ``product``
+    is the first line's) and ``problem``, what stops the cart (raise it), or None."""
 
     link: CheckoutLink
     product: ProductView | None
     variants: tuple[ProductView, ...] = ()
+    items: tuple[Item, ...] = ()
+    problem: ShopError | None = None
+
+    @property
+    def requires_shipping(self) -> bool:
+        if self.items:
+            return any(item.product.requires_shipping for item in self.items)
+        return self.product is not None and self.product.requires_shipping
 
 
 def load_offer(factory: sessionmaker[Session], link: CheckoutLink, variant: str | None) -> Offer:
     """The link's product, or the variant the shopper picked (``variant``, only within the
-    signed product's variant group), with a short link's stored pre-fill filled in."""
+    signed product's variant group), with a short link's stored pre-fill filled in. A
+    multi-item link reads all its lines' products at once (no variants)."""
+    if link.items:
+        items, problem = carts.read_items(factory, link.items)
+        return Offer(link, items[0].product if items else None, items=items, problem=problem)
     if link.short_code:
         stored = short_links.find(factory, link.short_code)
         if stored is not None and stored.sku == link.sku:
@@ -140,7 +157,7 @@ def find_product(factory: sessionmaker[Session], sku: str) -> ProductView | None
 
 def read_details(
     typed: Mapping[str, str],
-    product: ProductView,
+    product: ProductView | Offer,
     wallet: Mapping[str, str] | None,
     link: CheckoutLink,
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -220,6 +237,7 @@ class Outcome:
     variants: tuple[ProductView, ...]
     quantity: int
     values: Mapping[str, str]
+    items: tuple[Item, ...] = ()
     order: OrderSummary | None = None
     problem: Problem | None = None
     code: str | None = None
@@ -258,19 +276,22 @@ def pay(
     """
     offer = load_offer(factory, form.link, form.variant)
     link, product = offer.link, offer.product
+    if offer.problem is not None:
+        raise offer.problem
     if product is None or not product.active:
         raise ProductUnavailable()
     wallet = provider.wallet_contact() if form.method == "wallet" else None
-    values, errors = read_details(form.details, product, wallet, link)
-    wrong_quantity = quantity_problem(link, product, form.quantity)
+    values, errors = read_details(form.details, offer if offer.items else product, wallet, link)
+    wrong_quantity = None if offer.items else quantity_problem(link, product, form.quantity)
     if wrong_quantity:
         errors["quantity"] = wrong_quantity
     shown = Outcome(
         link=link,
         product=product,
         variants=offer.variants,
-        quantity=form.quantity,
+        quantity=link.quantity if offer.items else form.quantity,
         values=values,
+        items=offer.items,
     )
     if not ATTEMPT_KEY.match(form.attempt_key):
         alert = "Your checkout form was incomplete. Please try again."
@@ -303,9 +324,11 @@ def pay(
             limits=_limits(holds, form),
         )
     except NotEnoughStock as short:
+        now = load_offer(factory, link, None) if offer.items else None  # what is left now
         return replace(
             shown,
-            product=product_view(factory, link.sku) or product,  # with what is left now
+            items=now.items if now else shown.items,
+            product=product_view(factory, link.sku) or product,
             problem=Problem.NOT_ENOUGH_STOCK,
             code=short.code,
             alert=short.message,

@@ -4,12 +4,20 @@ where any pre-fill stays on the server)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton.tokens import _LABEL, SKU_PATTERN, CheckoutLink, LinkSigner
+from buybutton.tokens import (
+    _LABEL,
+    MAX_CODES,
+    MAX_LINES,
+    MAX_QUANTITY,
+    SKU_PATTERN,
+    CheckoutLink,
+    LinkSigner,
+)
 from buybutton.urls import absolute, checkout_path, short_path
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import utcnow
@@ -21,9 +29,33 @@ LINK_LIFETIME_MAX = 10 * 365 * 86400  # seconds
 Label = Annotated[str, Field(max_length=64), schema(pattern=_LABEL.pattern)]
 
 
+Sku = Annotated[str, Field(max_length=64), schema(pattern=SKU_PATTERN.pattern)]
+
+
+class LinkItem(Input):
+    """One line of a multi-item link: a product and its (binding) quantity."""
+
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] = 1
+
+
 class LinkInput(Input):
-    sku: Annotated[str, Field(max_length=64), schema(pattern=SKU_PATTERN.pattern)]
-    quantity: Annotated[int, Field(ge=1, le=99)] | None = None
+    sku: Sku | None = None
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] | None = None
+    items: (
+        Annotated[
+            list[LinkItem],
+            Field(
+                min_length=1,
+                max_length=MAX_LINES,
+                description="several products in one checkout, instead of sku",
+            ),
+        ]
+        | None
+    ) = None
+    codes: (
+        Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=MAX_CODES)] | None
+    ) = None
     email: Annotated[str, Field(max_length=254)] | None = None
     name: Annotated[str, Field(max_length=200)] | None = None
     source: Label | None = None
@@ -44,19 +76,28 @@ class LinkInput(Input):
             raise broken(str(problem)) from None
         if self.short and self.expires_in:
             raise broken("Short links do not expire; leave out expires_in.")
+        if self.short and (self.items or self.codes):
+            raise broken("Short links take one product and no codes; leave out short.")
         return self
 
     def checkout_link(self) -> CheckoutLink:
         """The link asked for (raises ValueError, from the SDK, if it is not valid)."""
-        return CheckoutLink(
-            sku=self.sku,
-            quantity=1 if self.quantity is None else self.quantity,
-            email=self.email,
-            name=self.name,
-            source=self.source,
-            campaign=self.campaign,
-            content=self.content,
-        )
+        fields: dict[str, Any] = {
+            "email": self.email,
+            "name": self.name,
+            "source": self.source,
+            "campaign": self.campaign,
+            "content": self.content,
+            "codes": tuple(self.codes) if self.codes else None,
+        }
+        if (self.sku is None) == (self.items is None):
+            raise ValueError("Give sku or items, exactly one.")
+        if self.items is not None:
+            if self.quantity is not None:
+                raise ValueError("With items, give each line's quantity in items.")
+            return CheckoutLink.for_items([(i.sku, i.quantity) for i in self.items], **fields)
+        quantity = 1 if self.quantity is None else self.quantity
+        return CheckoutLink(sku=str(self.sku), quantity=quantity, **fields)
 
 
 class Link(Answer):
@@ -71,8 +112,9 @@ def create_link(
 ) -> Link:
     link = body.checkout_link()
     with read_session(sessions) as session:
-        if not catalog.require_product(session, link.sku).active:
-            raise NotFound(f"Product {link.sku!r} is archived.")
+        for sku, _ in link.lines:
+            if not catalog.require_product(session, sku).active:
+                raise NotFound(f"Product {sku!r} is archived.")
     if not body.short:
         if body.expires_in:
             link = replace(link, expires_at=int(utcnow().timestamp()) + body.expires_in)

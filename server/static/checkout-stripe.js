@@ -81,7 +81,9 @@
 
   if (!fullStripe) return;
   try {
-    var amount = parseInt(form.dataset.unitAmount, 10) * parseInt(form.elements.quantity.value, 10);
+    // A multi-item page has no quantity picker: data-unit-amount is then the cart's total.
+    var count = function () { return form.elements.quantity ? parseInt(form.elements.quantity.value, 10) : 1; };
+    var amount = parseInt(form.dataset.unitAmount, 10) * count();
     var shipping = form.dataset.requiresShipping === "true";
     var walletElements = stripe.elements({
       mode: "payment", amount: amount, currency: form.dataset.currency.toLowerCase(),
@@ -96,8 +98,8 @@
       document.getElementById("express-checkout").hidden = !any;
       document.getElementById("express-divider").hidden = !any;
     });
-    form.elements.quantity.addEventListener("change", function () {
-      walletElements.update({ amount: parseInt(form.dataset.unitAmount, 10) * parseInt(form.elements.quantity.value, 10) });
+    if (form.elements.quantity) form.elements.quantity.addEventListener("change", function () {
+      walletElements.update({ amount: parseInt(form.dataset.unitAmount, 10) * count() });
     });
     express.on("confirm", async function (event) {
       setBusy(true);

@@ -22,6 +22,7 @@ from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import MAX_QUANTITY, CheckoutLink
 from buybutton.urls import absolute, checkout_path, order_path
 from buybutton_server.domain import analytics
+from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView
 from buybutton_server.domain.vocabulary import is_low_stock
 from buybutton_server.errors import (
@@ -40,6 +41,8 @@ from buybutton_server.services.checkout import (
     Problem,
 )
 from buybutton_server.settings import origin_of
+from buybutton_server.views.bought import already_bought, remember_purchase
+from buybutton_server.views.card_form import field_errors, shown_values
 from buybutton_server.views.errors import render_error, wants_json
 from buybutton_server.views.origins import allowed_origins, load_origins
 
@@ -79,6 +82,7 @@ def _page(
     values: Mapping[str, str],
     embedded: bool,
     variants: tuple[ProductView, ...] = (),
+    items: tuple[Item, ...] = (),
     errors: Mapping[str, str] | None = None,
     alert: str | None = None,
     status_code: int = 200,
@@ -113,18 +117,34 @@ def _page(
             "embedded": embedded,
             "variants": variants,
             "variant_query": _query_without_variant(request),
+            **_cart_context(state.settings.base_url, items),
         }
         return str(state.templates.get_template("checkout.html").render(context))
 
     if errors or alert:
         html = render()
     else:  # the plain page: the same bytes for the same link, product row and quantity
-        key = (token, product, variants, quantity, back, request.url.query)
+        key = (token, product, variants, items, quantity, back, request.url.query)
         html = state.page_cache.get_or_render(key, render)
     html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
         _NONCE_SLOT, request.state.csp_nonce
     )
     return HTMLResponse(html, status_code=status_code, headers=NO_STORE)
+
+
+def _cart_context(base_url: str, items: tuple[Item, ...]) -> dict[str, Any]:
+    """A multi-item page: its lines with their images, the total, and the lines the shelf
+    cannot fill now (the page names them and offers no payment)."""
+    if not items:
+        return {"items": ()}
+    short = [i.product.title for i in items if i.product.available < i.quantity]
+    return {
+        "items": [(i, absolute(base_url, i.product.image_url)) for i in items],
+        "cart_total": sum(i.total for i in items),
+        "cart_ships": any(i.product.requires_shipping for i in items),
+        "sold_out": bool(short),
+        "short_titles": short,
+    }
 
 
 def _query_without_variant(request: Request) -> str:
@@ -140,9 +160,14 @@ async def checkout_page(request: Request) -> Response:
         link = _verify(request, token)
     except LinkExpired as error:
         return await _expired_page(request, error)
+    bought = await already_bought(request, embedded=_allow_overlay(request))
+    if bought is not None:  # Back after paying: the order, and "Buy again" as a choice
+        return bought
     state = request.app.state
     offer = await checkout.read_offer(state.sessions, link, request.query_params.get("variant"))
     link, product = offer.link, offer.product
+    if offer.problem is not None:  # a multi-item link: the page names the line
+        raise offer.problem
     if product is None or not product.active:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
@@ -161,6 +186,7 @@ async def checkout_page(request: Request) -> Response:
         values=values,
         embedded=embedded,
         variants=offer.variants,
+        items=offer.items,
     )
     _remember_first_touch(request, response, link)
     return response
@@ -201,11 +227,13 @@ def _allow_overlay(request: Request) -> bool:
 
 
 def return_url(request: Request, raw: str | None) -> str | None:
-    """A place to send the shopper back to, only on one of the merchant's own origins."""
+    """A place to send the shopper back to, only on one of the merchant's own origins (or
+    this shop's own site: a cart permalink's ``continue_to``)."""
     if not raw or len(raw) > 2048:
         return None
     origin = origin_of(raw)
-    return raw if origin in allowed_origins(request) else None
+    own = origin_of(request.app.state.settings.base_url)
+    return raw if origin in allowed_origins(request) or origin == own else None
 
 
 async def _expired_page(request: Request, error: LinkExpired) -> Response:
@@ -306,14 +334,17 @@ async def pay(request: Request) -> Response:
             link=outcome.link,
             product=outcome.product,
             quantity=outcome.quantity,
-            values=outcome.values,
+            values=shown_values(state.payments.name, outcome.values, attempt.payment_details),
             embedded=embedded,
             variants=outcome.variants,
+            items=outcome.items,
             alert=outcome.alert,
-            errors=outcome.errors,
+            errors=field_errors(outcome.code, outcome.alert, outcome.errors),
             status_code=STATUS_BY_PROBLEM[outcome.problem],
         )
-    return RedirectResponse(_order_address(request, outcome, back), status_code=303)
+    response = RedirectResponse(_order_address(request, outcome, back), status_code=303)
+    remember_purchase(request, response, outcome)  # Back after paying shows this order
+    return response
 
 
 def _order_address(request: Request, outcome: Outcome, back: str | None) -> str:
@@ -341,7 +372,9 @@ def _as_json(request: Request, outcome: Outcome, back: str | None) -> Response:
         body["client_secret"] = outcome.client_secret
     elif outcome.order is not None:
         body["status"] = outcome.order.status
-    return JSONResponse(body, headers=NO_STORE)
+    response = JSONResponse(body, headers=NO_STORE)
+    remember_purchase(request, response, outcome)
+    return response
 
 
 async def abandon(request: Request) -> Response:
