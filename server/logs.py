@@ -1,8 +1,9 @@
 """Logging that keeps capabilities and personal data out of log files.
 
-A checkout-link token, an order page id and a short-link code work like passwords: whoever
-has one can pay with the link's pre-fill (the shopper's email and name) or read the order's
-address. Every line written through :func:`uvicorn_log_config`'s handlers, the access log
+A checkout-link token, an order page id, a short-link code and a set-password link (a
+reset or an invitation) work like passwords: whoever has one can pay with the link's
+pre-fill (the shopper's email and name), read the order's address or set a login's
+password. Every line written through :func:`uvicorn_log_config`'s handlers, the access log
 and the error log alike, has them replaced, in its message, its arguments and its traceback,
 along with signed tokens found anywhere and email addresses.
 """
@@ -19,15 +20,20 @@ from uvicorn.config import LOGGING_CONFIG
 from buybutton.urls import checkout_path, order_path, short_path
 
 REDACTED = "[redacted]"
-# Addresses whose last part is a capability: checkout links, order pages, short links.
-_PREFIXES = (checkout_path(""), order_path(""), short_path(""))
+# Addresses whose last part is a capability: checkout links, order pages, short links,
+# set-password links (``/admin/password-reset/{token}``, see domain/password_reset.py).
+ADMIN_LINK_PREFIX = "/admin/password-reset/"
+_PREFIXES = (checkout_path(""), order_path(""), short_path(""), ADMIN_LINK_PREFIX)
 _CAPABILITY_PATH = re.compile("^(" + "|".join(map(re.escape, _PREFIXES)) + r")[^/?\s]+")
 _CAPABILITY_ANYWHERE = re.compile(
     "(" + "|".join(map(re.escape, _PREFIXES)) + r")(?!\[redacted\])[^/?#\s'\"<>)\]]+"
 )
-# An itsdangerous token anywhere (payload, optionally compressed, then an HMAC-SHA256
-# signature of 43 base64 characters), e.g. a link token quoted in an exception message.
-_SIGNED_TOKEN = re.compile(r"(?<![\w.-])\.?[\w-]{8,}(?:\.[\w-]+)?\.[\w-]{43}(?![\w-])")
+# An itsdangerous token anywhere (payload, optionally compressed, an optional timestamp,
+# then a signature: 27 base64 characters for HMAC-SHA1, itsdangerous' default, 43 for
+# SHA-256, 86 for SHA-512), e.g. a link token quoted in an exception message.
+_SIGNED_TOKEN = re.compile(
+    r"(?<![\w.-])\.?[\w-]{8,}(?:\.[\w-]+)?\.(?:[\w-]{86}|[\w-]{43}|[\w-]{27})(?![\w-])"
+)
 # A JSON payload in base64 (`{"` encodes as `eyJ`), signed or not.
 _JSON_B64 = re.compile(r"eyJ[\w-]{12,}")
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")

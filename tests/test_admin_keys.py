@@ -67,8 +67,17 @@ def key_count(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).select_from(ApiKey)) or 0
 
 
+def once_of(page: str) -> str:
+    found = re.search(r'name="once" value="([\w-]+)"', page)
+    assert found is not None
+    return found[1]
+
+
 def make(client: TestClient, csrf: str, name: str = "Reporting", scope: str = "read") -> str:
-    answer = client.post("/admin/keys", data={"csrf": csrf, "name": name, "scope": scope})
+    once = once_of(client.get("/admin/keys").text)
+    answer = client.post(
+        "/admin/keys", data={"csrf": csrf, "name": name, "scope": scope, "once": once}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.headers["cache-control"] == "no-store"
     assert "it will not be shown again" in answer.text
@@ -195,3 +204,30 @@ def test_signed_out_visitors_are_sent_to_sign_in(https_client: TestClient) -> No
     assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
     posted = https_client.post("/admin/keys", data={"name": "x"}, follow_redirects=False)
     assert posted.status_code == 303
+
+
+def test_refreshing_the_new_key_page_makes_no_second_key(
+    https_client: TestClient, sessions: sessionmaker[Session], owner: str
+) -> None:
+    """Review F12: the answer that shows a new key is a POST answer; a refresh posts the
+    same form again."""
+    form = {"csrf": owner, "name": "Backend", "scope": "write"}
+    form["once"] = once_of(https_client.get("/admin/keys").text)
+    first = https_client.post("/admin/keys", data=form)
+    assert first.status_code == 200 and KEY.search(first.text)
+    again = https_client.post("/admin/keys", data=form)  # the browser's "resend"
+    assert again.status_code == 409 and "This form was already used" in again.text
+    assert KEY.search(again.text) is None, "no key shown"
+    assert key_count(sessions) == 1
+    # the same token with another scope is the same form too
+    assert https_client.post("/admin/keys", data={**form, "scope": "read"}).status_code == 409
+    # the page that showed the key carries a fresh form: another key on purpose works
+    second = https_client.post(
+        "/admin/keys", data={**form, "name": "Second", "once": once_of(first.text)}
+    )
+    assert second.status_code == 200 and key_count(sessions) == 2
+    # a form without its token (or with a made-up one) is out of date: nothing written
+    for once in ("", "x", "!" * 30):
+        stale = https_client.post("/admin/keys", data={**form, "once": once})
+        assert stale.status_code == 422 and "out of date" in stale.text
+    assert key_count(sessions) == 2

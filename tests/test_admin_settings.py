@@ -233,3 +233,62 @@ def test_production_refuses_plain_http_origins() -> None:
         allow_http_origins=True,
     )
     assert dev.allowed_origins == ("http://localhost:8001", "http://localhost")
+
+
+@pytest.mark.parametrize(
+    "bad", ["Ana\u2028Shop", "Ana\x85Shop", "Ana\r\nBcc: x@y.z", "Ana\x00", "A\u202eB"]
+)
+def test_a_name_with_a_line_break_or_control_character_is_refused(
+    owner: TestClient, sessions: sessionmaker[Session], bad: str
+) -> None:
+    """Review F2: the name goes into every email's subject and From header."""
+    refused = owner.post("/admin/settings", data={"csrf": csrf_of(owner), **GOOD, "name": bad})
+    assert refused.status_code == 422
+    error = re.search(r'<small class="error" id="err-name">([^<]+)</small>', refused.text)
+    assert error is not None and "one line, without line breaks" in error[1]
+    assert rows(sessions) == 0, "nothing written"
+    # an emoji with a joiner is a fine name
+    shop_profile.validate(
+        {**GOOD, "name": "Ana \U0001f469\u200d\U0001f373"}, allow_http_origins=False
+    )
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://.",
+        "https://a..com",
+        "https://-.com",
+        "https://a-.com",
+        "https://a.com:0",
+        "https://localhost",
+        "https://shop",
+        "https://127.0.0.1",
+        "https://10.0.0.8:8443",
+        "https://192.168.1.1",
+        "https://" + "a" * 64 + ".com",
+    ],
+)
+def test_odd_origins_are_refused_in_production(origin: str) -> None:
+    """Review F10."""
+    with pytest.raises(shop_profile.ProfileInvalid) as refused:
+        shop_profile.validate({**GOOD, "allowed_origins": origin}, allow_http_origins=False)
+    assert "is not an origin" in refused.value.context["errors"]["allowed_origins"]
+
+
+def test_development_still_allows_local_origins_but_not_malformed_ones() -> None:
+    dev = shop_profile.validate(
+        {
+            **GOOD,
+            "allowed_origins": "https://localhost:8443 http://127.0.0.1:8001 https://a-b.example",
+        },
+        allow_http_origins=True,
+    )
+    assert dev.allowed_origins == (
+        "https://localhost:8443",
+        "http://127.0.0.1:8001",
+        "https://a-b.example",
+    )
+    for bad in ("https://.", "http://localhost:0", "https://a..b"):
+        with pytest.raises(shop_profile.ProfileInvalid):
+            shop_profile.validate({**GOOD, "allowed_origins": bad}, allow_http_origins=True)

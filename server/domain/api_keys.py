@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session
 from buybutton_server.db.models import ApiKey, utcnow
+from buybutton_server.errors import Conflict
 
 SCOPES = ("read", "write")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -25,10 +26,38 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(session: Session, scope: str, name: str = "") -> tuple[ApiKey, str]:
+class FormUsed(Conflict):
+    """The admin's create form was posted again (a page refresh): its key exists already."""
+
+    title = "This form was already used"
+    message = (
+        "This form was already used: the key it made is in the list below (its secret was "
+        "shown once). To make another key, fill in the form again."
+    )
+
+
+def _form_id(once: str) -> str:
+    """The prefix's 8 characters for the form token ``once``: the same form posted twice
+    asks for the same prefix, which is UNIQUE, so it makes one key."""
+    digest = hashlib.sha256(b"buybutton.api-key-form:" + once.encode()).digest()
+    return "".join(_ID_ALPHABET[byte % len(_ID_ALPHABET)] for byte in digest[:8])
+
+
+def create_key(
+    session: Session, scope: str, name: str = "", *, once: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key; with ``once`` (the admin form's token) at most one key per token
+    (:class:`FormUsed` for the second; a concurrent second fails on the UNIQUE prefix)."""
     if scope not in SCOPES:
         raise ValueError("scope must be read or write")
-    prefix = f"bb_{scope}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+    if once is None:
+        prefix = f"bb_{scope}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+    else:
+        form_id = _form_id(once)
+        taken = [f"bb_{known}_{form_id}" for known in SCOPES]
+        if session.scalar(select(ApiKey.id).where(ApiKey.prefix.in_(taken))) is not None:
+            raise FormUsed()
+        prefix = f"bb_{scope}_{form_id}"
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(prefix=prefix, key_hash=_hash(key), scope=scope, name=name[:100])
     session.add(row)

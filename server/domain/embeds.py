@@ -218,8 +218,8 @@ def make_look_snippet(
     Raises ``InvalidInput``/``ProductUnavailable`` naming a line the shop cannot sell."""
     try:
         href = bb.checkout_link(items=items, source=source, campaign=campaign, content=content)
-    except ValueError as problem:
-        raise InvalidInput(str(problem)) from None
+    except ValueError as refused:
+        raise InvalidInput(str(refused)) from None
     found = carts.products_by_sku(factory, [sku for sku, _ in items])
     problem = carts.cart_problem(items, found)
     if problem is not None:

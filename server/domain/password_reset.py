@@ -4,7 +4,8 @@ A link is ``/admin/password-reset/{token}``. The token is an itsdangerous timed 
 (the shop's secret keys, newest signs, salt ``buybutton.password-reset``) over the login's id,
 the kind of link and a digest of the login's current password hash. A reset link lasts
 :data:`RESET_LIFETIME`, an invitation :data:`INVITE_LIFETIME`. Setting a password changes the
-hash, so the same link is then refused: every link works once.
+hash, so the same link is then refused: every link works once, also when it is used twice
+at the same moment (:func:`set_password` writes only while the hash is still the bound one).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import hmac
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import AdminUser
+from buybutton_server.domain import admin_auth
 from buybutton_server.errors import BadRequest, Gone
 
 SALT = "buybutton.password-reset"
@@ -84,3 +87,23 @@ def user_for_token(session: Session, secret_keys: tuple[str, ...], token: str) -
     ):
         raise LinkUsed()
     return user
+
+
+def set_password(session: Session, user: AdminUser, password: str) -> None:
+    """Set ``password`` for the login :func:`user_for_token` answered, only while its
+    password hash is still the one the link was bound to: one conditional ``UPDATE``. Of two
+    uses of one link at once (two tabs, a double click; PostgreSQL runs them side by side)
+    one sets the password and the other gets :class:`LinkUsed`. Every session of the login
+    ends."""
+    admin_auth.check_new_password(password)
+    new_hash = admin_auth.hash_password(password)
+    moved = session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == user.id, AdminUser.password_hash == user.password_hash)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkUsed()
+    session.expire(user, ["password_hash"])
+    admin_auth.end_sessions(session, user.id)

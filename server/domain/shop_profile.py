@@ -7,6 +7,9 @@ then :func:`identity` answers the defaults.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,6 +23,11 @@ from buybutton_server.errors import InvalidInput
 
 DEFAULT_NAME = "buybutton shop"
 MAX_ORIGINS = 50
+# A host name's label (RFC 1123): letters, digits, inner hyphens, at most 63 characters.
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Joiners that emoji and some scripts need; every other format character (e.g. the bidi
+# overrides that turn text around) is refused in the name like a control character.
+_JOINERS = frozenset("\u200c\u200d")
 URL_FIELDS = ("logo_url", "terms_url", "returns_url", "privacy_url")
 FIELDS = ("name", "support_email", "legal_address", *URL_FIELDS, "allowed_origins")
 
@@ -89,9 +97,25 @@ def _https_url(value: str) -> str | None:
     return value
 
 
+def _good_host(host: str, *, allow_local: bool) -> bool:
+    """A DNS name of well-formed labels, or an IP address; in production neither a
+    single-label name (``localhost``) nor a loopback, private or reserved address."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        return allow_local or ip.is_global
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        return False
+    return allow_local or len(labels) > 1
+
+
 def normal_origin(text: str, *, allow_http: bool) -> str | None:
     """``text`` as browsers send it in ``Origin`` (``scheme://host[:port]``, lower case, no
-    default port), or None if it is not an origin."""
+    default port), or None if it is not an origin. ``allow_http`` (development) also
+    allows plain http, ``localhost`` and private addresses."""
     parts = urlsplit(text.strip().rstrip("/"))
     schemes = ("https", "http") if allow_http else ("https",)
     try:
@@ -107,11 +131,29 @@ def normal_origin(text: str, *, allow_http: bool) -> str | None:
         or parts.query
         or parts.fragment
         or not all(c.isascii() and (c.isalnum() or c in ".-") for c in host)
+        or not _good_host(host, allow_local=allow_http)
+        or (port is not None and not 1 <= port <= 65535)
     ):
         return None
     scheme = parts.scheme.lower()
     default = {"https": 443, "http": 80}[scheme]
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the shop's name: it goes into every email's subject and From
+    header, where a line break (CR, LF, NEL, U+2028, ...) or a control character has no
+    place."""
+    if not name or len(name) > 100:
+        return "the shop's name must be 1-100 characters"
+    for c in name:
+        category = unicodedata.category(c)
+        if (category[0] == "C" and c not in _JOINERS) or category in ("Zl", "Zp"):
+            return (
+                "the shop's name must be one line, without line breaks or control characters "
+                f"(found U+{ord(c):04X})"
+            )
+    return None
 
 
 def _origins(raw: str, errors: dict[str, str], *, allow_http: bool) -> tuple[str, ...]:
@@ -138,8 +180,9 @@ def validate(values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
     errors: dict[str, str] = {}
     text = {name: str(values.get(name, "")).strip() for name in FIELDS}
     name = text["name"]
-    if not name or len(name) > 100:
-        errors["name"] = "the shop's name must be 1-100 characters"
+    problem = _name_problem(name)
+    if problem is not None:
+        errors["name"] = problem
     email = text["support_email"].lower() or None
     if email is not None and (not EMAIL_PATTERN.match(email) or len(email) > 254):
         errors["support_email"] = "this is not an email address, such as help@shop.example"

@@ -7,9 +7,12 @@ SHA-256 (:mod:`buybutton_server.domain.api_keys`).
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
@@ -62,7 +65,19 @@ def list_keys(sessions: Sessions) -> list[KeyListing]:
     return [KeyListing.of(row) for row in reversed(api_keys.list_keys(sessions))]
 
 
-def create_key(sessions: Sessions, name: str, scope: str) -> NewKey:
+FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FormUsed = api_keys.FormUsed
+
+
+def new_form_token() -> str:
+    """A fresh token for one rendered create form: posting that form again (a refresh of
+    the page that shows the new key) makes no second key."""
+    return secrets.token_urlsafe(24)
+
+
+def create_key(sessions: Sessions, name: str, scope: str, once: str | None = None) -> NewKey:
+    """A key from the admin's form; with ``once`` (see :func:`new_form_token`) a second
+    post of the same form raises :class:`FormUsed` and makes nothing."""
     name = name.strip()
     if not name:
         raise InvalidInput("Give the key a name, e.g. the app that will use it.")
@@ -70,9 +85,14 @@ def create_key(sessions: Sessions, name: str, scope: str) -> NewKey:
         raise InvalidInput(f"The name must be at most {MAX_NAME} characters.")
     if scope not in SCOPES:
         raise InvalidInput("Choose what the key may do: read or write.")
-    with write_session(sessions) as session:
-        row, key = api_keys.create_key(session, scope, name)
-        return NewKey(KeyListing.of(row), key)
+    if once is not None and not FORM_TOKEN.match(once):
+        raise InvalidInput("This form is out of date: reload the page and fill it in again.")
+    try:
+        with write_session(sessions) as session:
+            row, key = api_keys.create_key(session, scope, name, once=once)
+            return NewKey(KeyListing.of(row), key)
+    except IntegrityError:  # the same form, posted twice at the same moment
+        raise FormUsed() from None
 
 
 def find_key(sessions: Sessions, prefix: str) -> KeyListing:

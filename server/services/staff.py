@@ -204,5 +204,5 @@ def complete_reset(
         user = password_reset.user_for_token(session, secret_keys, token)
         if new != confirm:
             raise InvalidInput("the new password and its confirmation differ")
-        admin_auth.set_password(session, user, new)
+        password_reset.set_password(session, user, new)  # LinkUsed if used meanwhile
         return admin_auth.start_session(session, user)

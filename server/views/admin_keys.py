@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from buybutton_server.domain.admin_auth import Admin
-from buybutton_server.errors import InvalidInput
+from buybutton_server.errors import Conflict, InvalidInput
 from buybutton_server.services import api_keys
 from buybutton_server.views.admin_kit import admin_page, done, posted_form, render
 
@@ -29,6 +29,7 @@ def _context(request: Request, **extra: Any) -> dict[str, Any]:
         "keys": keys,
         "scopes": api_keys.SCOPES,
         "form": {"name": "", "scope": "read"},
+        "once": api_keys.new_form_token(),
         "notice": NOTICES.get(request.query_params.get("notice", "")),
         **extra,
     }
@@ -42,15 +43,23 @@ async def keys_page(request: Request, user: Admin) -> Response:
 
 @admin_page(owner_only=True)
 async def create_key(request: Request, user: Admin) -> Response:
-    form = await posted_form(request, max_fields=5)
+    """Make a key and show it once. The form carries a one-time token (``once``): posting
+    it again (refreshing this answer) makes no second key but says the form was used."""
+    form = await posted_form(request, max_fields=6)
     name, scope = str(form.get("name", "")), str(form.get("scope", ""))
+    once = str(form.get("once", ""))
     try:
-        made = await run_in_threadpool(api_keys.create_key, request.app.state.sessions, name, scope)
+        made = await run_in_threadpool(
+            api_keys.create_key, request.app.state.sessions, name, scope, once
+        )
     except InvalidInput as problem:
         context = await run_in_threadpool(
             _context, request, problem=problem.message, form={"name": name, "scope": scope}
         )
         return render(request, user, "admin_keys.html", context, status=422)
+    except Conflict as used:
+        context = await run_in_threadpool(_context, request, problem=used.message)
+        return render(request, user, "admin_keys.html", context, status=409)
     context = await run_in_threadpool(_context, request, created=made)
     return render(request, user, "admin_keys.html", context)
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from buybutton_server.domain.admin_auth import COOKIE, OWNER, Admin
+from buybutton_server.errors import NotFound
 from buybutton_server.services import admin_login
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -140,3 +141,17 @@ def done(path: str, notice: str) -> Response:
     """After a successful post: back to ``path`` (303), which shows ``notice`` once."""
     separator = "&" if "?" in path else "?"
     return RedirectResponse(f"{path}{separator}{urlencode({'notice': notice})}", 303, NO_STORE)
+
+
+# The largest id an ``INTEGER`` column holds (32 bits on PostgreSQL); a bigger number in a
+# path names no row, and binding it would fail (SQLite: OverflowError past 64 bits).
+ID_MAX = 2**31 - 1
+
+
+def path_id(request: Request, name: str, thing: str = "page") -> int:
+    """The ``{name:int}`` path parameter as a row id; :class:`NotFound` past :data:`ID_MAX`
+    (the 404 page, not a 500)."""
+    number = int(request.path_params[name])
+    if not 0 < number <= ID_MAX:
+        raise NotFound(f"There is no such {thing}.")
+    return number

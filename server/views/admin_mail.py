@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from buybutton_server.domain.admin_auth import Admin
 from buybutton_server.errors import NotFound
 from buybutton_server.services import mail
-from buybutton_server.views.admin_kit import NO_STORE, admin_page, render
+from buybutton_server.views.admin_kit import NO_STORE, admin_page, path_id, render
 
 LIMIT = 200
 BODY_POLICY = (
@@ -37,7 +37,7 @@ async def mail_page(request: Request, user: Admin) -> Response:
 
 
 def _message_id(request: Request) -> int:
-    return int(request.path_params["message_id"])
+    return path_id(request, "message_id", "email")
 
 
 @admin_page()

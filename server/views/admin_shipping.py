@@ -20,7 +20,7 @@ from buybutton_server.domain.admin_auth import Admin
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
 from buybutton_server.services import shipping
 from buybutton_server.services.catalog_reads import shop_currency
-from buybutton_server.views.admin_kit import admin_page, done, posted_form, render
+from buybutton_server.views.admin_kit import ID_MAX, admin_page, done, posted_form, render
 
 NOTICES = {
     "zone-created": "Zone created. Add a rate to it: without one, nothing ships there.",
@@ -32,7 +32,6 @@ NOTICES = {
 }
 ZONE_FIELDS = ("name", "countries", "regions", "postal", "position")
 RATE_FIELDS = ("name", "kind", "currency", "amount", "free_over", "brackets", "delivery_estimate")
-ID_MAX = 2**62
 EMPTY_ZONE = {"name": "", "countries": "", "regions": "", "postal": "", "position": "0"}
 
 

@@ -25,6 +25,7 @@ from buybutton_server.views.admin_kit import (
     NO_STORE,
     admin_page,
     done,
+    path_id,
     posted_form,
     render,
     session_token,
@@ -125,7 +126,7 @@ async def staff_add(request: Request, user: Admin) -> Response:
 async def staff_change(request: Request, user: Admin) -> Response:
     """``POST /admin/staff/{id}`` with ``action``: role (+ ``role``), disable, enable, link."""
     form = await posted_form(request, max_fields=8)
-    action, user_id = str(form.get("action", "")), request.path_params["user_id"]
+    action, user_id = str(form.get("action", "")), path_id(request, "user_id", "login")
     sessions, settings = request.app.state.sessions, request.app.state.settings
     try:
         if action == "link":

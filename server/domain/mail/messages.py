@@ -10,7 +10,9 @@ moment (``BUYBUTTON_BASE_URL`` for links); what was sent is then kept with the m
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Any
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from buybutton.money import format_amount
+from buybutton.tokens import EMAIL_PATTERN
 from buybutton_server.db.models import utcnow
 from buybutton_server.domain.shop_profile import ShopIdentity
 from buybutton_server.settings import Settings
@@ -47,6 +50,37 @@ _ENV = Environment(
 _ENV.filters["money"] = format_amount
 
 
+class BadRecipient(ValueError):
+    """The recipient's address cannot become a ``To`` header (the message fails at once)."""
+
+
+# Characters that end a header line for :class:`EmailMessage` (``str.splitlines``) or have
+# no place in one: control characters, line and paragraph separators.
+_NOT_IN_HEADER = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def header_text(value: str) -> str:
+    """``value`` on one line, safe as a header: control characters and line breaks (CR,
+    LF, NEL, U+2028, U+2029, ...) become spaces, and runs of white space one space."""
+    cleaned = "".join(" " if unicodedata.category(c) in _NOT_IN_HEADER else c for c in value)
+    return " ".join(cleaned.split())
+
+
+def recipient(to: str) -> Address:
+    """``to`` as a ``To`` address, or :class:`BadRecipient` (the checkout's
+    ``EMAIL_PATTERN`` is loose: ``a;b@x.co`` matches it but is no single address)."""
+    problem = f"the recipient's address is not a single email address ({to[:80]!r})"
+    if not EMAIL_PATTERN.match(to) or header_text(to) != to:
+        raise BadRecipient(problem)
+    try:
+        address = Address(addr_spec=to)
+    except Exception:  # ValueError, a header defect or HeaderParseError
+        raise BadRecipient(problem) from None
+    if address.addr_spec != to:
+        raise BadRecipient(problem)
+    return address
+
+
 @dataclass(frozen=True, slots=True)
 class Bodies:
     text: str
@@ -54,8 +88,8 @@ class Bodies:
 
 
 def subject(kind: str, shop: ShopIdentity, **values: Any) -> str:
-    """The subject line of a ``kind`` email, with the shop's name in front."""
-    return f"{shop.name}: {SUBJECTS[kind].format(**values)}"
+    """The subject line of a ``kind`` email, with the shop's name in front (on one line)."""
+    return header_text(f"{shop.name}: {SUBJECTS[kind].format(**values)}")
 
 
 def mail_domain(base_url: str) -> str:
@@ -73,9 +107,9 @@ def sender(settings: Settings, shop: ShopIdentity) -> str:
     """The From header: ``BUYBUTTON_MAIL_FROM``, else the shop's name and support address
     (``no-reply@<the shop's host>`` while the shop has none)."""
     if settings.mail_from:
-        return settings.mail_from
+        return header_text(settings.mail_from)
     address = shop.support_email or f"no-reply@{mail_domain(settings.base_url)}"
-    return formataddr((shop.name, address))
+    return formataddr((header_text(shop.name), header_text(address)))
 
 
 def render(
@@ -110,15 +144,17 @@ def compose(
     message_id: str,
     reply_to: str | None = None,
 ) -> EmailMessage:
-    """One multipart/alternative message: the plain text first, the HTML preferred."""
+    """One multipart/alternative message: the plain text first, the HTML preferred. Header
+    values are put on one line (:func:`header_text`); a recipient that is not one address
+    raises :class:`BadRecipient`."""
     message = EmailMessage()
-    message["From"] = from_header
-    message["To"] = to
-    message["Subject"] = subject_line
+    message["From"] = header_text(from_header)
+    message["To"] = recipient(to)
+    message["Subject"] = header_text(subject_line)
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = message_id
+    message["Message-ID"] = header_text(message_id)
     if reply_to and parseaddr(from_header)[1] != reply_to:
-        message["Reply-To"] = reply_to
+        message["Reply-To"] = header_text(reply_to)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(bodies.text)
     message.add_alternative(bodies.html, subtype="html")

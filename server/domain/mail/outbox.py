@@ -8,8 +8,11 @@
   ``sending`` with a fresh claim token, until :data:`CLAIM_FOR` from now), as webhook
   deliveries are claimed: two senders never both send one message. The outcome is written
   only while the claim is still the sender's.
-- A 5xx refusal (a bounced recipient) makes the message ``failed`` at once; anything else
-  (unreachable, 4xx, a login refused) is retried after :data:`RETRY_DELAYS`, then ``failed``.
+- A 5xx refusal (a bounced recipient) and a message that cannot be composed (a recipient
+  that is not one address, a header the email package refuses) make the message ``failed``
+  at once, with its error; anything else (unreachable, 4xx, a login refused) is retried
+  after :data:`RETRY_DELAYS`, then ``failed``. One bad message never stops the batch; only
+  an unreachable server does (the rest wait their turn).
   A message whose sender died mid-send is taken over once its claim runs out.
 """
 
@@ -113,6 +116,43 @@ class _Claimed:
     kind: str
     data: dict[str, Any]
     to: str
+    permanent: bool = False  # composing failed for good: no retry
+
+
+def _compose(session: Session, row: MailMessage, settings: Settings, token: str) -> _Claimed:
+    """The claimed message, rendered and composed; any failure is returned, never raised,
+    so one bad message (a header that cannot be written, a template bug) never stops the
+    batch. A message that cannot be composed (its recipient, subject or sender) fails at
+    once; a template bug is retried."""
+    kind, to = row.kind, row.to_address
+    data: dict[str, Any] = {}
+    try:
+        data = json.loads(row.data)
+        shop = identity(session)
+        bodies = messages.render(
+            kind, data, shop=shop, base_url=settings.base_url, subject_line=row.subject
+        )
+    except Exception as error:  # a template bug: retried, and visible on the message
+        log.exception("mail %s: composing failed", row.id)
+        return _Claimed(token, None, None, f"could not compose: {error}", kind, data, to)
+    try:
+        email = messages.compose(
+            to=to,
+            subject_line=row.subject,
+            bodies=bodies,
+            from_header=messages.sender(settings, shop),
+            message_id=row.message_id or messages.new_message_id(settings),
+            reply_to=shop.support_email,
+        )
+        email.as_bytes()  # what a transport does with it: fails here, not mid-batch
+    except messages.BadRecipient as error:
+        return _Claimed(token, None, bodies, str(error), kind, data, to, permanent=True)
+    except Exception as error:  # e.g. a header the email package refuses
+        log.warning("mail %s: composing failed: %s", row.id, type(error).__name__)
+        return _Claimed(
+            token, None, bodies, f"could not compose: {error}", kind, data, to, permanent=True
+        )
+    return _Claimed(token, email, bodies, None, kind, data, to)
 
 
 def _claim(
@@ -138,26 +178,7 @@ def _claim(
         row = session.get_one(MailMessage, message_id, populate_existing=True)
         if row.message_id is None:
             row.message_id = messages.new_message_id(settings)
-        shop = identity(session)
-        kind, data = row.kind, json.loads(row.data)
-        try:
-            bodies = messages.render(
-                kind, data, shop=shop, base_url=settings.base_url, subject_line=row.subject
-            )
-        except Exception as error:  # a template bug: retried, and visible on the message
-            log.exception("mail %s: composing failed", message_id)
-            return _Claimed(
-                token, None, None, f"could not compose: {error}", kind, data, row.to_address
-            )
-        email = messages.compose(
-            to=row.to_address,
-            subject_line=row.subject,
-            bodies=bodies,
-            from_header=messages.sender(settings, shop),
-            message_id=row.message_id,
-            reply_to=shop.support_email,
-        )
-        return _Claimed(token, email, bodies, None, kind, data, row.to_address)
+        return _compose(session, row, settings, token)
 
 
 def _record(
@@ -177,7 +198,7 @@ def _record(
     bodies = claimed.bodies
     if bodies is not None:
         text, html = bodies.text, bodies.html
-        if claimed.kind in messages.SECRET_KINDS and error is None:
+        if claimed.kind in messages.SECRET_KINDS and (error is None or permanent):
             link = str(claimed.data.get("reset_url", ""))
             if link:
                 text = text.replace(link, LINK_REMOVED)
@@ -226,19 +247,22 @@ def send_due(
             if claimed is None:
                 continue  # another sender has it
             attempted += 1
-            error, permanent = claimed.error, False
+            error, permanent, unreachable = claimed.error, claimed.permanent, False
             if claimed.message is not None:
                 try:
                     channel.send(claimed.message)
                 except MailRefused as refused:
                     error, permanent = str(refused), True
                 except MailDeferred as deferred:
-                    error = str(deferred)
+                    error, unreachable = str(deferred), True
+                except Exception as unexpected:  # retried later; the batch goes on
+                    log.exception("email %s: sending failed", message_id)
+                    error = f"could not send: {type(unexpected).__name__}: {unexpected}"
             _record(sessions, message_id, claimed, error=error, permanent=permanent, now=now())
             if error is not None:
                 shown = error.replace(claimed.to, "<recipient>")
                 log.warning("email %s not sent: %s", message_id, shown)
-                if not permanent:
+                if unreachable:  # the server is down or busy: the rest wait their turn
                     break
     return attempted
 
