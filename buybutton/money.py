@@ -6,7 +6,8 @@ Amounts never travel as floats. ``parse_amount("24.90", "EUR") == 2490`` and
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 # Active ISO 4217 codes. Minor-unit exponents other than 2 are listed in _EXPONENTS.
 CURRENCIES = frozenset(
@@ -34,18 +35,43 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
 
+# A plain decimal in major units: ASCII digits, at most one point, no sign, exponent,
+# grouping or inner space. Checked on the text before Decimal sees it, so "1E+999999999",
+# "NaN" or ten thousand digits cost a regex match, never a big-number computation.
+DIGITS_MAX = 18  # significant digits of an amount: far above any price, far below trouble
+TEXT_MAX = 40  # characters of an amount as typed (leading zeros and all)
+_PLAIN = re.compile(r"([0-9]*)(?:\.([0-9]*))?")
+_NEGATIVE = re.compile(r"-[0-9]*(?:\.[0-9]*)?")
+
+
+def _shown(text: str) -> str:
+    """The typed text for a message: quoted, one line, and short."""
+    return repr(text if len(text) <= 24 else text[:20] + "…")
+
+
 def parse_amount(text: str, currency: str) -> int:
-    """Turn a decimal string in major units into minor units, refusing extra precision."""
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
-        raise ValueError(f"{text!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{text!r} is not a price")
+    """Turn a decimal string in major units into minor units, refusing extra precision.
+
+    Only a plain decimal is an amount (``12``, ``12.50``, ``.5``; surrounding spaces are
+    ignored): signs, exponents, ``NaN``/``Infinity``, grouping commas, non-ASCII digits and
+    more than :data:`DIGITS_MAX` significant digits raise :class:`ValueError`."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a number")
+    typed = text.strip()
+    if len(typed) > TEXT_MAX:
+        raise ValueError(f"{_shown(typed)} is longer than {TEXT_MAX} characters")
+    match = _PLAIN.fullmatch(typed)
+    if match is None or typed in ("", "."):
+        if _NEGATIVE.fullmatch(typed) and typed.strip("-.") != "":
+            raise ValueError(f"{_shown(typed)} is not a price")
+        raise ValueError(f"{_shown(typed)} is not a number")
+    whole, fraction = match[1].lstrip("0"), (match[2] or "").rstrip("0")
     places = exponent(currency)
-    minor = value.scaleb(places)
-    if minor != minor.to_integral_value():
-        raise ValueError(f"{text!r} has more decimals than {currency} allows ({places})")
+    if len(fraction) > places:
+        raise ValueError(f"{_shown(typed)} has more decimals than {currency} allows ({places})")
+    if len(whole) + places > DIGITS_MAX:
+        raise ValueError(f"{_shown(typed)} is too large")
+    minor = Decimal(f"{whole or '0'}.{fraction or '0'}").scaleb(places)
     return int(minor)
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
@@ -20,7 +21,7 @@ from starlette.testclient import TestClient
 from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
 from buybutton_server.db.models import ProductImage
-from buybutton_server.domain import admin_auth
+from buybutton_server.domain import admin_auth, imaging
 from buybutton_server.domain.admin_auth import COOKIE, ScryptCost, create_admin
 from tests.conftest import BASE_URL, add_product, product
 from tests.test_body_limits import run_apart
@@ -165,7 +166,42 @@ def png_header_only(width: int, height: int) -> bytes:
     )
 
 
-@pytest.mark.parametrize("side", [8000, 20000])
+def png_of_one_colour(width: int, height: int) -> bytes:
+    """A real RGBA PNG of one colour: ``width`` x ``height`` pixels in a few hundred KB (the
+    review's bomb: 7071x7071 is 207 KB and took 900 MB to decode), built row by row."""
+    row = b"\x00" + b"\xc8\x0a\x0a\xff" * width
+    pack = zlib.compressobj(9)
+    body = b"".join(pack.compress(row) for _ in range(height)) + pack.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+def test_the_reviews_bomb_is_refused_by_its_header_without_decoding(
+    https_client: TestClient,
+    sessions: sessionmaker[Session],
+    staff: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bomb = png_of_one_colour(7071, 7071)
+    assert len(bomb) < 300_000
+    decoded: list[object] = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: decoded.append(image))
+    answer = upload(https_client, staff, bomb)
+    assert answer.status_code == 422
+    assert "claims 7071x7071 pixels, more than we accept (24 megapixels)" in answer.text
+    assert decoded == [], "not a pixel decoded"
+    assert stored(sessions) == []
+
+
+@pytest.mark.parametrize("side", [5000, 8000, 20000])  # 25 MP was accepted before the review
 def test_a_decompression_bomb_is_refused_before_decoding(
     https_client: TestClient, sessions: sessionmaker[Session], staff: str, side: int
 ) -> None:
@@ -317,3 +353,32 @@ def test_uploads_need_a_signed_in_login_and_the_forms_token(
     assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProductImage)) == 0
+
+
+def test_pictures_are_decoded_one_at_a_time(
+    https_client: TestClient, sessions: sessionmaker[Session], staff: str
+) -> None:
+    """Each decode holds ~100 MB at most; a burst of uploads waits instead of adding up."""
+    finished = threading.Event()
+
+    def send() -> None:
+        imaging.normalize(picture((400, 300)))
+        finished.set()
+
+    with imaging._DECODING:  # another upload is being decoded
+        worker = threading.Thread(target=send)
+        worker.start()
+        assert not finished.wait(0.3), "the second decode waits for the first"
+    worker.join(5)
+    assert finished.is_set()
+
+
+@pytest.mark.parametrize(("size", "mode"), [((4100, 700), "RGB"), ((4999, 2345), "RGBA")])
+def test_shrinking_a_strip_at_a_time_is_the_same_as_all_at_once(
+    size: tuple[int, int], mode: str
+) -> None:
+    noise = Image.effect_noise(size, 64)
+    image = Image.merge(mode, [noise] * len(mode))
+    factor = max(size) // imaging.MAX_SIDE
+    assert factor == 2
+    assert imaging._shrunk(image, mode).tobytes() == image.reduce(factor).tobytes()

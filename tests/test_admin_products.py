@@ -346,16 +346,48 @@ def test_stock_on_hand_never_goes_below_what_checkouts_hold(
     add_product(sessions)  # stock 5
     with write_session(sessions) as session:
         session.execute(update(Product).values(reserved=3))
-    assert post(admin, "/admin/products/MUG-01/stock", {"on_hand": "9"}).status_code == 303
+    assert (
+        post(admin, "/admin/products/MUG-01/stock", {"on_hand": "9", "was": "5"}).status_code == 303
+    )
     assert product(sessions).on_hand == 9
-    refused = post(admin, "/admin/products/MUG-01/stock", {"on_hand": "2"})
+    refused = post(admin, "/admin/products/MUG-01/stock", {"on_hand": "2", "was": "9"})
     assert refused.status_code == 409
     assert "below the 3 units held by checkouts" in error_next_to(refused.text, "stock-on-hand")
     assert 'value="2"' in refused.text
-    bad = post(admin, "/admin/products/MUG-01/stock", {"on_hand": "-1"})
+    bad = post(admin, "/admin/products/MUG-01/stock", {"on_hand": "-1", "was": "9"})
     assert bad.status_code == 422
     assert "Stock on hand must be a whole number" in error_next_to(bad.text, "stock-on-hand")
     assert product(sessions).on_hand == 9
+
+
+def test_a_stale_stock_form_never_overwrites_a_sale(
+    admin: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    add_product(sessions)  # stock 5
+    page = admin.get("/admin/products/MUG-01").text
+    shown = re.search(r'name="was" value="([0-9]+)"', page)
+    assert shown is not None and shown[1] == "5"
+    with write_session(sessions) as session:  # a unit sells while the page is open
+        session.execute(update(Product).where(Product.sku == "MUG-01").values(on_hand=4))
+    form = {"csrf": csrf(admin), "was": shown[1], "on_hand": "15"}  # "5 plus the 10 that came"
+    refused = admin.post("/admin/products/MUG-01/stock", data=form, follow_redirects=False)
+    assert refused.status_code == 409
+    message = error_next_to(refused.text, "stock-on-hand")
+    assert "changed since you loaded the page (now 4)" in message
+    assert 'value="15"' in refused.text, "what was typed stays in the field"
+    assert 'name="was" value="4"' in refused.text, "saving again is against the stock now"
+    assert ">4 on hand," in refused.text
+    assert product(sessions).on_hand == 4, "nothing was written"
+    for was in ("", "x", "-1", "9" * 40):  # a form without (or with a broken) number
+        odd = admin.post(
+            "/admin/products/MUG-01/stock",
+            data={**form, "csrf": csrf(admin), "was": was},
+            follow_redirects=False,
+        )
+        assert odd.status_code == 409 and product(sessions).on_hand == 4
+    again = {**form, "csrf": csrf(admin), "was": "4", "on_hand": "14"}
+    assert admin.post("/admin/products/MUG-01/stock", data=again).status_code == 200
+    assert product(sessions).on_hand == 14
 
 
 @pytest.mark.parametrize(
@@ -397,7 +429,9 @@ def test_staff_can_use_the_product_pages(
     assert staff.get("/admin/products").status_code == 200
     assert staff.get("/admin/products/MUG-01").status_code == 200
     assert post(staff, "/admin/products/new", NEW).status_code == 303
-    assert post(staff, "/admin/products/MUG-01/stock", {"on_hand": "8"}).status_code == 303
+    assert (
+        post(staff, "/admin/products/MUG-01/stock", {"on_hand": "8", "was": "5"}).status_code == 303
+    )
     assert product(sessions).on_hand == 8
 
 

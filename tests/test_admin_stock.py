@@ -248,3 +248,39 @@ def test_csv_problems_are_listed_with_their_lines(
     assert "NOPE-99,3" in text, "the pasted CSV is kept"
     assert 'name="change"' not in text
     assert stock_of(sessions)["MUG-01"] == 10
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "line"),
+    [
+        ("a" * 300_000, 1),  # one cell past the csv module's 128 KB field limit
+        ("sku,on_hand\nMUG-01,5\n" + '"' + "x" * 200_000, 3),  # a quote left open
+        ("sku,on_hand\nMUG-01,5\n" + "M" * 500 + ",3\n", 3),  # a long cell under that limit
+    ],
+)
+def test_a_csv_with_an_overlong_cell_is_refused_naming_the_line(
+    https_client: TestClient, sessions: sessionmaker[Session], staff: str, csv_text: str, line: int
+) -> None:
+    answer = https_client.post("/admin/stock/csv", data={"csrf": staff, "csv_text": csv_text})
+    assert answer.status_code == 422
+    assert f"line {line}: cell: longer than 200 characters" in answer.text
+    assert 'name="change"' not in answer.text
+    assert stock_of(sessions)["MUG-01"] == 10
+
+
+def test_a_pasted_csv_over_the_upload_cap_is_refused(
+    https_client: TestClient, sessions: sessionmaker[Session], staff: str
+) -> None:
+    csv_text = "MUG-01,5\n" * 60_000  # 540 KB: under the route's 1 MB, over the file cap
+    answer = https_client.post("/admin/stock/csv", data={"csrf": staff, "csv_text": csv_text})
+    assert answer.status_code == 413 and "larger than 512 KB" in answer.text
+    assert stock_of(sessions)["MUG-01"] == 10
+
+
+def test_a_pasted_csv_starting_with_a_bom_reads_its_header(
+    https_client: TestClient, sessions: sessionmaker[Session], staff: str
+) -> None:
+    csv_text = "\ufeffsku,on_hand\nMUG-01,11\n"
+    answer = https_client.post("/admin/stock/csv", data={"csrf": staff, "csv_text": csv_text})
+    assert answer.status_code == 200, answer.text
+    assert 'name="change" value="2|MUG-01|10|11"' in answer.text

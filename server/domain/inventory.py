@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import Product, utcnow
 from buybutton_server.domain.catalog import STOCK_MAX, require_product
-from buybutton_server.errors import InvalidInput, OutOfStock
+from buybutton_server.errors import Conflict, InvalidInput, OutOfStock
 
 # ``metadata.tables`` gives the table typed as a ``Table`` (``__table__`` is a FromClause).
 _PRODUCTS: Table = Product.metadata.tables["products"]
@@ -138,3 +138,25 @@ def set_on_hand_if(session: Session, product_id: int, was: int, on_hand: int) ->
         _SET_ON_HAND_IF, {"product_id": product_id, "n": on_hand, "was": was, "now": utcnow()}
     )
     return cast("CursorResult[object]", result).rowcount == 1
+
+
+def change_stock_if(session: Session, sku: str, *, was: int, on_hand: int) -> Product:
+    """Set ``sku``'s stock to ``on_hand`` if it still is ``was`` (what the page showed): a
+    sale or another clerk's save in between is never written over. Raises :class:`Conflict`
+    (``context["now"]``, the stock now) when it changed, :class:`OutOfStock` below what
+    checkouts hold, :class:`NotFound` for an unknown sku."""
+    product = require_product(session, sku)
+    moved = set_on_hand_if(session, product.id, was, on_hand)
+    session.refresh(product)
+    if moved:
+        return product
+    if product.on_hand != was:
+        raise Conflict(
+            f"Stock on hand changed since you loaded the page (now {product.on_hand}): "
+            "nothing was saved. Check the number and save again.",
+            context={"now": product.on_hand},
+        )
+    raise OutOfStock(
+        f"{sku}: stock cannot go below the {product.reserved} units held by checkouts "
+        f"in progress (on hand {product.on_hand})."
+    )

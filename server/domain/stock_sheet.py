@@ -27,6 +27,8 @@ PAGE_SIZE = 200
 CSV_ROWS_MAX = 1000
 SEARCH_MAX = 100
 _WHOLE = re.compile(r"[0-9]{1,10}")
+CELL_MAX = 200  # characters of one CSV cell: a SKU has at most 64, a stock number 10
+_TOO_LONG = f"longer than {CELL_MAX} characters (is a quote left open?)"
 
 
 @dataclass(frozen=True)
@@ -186,23 +188,34 @@ class CsvRow:
 
 def read_stock_csv(text: str) -> list[CsvRow]:
     """``sku,on_hand`` lines (a header line naming them is optional; comma, semicolon or
-    tab). Raises :class:`StockRefused` for lines that are not two cells."""
+    tab). Raises :class:`StockRefused` for lines that are not two cells, cells longer than
+    :data:`CELL_MAX` and text the csv module cannot read (each named by its line)."""
+    text = text.removeprefix("\ufeff")  # pasted from a file saved by Excel: not part of "sku"
     reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
     rows: list[CsvRow] = []
     refusals: list[Refusal] = []
-    for cells in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        names = [column_name(cell) for cell in cells]
-        if not rows and not refusals and names[:1] == ["sku"]:
-            if names != ["sku", "on_hand"]:
-                refusals.append(Refusal("header", "the columns must be sku,on_hand", line))
-            continue
-        if len(cells) != 2:
-            refusals.append(Refusal(cells[0].strip()[:64], "expected two cells: sku,on_hand", line))
-            continue
-        rows.append(CsvRow(line, cells[0].strip(), cells[1].strip()))
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if any(len(cell) > CELL_MAX for cell in cells):
+                refusals.append(Refusal("cell", _TOO_LONG, line))
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue
+            names = [column_name(cell) for cell in cells]
+            if not rows and not refusals and names[:1] == ["sku"]:
+                if names != ["sku", "on_hand"]:
+                    refusals.append(Refusal("header", "the columns must be sku,on_hand", line))
+                continue
+            if len(cells) != 2:
+                sku = cells[0].strip()[:64]
+                refusals.append(Refusal(sku, "expected two cells: sku,on_hand", line))
+                continue
+            rows.append(CsvRow(line, cells[0].strip(), cells[1].strip()))
+    except csv.Error as problem:
+        # Past csv.field_size_limit() (128 KB) the reader gives up: the rest is not read.
+        message = _TOO_LONG if "field limit" in str(problem) else f"not readable CSV ({problem})"
+        refusals.append(Refusal("cell", message, reader.line_num))
     if len(rows) > CSV_ROWS_MAX:
         refusals.append(Refusal("file", f"at most {CSV_ROWS_MAX} rows at a time", None))
     if not rows and not refusals:

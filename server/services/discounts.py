@@ -9,9 +9,10 @@ give, with one specific message per field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -51,6 +52,7 @@ Kind = Literal["percent", "fixed", "free_shipping"]
 Scope = Literal["all", "products", "collection"]
 Limit = Annotated[int, Field(ge=1, le=LIMIT_MAX)]
 Minor = Annotated[int, Field(ge=0, le=AMOUNT_MAX, description="minor units")]
+_PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]*)?|\.[0-9]+")  # ASCII digits, no sign or exponent
 
 
 class DiscountCodeCreate(Input):
@@ -204,11 +206,11 @@ def _percent(text: str) -> int | None:
     text = text.strip().removesuffix("%").strip()
     if not text:
         return None
-    try:
-        bp = Decimal(text) * 100
-    except InvalidOperation:
-        raise InvalidInput(f"percent {text!r} is not a number, e.g. 15 or 12.5") from None
-    if not bp.is_finite() or bp != bp.to_integral_value() or not 1 <= bp <= 10000:
+    # A plain decimal only, checked before Decimal sees it: "1E+999999999" would overflow.
+    if len(text) > 16 or not _PERCENT.fullmatch(text):
+        raise InvalidInput(f"percent {text[:16]!r} is not a number, e.g. 15 or 12.5")
+    bp = Decimal(text) * 100
+    if bp != bp.to_integral_value() or not 1 <= bp <= 10000:
         raise InvalidInput("percent must be from 0.01 to 100, with at most two decimals")
     return int(bp)
 
@@ -240,7 +242,8 @@ def _count(name: str, text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdecimal() or not 1 <= int(text) <= LIMIT_MAX:
+    whole = text.isascii() and text.isdigit() and len(text) <= 9  # not "١٢", not 5,000 digits
+    if not whole or not 1 <= int(text) <= LIMIT_MAX:
         raise InvalidInput(f"{name} must be a whole number from 1 to {LIMIT_MAX}, or empty")
     return int(text)
 

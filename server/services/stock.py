@@ -56,6 +56,13 @@ def set_stock(sessions: sessionmaker[Session], sku: str, change: StockChange) ->
         return Product.of(moved)
 
 
+def set_stock_if(sessions: sessionmaker[Session], sku: str, *, was: int, on_hand: int) -> Product:
+    """The product page's stock form: set ``on_hand`` only if the stock still is ``was``,
+    the number the page showed (:class:`Conflict` if a sale or a clerk moved it since)."""
+    with write_session(sessions) as session:
+        return Product.of(inventory.change_stock_if(session, sku, was=was, on_hand=on_hand))
+
+
 def sync_stock(sessions: sessionmaker[Session], body: BulkStock) -> ProductList:
     """For POS and ERP sync: many products at once, all or nothing."""
     with write_session(sessions) as session:

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from buybutton.money import CURRENCIES
 from buybutton_server.domain.admin_auth import Admin
-from buybutton_server.domain.catalog import check_currency, check_price
+from buybutton_server.domain.catalog import STOCK_MAX, check_currency, check_price
 from buybutton_server.domain.product_search import Status
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
 from buybutton_server.services import catalog, price_lists, stock
@@ -292,7 +292,8 @@ async def unarchive_product(request: Request, user: Admin) -> Response:
 
 @admin_page()
 async def set_stock(request: Request, user: Admin) -> Response:
-    """Stock on hand, set with one conditional UPDATE: never below what checkouts hold."""
+    """Stock on hand, set with one conditional UPDATE: only if it still is what the page
+    showed (``was``), never below what checkouts hold."""
     sku = _sku(request)
     form = await posted_form(request)
     typed = str(form.get("on_hand", "")).strip()
@@ -300,8 +301,16 @@ async def set_stock(request: Request, user: Admin) -> Response:
     if isinstance(change, dict):
         error = next(iter(change.values())).replace("on_hand", "Stock on hand", 1)
         return await _product_page(request, user, sku, 422, stock_value=typed, stock_error=error)
+    # The number the page showed: a sale since then makes the save a 409, not a lost sale.
+    shown = str(form.get("was", "")).strip()
+    known = shown.isascii() and shown.isdigit() and len(shown) <= 10
+    was = int(shown) if known and int(shown) <= STOCK_MAX else -1
     try:
-        await run_in_threadpool(stock.set_stock, request.app.state.sessions, sku, change)
+        await run_in_threadpool(
+            partial(stock.set_stock_if, was=was, on_hand=change.on_hand or 0),
+            request.app.state.sessions,
+            sku,
+        )
     except Conflict as refused:
         return await _product_page(
             request, user, sku, 409, stock_value=typed, stock_error=refused.message

@@ -137,7 +137,10 @@ async def _csv_text(form: FormData) -> str:
         if len(data) > _CSV_MAX_BYTES:
             raise TooLarge(f"The CSV is larger than {_CSV_MAX_BYTES // 1024} KB: split it.")
         return decode(data, upload.filename)
-    return str(form.get("csv_text", ""))
+    pasted = str(form.get("csv_text", ""))
+    if len(pasted.encode("utf-8", "replace")) > _CSV_MAX_BYTES:  # the same cap as a file
+        raise TooLarge(f"The CSV is larger than {_CSV_MAX_BYTES // 1024} KB: split it.")
+    return pasted
 
 
 def _refusal_list(error: InvalidInput) -> list[Refusal]:
