@@ -359,7 +359,8 @@ PRODUCTS, MUG = "/api/v1/products", "/api/v1/products/MUG-01"
         ("post", "/api/v1/links", {"sku": "MUG-01", "short": True, "expires_in": 60},
          "Short links do not expire"),
         ("post", "/api/v1/webhook-endpoints", {"url": "https://x.example", "events": ["x.y"]},
-         "events must list some of order.paid, order.refunded, order.fulfilled, stock.low (or *)."),
+         "events must list some of order.created, order.payment_failed, order.paid, "
+         "order.canceled, order.refunded, order.fulfilled, stock.low (or *)."),
     ],
 )  # fmt: skip
 def test_refusals_name_the_field_and_the_rule(

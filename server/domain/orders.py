@@ -4,8 +4,8 @@ A checkout is three short steps, so no transaction is held open while a payment 
 thinks:
 
 1. :func:`place_order` inserts a ``pending`` order under the checkout's attempt key (UNIQUE)
-   and reserves its stock, in that order. A repeated attempt key finds the first order
-   instead; a failed reservation rolls the order back.
+   and reserves its stock, in that order, and queues ``order.created``. A repeated attempt
+   key finds the first order instead; a failed reservation rolls the order back.
 2. The provider charges, with the attempt key as its idempotency key.
 3. :func:`~buybutton_server.domain.settlement.settle_order` moves ``pending`` to ``paid``
    (taking the reserved stock) or to ``failed`` (releasing it), conditionally on the status
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, OrderLine, utcnow
-from buybutton_server.domain import analytics, inventory, rate_limits
+from buybutton_server.domain import analytics, inventory, outbox, rate_limits
 from buybutton_server.domain.carts import LineShort
 from buybutton_server.domain.fulfilment import fulfill_order
 from buybutton_server.domain.order_rows import (
@@ -278,6 +278,9 @@ def place_order(
             if limits is not None:
                 _check_holds(session, limits)
             analytics.record_checkout_started(session, link, order)
+            # Announced with the placement, so only a placement that commits is announced;
+            # a repeated attempt key returned above, before writing anything.
+            outbox.record_order_event(session, "order.created", order.id)
             return order, True
     except IntegrityError:
         # Two requests with one attempt key raced past the look-up (PostgreSQL); the loser's

@@ -11,6 +11,9 @@ or ``canceled``:
   ``failed`` → ``canceled`` (canceled outranks failed). Paid and refunded never change.
 - :func:`note_progress`: the provider is still working; the order stays ``pending``.
 
+Each move is announced in its own transaction (``order.paid``, ``order.payment_failed``,
+``order.canceled``), so a move that changes nothing announces nothing.
+
 :func:`settle_order` applies a charge's answer; :func:`reconcile_order` and
 :func:`release_expired` ask the provider about payments whose reservation ran out.
 """
@@ -53,6 +56,9 @@ from buybutton_server.payments.base import ChargeResult, PaymentProvider
 log = logging.getLogger("buybutton.orders")
 
 Reconciled = Literal["paid", "refund_due", "waiting", "released"]
+# Why an order was canceled, as ``order.canceled`` says: its hold ran out, its shopper left
+# the payment unfinished, or the provider canceled the payment.
+CancelReason = Literal["expired", "abandoned", "payment_canceled"]
 
 # However long a payment keeps processing, its checkout holds stock at most this long from
 # the order's creation; then the stock goes back (a late success is still honoured).
@@ -246,12 +252,16 @@ def apply_failure(
     code: str | None,
     message: str | None,
     reference: str | None = None,
+    reason: CancelReason = "payment_canceled",
 ) -> None:
     """The payment failed or was canceled (``status``): release the stock.
 
     A pending order releases its stock. Canceled outranks failed (a payment that failed and
     was then canceled is canceled, whichever event came first), so a failed order may still
     become canceled; its stock was already released. Paid and refunded orders never change.
+    Each move is announced once, in its transaction: ``order.payment_failed`` (with the
+    ``failure``) when the order becomes failed, ``order.canceled`` (with ``reason``) when it
+    becomes canceled.
     """
     params = {
         "order_id": order_id,
@@ -267,8 +277,15 @@ def apply_failure(
         if status == OrderStatus.FAILED:
             failed = session.get(Order, order_id, populate_existing=True)
             analytics.record_order_event(session, "payment_failed", failed)
+            failure = {"code": code, "message": message}
+            outbox.record_order_event(
+                session, "order.payment_failed", order_id, {"failure": failure}
+            )
+        else:
+            outbox.record_order_event(session, "order.canceled", order_id, {"reason": reason})
     elif status == OrderStatus.CANCELED:
-        changed_rows(session, _CANCELED_AFTER_FAILING, params)
+        if changed_rows(session, _CANCELED_AFTER_FAILING, params):
+            outbox.record_order_event(session, "order.canceled", order_id, {"reason": reason})
 
 
 def reconcile_order(
@@ -279,13 +296,15 @@ def reconcile_order(
     hold_for: timedelta = timedelta(minutes=15),
     now: datetime | None = None,
     ceiling: timedelta = HOLD_CEILING,
+    reason: CancelReason = "expired",
 ) -> Reconciled:
     """Settle a pending order from what the provider says about its payment.
 
     Succeeded means paid (the webhook may simply be late); processing earns more time, up to
     ``ceiling`` after the order was created, when its stock is released all the same; anything
     else is canceled at the provider first, so it can no longer succeed, and the stock is
-    released. Returns "paid", "refund_due", "waiting" or "released".
+    released (``order.canceled`` says ``reason``: the hold ``expired``, or the shopper
+    ``abandoned`` the payment). Returns "paid", "refund_due", "waiting" or "released".
     """
     state = None
     if order.payment_reference:
@@ -311,6 +330,7 @@ def reconcile_order(
                 status=OrderStatus.CANCELED,
                 code="payment_too_slow",
                 message="The payment took too long to confirm; the order was not kept.",
+                reason=reason,
             )
             return "released"
         apply_failure(
@@ -319,6 +339,7 @@ def reconcile_order(
             status=OrderStatus.CANCELED,
             code="checkout_abandoned",
             message="The payment was not completed.",
+            reason=reason,
         )
         return "released"
 

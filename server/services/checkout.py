@@ -433,7 +433,7 @@ def abandon(factory: sessionmaker[Session], provider: PaymentProvider, public_id
         raise NotFound()
     if order.status != OrderStatus.PENDING:
         return order.status
-    reconcile_order(factory, provider, order)
+    reconcile_order(factory, provider, order, reason="abandoned")
     with read_session(factory) as session:
         order = order_by_public_id(session, public_id)
     if order is None:

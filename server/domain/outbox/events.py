@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,17 @@ from buybutton_server.db.models import (
 from buybutton_server.domain.vocabulary import DeliveryStatus, money_json
 from buybutton_server.errors import InternalError
 
-EVENT_TYPES = ("order.paid", "order.refunded", "order.fulfilled", "stock.low")
+# In an order's order of life. An endpoint subscribes to some of them, or to ``*``: every
+# type, including types added later (an explicit list never grows by itself).
+EVENT_TYPES = (
+    "order.created",
+    "order.payment_failed",
+    "order.paid",
+    "order.canceled",
+    "order.refunded",
+    "order.fulfilled",
+    "stock.low",
+)
 
 
 def iso_time(moment: datetime | None) -> str | None:
@@ -142,10 +152,16 @@ class OrderRow:
         return getattr(self._row, name)
 
 
-def record_order_event(session: Session, event_type: str, order_id: int) -> OrderRow:
-    """Announce an order's change; returns the order row (Core) with ``lines`` read too."""
+def record_order_event(
+    session: Session,
+    event_type: str,
+    order_id: int,
+    extra: Mapping[str, Any] | None = None,
+) -> OrderRow:
+    """Announce an order's change; returns the order row (Core) with ``lines`` read too.
+    ``extra`` adds fields beside ``order`` (``reason``, ``failure``)."""
     connection = session.connection()
     order = connection.execute(_ORDER_ROW, {"order_id": order_id}).one()
     lines = connection.execute(_LINE_ROWS, {"order_id": order_id}).all()
-    record(session, event_type, {"order": order_json(order, lines)})
+    record(session, event_type, {"order": order_json(order, lines), **(extra or {})})
     return OrderRow(order, lines)
