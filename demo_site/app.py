@@ -31,6 +31,8 @@ from buybutton.tokens import CheckoutLink
 Shortener = Callable[[CheckoutLink], str]
 
 VIDEO_MOMENTS = [("DRIPPER-01", 2, 8), ("GRINDER-02", 9, 15), ("BEANS-GUJI-250", 16, 23)]
+# The coffee corner in the shop-the-look post: one signed link for all three, one Buy.
+LOOK = [("DRIPPER-01", 1), ("GRINDER-02", 1), ("BEANS-GUJI-250", 2)]
 
 
 def catalog() -> dict[str, dict[str, Any]]:
@@ -39,7 +41,11 @@ def catalog() -> dict[str, dict[str, Any]]:
     products = {}
     for row in rows["products"]:
         amount = parse_amount(row["price"], row["currency"])
-        products[row["sku"]] = {**row, "price_text": format_amount(amount, row["currency"])}
+        products[row["sku"]] = {
+            **row,
+            "amount": amount,
+            "price_text": format_amount(amount, row["currency"]),
+        }
     return products
 
 
@@ -85,6 +91,24 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
 
     async def post(request: Request) -> Response:
         return page("post.html", request=request)
+
+    async def look(request: Request) -> Response:
+        # Plain HTML styled by the blog's stylesheet (no inline style under this CSP); the
+        # shop's builder makes the same card with inline styles for pages without one.
+        lines, total = [], 0
+        for sku, quantity in LOOK:
+            p = products[sku]
+            total += p["amount"] * quantity
+            lines.append({"product": p, "quantity": quantity})
+        currency = products[LOOK[0][0]]["currency"]
+        href = bb.checkout_link(items=LOOK, source="blog", campaign="shop-the-look")
+        return page(
+            "shop-the-look.html",
+            request=request,
+            lines=lines,
+            total=format_amount(total, currency),
+            href=href,
+        )
 
     async def beans(request: Request) -> Response:
         # A short article whose first heading is its <h1> and whose product card follows it:
@@ -159,6 +183,7 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
             Route("/", home),
             Route("/blog/pour-over-at-home", post),
             Route("/blog/beans-for-beginners", beans),
+            Route("/blog/shop-the-look", look),
             Route("/social", social),
             Route("/videos/pour-over", video),
             Route("/newsletter", newsletter),

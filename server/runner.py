@@ -201,6 +201,7 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
     from buybutton_demo_site import catalog_path
     from buybutton_server.domain.discount_codes import seed_demo_codes
     from buybutton_server.domain.shipping import seed_demo_shipping
+    from buybutton_server.domain.shop_profile import seed_demo_identity
 
     rows = [
         (where, {**row, "image_url": image_base + row["image_url"]})
@@ -210,6 +211,7 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
         upsert_products(session, validate_rows(rows))
         seed_demo_shipping(session)  # only when the shop has no zone yet
         seed_demo_codes(session)
+        seed_demo_identity(session)  # unless the owner has set one
 
 
 DEMO_ADMIN = "demo@buybutton.test"
@@ -218,6 +220,7 @@ DEMO_ADMIN = "demo@buybutton.test"
 def demo_urls(bb: BuyButton, blog_base: str) -> list[tuple[str, str]]:
     return [
         ("Blog post", f"{blog_base}/blog/pour-over-at-home"),
+        ("Shop the look", f"{blog_base}/blog/shop-the-look"),
         ("Shoppable video", f"{blog_base}/videos/pour-over"),
         ("Social feed", f"{blog_base}/social"),
         ("Newsletter", f"{blog_base}/newsletter?subscriber=ana@example.com"),

@@ -346,13 +346,13 @@ def test_analytics_credit_revenue_to_each_lines_product(
     with sessions() as session:
         paid = session.execute(
             select(AnalyticsEvent.sku, func.sum(AnalyticsEvent.amount))
-            .where(AnalyticsEvent.kind == "payment_succeeded")
+            .where(AnalyticsEvent.kind.in_(("payment_succeeded", "payment_succeeded_line")))
             .group_by(AnalyticsEvent.sku)
             .order_by(AnalyticsEvent.sku)
         ).all()
         clicks = session.scalar(
             select(func.count()).where(
-                AnalyticsEvent.kind == "click", AnalyticsEvent.sku == "TEE-M"
+                AnalyticsEvent.kind == "click_line", AnalyticsEvent.sku == "TEE-M"
             )
         )
     assert [tuple(row) for row in paid] == [("MUG-01", 4800), ("TEE-M", 3000)]

@@ -49,8 +49,17 @@ KINDS = (
     "payment_failed",
     "refunded",
 )
+# A multi-item order or link records one event per line, each for its own product; the lines
+# after the first carry ``<kind>_line``, so a product row counts all its events while the
+# totals count orders and visits (one per order, not one per line).
+LINE_KINDS = {kind: f"{kind}_line" for kind in KINDS}
 _EVENTS = cast(Table, AnalyticsEvent.__table__)
 _INSERT = insert(_EVENTS)
+
+
+def line_kind(kind: str, index: int) -> str:
+    """The kind of the event for line ``index`` (0-based) of an order or link."""
+    return kind if index == 0 else LINE_KINDS[kind]
 
 
 def event_row(
@@ -93,7 +102,7 @@ def record_order_event(session: Session, kind: str, order: Any, amount: int | No
     now = utcnow()
     rows = [
         {
-            "kind": kind,
+            "kind": line_kind(kind, index),
             "sku": sku,
             "source": order.source,
             "campaign": order.campaign,
@@ -102,7 +111,7 @@ def record_order_event(session: Session, kind: str, order: Any, amount: int | No
             "currency": order.currency if share is not None else None,
             "occurred_at": now,
         }
-        for sku, share in zip(skus, shares, strict=True)
+        for index, (sku, share) in enumerate(zip(skus, shares, strict=True))
     ]
     record(session, rows)
 
@@ -153,7 +162,11 @@ def record_checkout_started(session: Session, link: CheckoutLink, order: Any) ->
     params = {"since": utcnow() - RETRY_WINDOW, "email": order.email, "order_id": order.id}
     params.update(source=link.source, campaign=link.campaign, content=link.content, sku=link.sku)
     if session.connection().execute(_EARLIER_TRY, params).first() is None:
-        record(session, [event_row("checkout_started", link, sku=sku) for sku, _ in link.lines])
+        rows = [
+            event_row(line_kind("checkout_started", i), link, sku=sku)
+            for i, (sku, _) in enumerate(link.lines)
+        ]
+        record(session, rows)
 
 
 class EventBuffer:
@@ -201,7 +214,10 @@ class EventBuffer:
             for token, link in links:
                 key = hashlib.blake2b(f"{kind}\x00{token}".encode(), key=who, digest_size=16)
                 if self.seen.first_time(key.digest()):  # a multi-item link: each product
-                    fresh.extend(event_row(kind, link, sku=sku) for sku, _ in link.lines)
+                    fresh.extend(
+                        event_row(line_kind(kind, i), link, sku=sku)
+                        for i, (sku, _) in enumerate(link.lines)
+                    )
                 else:
                     self.not_counted["repeat"] += 1
         self.add(fresh)
@@ -237,6 +253,9 @@ class FunnelRow:
     failed: int = 0
     refunded: int = 0
     revenue: dict[str, int] = field(default_factory=dict)
+    # The counts above without the further lines of multi-item orders and links: what the
+    # totals add up, so a three-product order is one paid order and one click.
+    first_lines: Counter[str] = field(default_factory=Counter)
 
     @property
     def click_rate(self) -> float | None:
@@ -261,6 +280,14 @@ class Report:
 
 
 _DAILY = cast(Table, AnalyticsDaily.__table__)
+_COUNTS = {
+    "impression": "impressions",
+    "click": "clicks",
+    "checkout_started": "checkouts",
+    "payment_succeeded": "paid",
+    "payment_failed": "failed",
+    "refunded": "refunded",
+}
 ONE_DAY = timedelta(days=1)
 
 
@@ -268,8 +295,9 @@ def _funnel_queries(since: datetime, until: datetime, sku: str | None) -> list[A
     """Counts and money per placement: from the raw events in the range, and from the daily
     totals (retention) of the whole days that start in it."""
     e, d = _EVENTS.c, _DAILY.c
-    raw = [func.sum(case((e.kind == kind, 1), else_=0)).label(kind) for kind in KINDS]
-    rolled = [func.sum(case((d.kind == kind, d.events), else_=0)).label(kind) for kind in KINDS]
+    kinds = (*KINDS, *LINE_KINDS.values())
+    raw = [func.sum(case((e.kind == kind, 1), else_=0)).label(kind) for kind in kinds]
+    rolled = [func.sum(case((d.kind == kind, d.events), else_=0)).label(kind) for kind in kinds]
     queries = []
     for table, counts, money, where in (
         (e, raw, e.amount, [e.occurred_at >= since, e.occurred_at < until]),
@@ -278,8 +306,9 @@ def _funnel_queries(since: datetime, until: datetime, sku: str | None) -> list[A
         if sku:
             where.append(table.sku == sku)
         keys = (table.sku, table.source, table.campaign, table.content, table.currency)
-        revenue = func.sum(case((table.kind == "payment_succeeded", money), else_=0))
-        refunds = func.sum(case((table.kind == "refunded", money), else_=0))
+        paid_kinds = ("payment_succeeded", LINE_KINDS["payment_succeeded"])
+        revenue = func.sum(case((table.kind.in_(paid_kinds), money), else_=0))
+        refunds = func.sum(case((table.kind.in_(("refunded", "refunded_line")), money), else_=0))
         queries.append(select(*keys, *counts, revenue, refunds).where(and_(*where)).group_by(*keys))
     return queries
 
@@ -301,12 +330,10 @@ def report(
             for found in session.execute(query):
                 key = (found.sku, found.source, found.campaign, found.content)
                 row = rows.setdefault(key, FunnelRow(*key))
-                row.impressions += found.impression or 0
-                row.clicks += found.click or 0
-                row.checkouts += found.checkout_started or 0
-                row.paid += found.payment_succeeded or 0
-                row.failed += found.payment_failed or 0
-                row.refunded += found.refunded or 0
+                for kind, name in _COUNTS.items():
+                    first, further = found._mapping[kind] or 0, found._mapping[kind + "_line"] or 0
+                    row.first_lines[name] += first
+                    setattr(row, name, getattr(row, name) + first + further)
                 if found.currency:
                     net = int(found[-2] or 0) - int(found[-1] or 0)
                     row.revenue[found.currency] = row.revenue.get(found.currency, 0) + net
@@ -323,9 +350,9 @@ def report(
         ]
     ordered = sorted(rows.values(), key=lambda r: (-sum(r.revenue.values()), -r.clicks, r.sku))
     totals = FunnelRow("all", None, None, None)
-    for row in ordered:
-        for name in ("impressions", "clicks", "checkouts", "paid", "failed", "refunded"):
-            setattr(totals, name, getattr(totals, name) + getattr(row, name))
+    for row in ordered:  # orders and visits, not lines; revenue: every line's share
+        for name in _COUNTS.values():
+            setattr(totals, name, getattr(totals, name) + row.first_lines[name])
         for currency, amount in row.revenue.items():
             totals.revenue[currency] = totals.revenue.get(currency, 0) + amount
     median = statistics.median(waits) if waits else None

@@ -225,3 +225,27 @@ def save(session: Session, values: Mapping[str, str], *, allow_http_origins: boo
     row.allowed_origins = "\n".join(new.allowed_origins)
     session.flush()
     return new
+
+
+DEMO_IDENTITY = ShopIdentity(
+    name="Pour-Over Supply Co.",
+    support_email="help@example.com",
+    legal_address="Pour-Over Supply Co., Lda.\n12 Harbour Street\n4000-123 Porto\nPortugal",
+)
+
+
+def seed_demo_identity(session: Session) -> None:
+    """The demo shop's name, support address and legal address, unless the owner already
+    set an identity (a saved name or support address). Policies stay unset: the demo serves
+    no policy pages, so the checkout shows no terms line. Other columns (origins, tax
+    settings) are kept as they are."""
+    row = _row(session)
+    if row is None:
+        row = ShopProfile(id=1, name=DEFAULT_NAME)
+        session.add(row)
+    elif row.name != DEFAULT_NAME or row.support_email is not None:
+        return
+    row.name = DEMO_IDENTITY.name
+    row.support_email = DEMO_IDENTITY.support_email
+    row.legal_address = DEMO_IDENTITY.legal_address
+    session.flush()

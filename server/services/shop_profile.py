@@ -5,6 +5,9 @@ The origins publishers' sites may use (the overlay checkout's ``frame-ancestors`
 ones the owner saved on ``/admin/settings``. The saved ones are read from the database at
 most every :data:`REFRESH_SECONDS` per worker process and kept in memory in between; saving
 the page refreshes the worker that saved at once, the others within that time. No restart.
+
+The shop's identity (name, logo, support email, address, policies) the checkout shows comes
+from the same cached row: :func:`origins_and_identity` answers both from one look.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,35 +44,36 @@ def save(
     wrong: nothing is written); this worker uses the new origins at once."""
     with write_session(sessions) as session:
         saved = shop_profile.save(session, values, allow_http_origins=allow_http_origins)
-    _cache_for(sessions).put(saved.allowed_origins)
+    _cache_for(sessions).put(saved)
     return saved
 
 
 @dataclass
 class _Saved:
-    origins: tuple[str, ...] = ()
+    profile: Profile = field(default_factory=lambda: Profile(ShopIdentity()))
     read_at: float = -1e18  # never
 
 
 class _OriginCache:
-    """The saved origins of one database, re-read when older than REFRESH_SECONDS."""
+    """The saved profile (origins and identity) of one database, re-read when older than
+    REFRESH_SECONDS."""
 
     def __init__(self) -> None:
         self.saved = _Saved()
         self.lock = threading.Lock()
 
-    def put(self, origins: tuple[str, ...]) -> None:
-        self.saved = _Saved(origins, time.monotonic())
+    def put(self, saved: Profile) -> None:
+        self.saved = _Saved(saved, time.monotonic())
 
-    def get(self, sessions: sessionmaker[Session]) -> tuple[str, ...]:
+    def get(self, sessions: sessionmaker[Session]) -> Profile:
         current = self.saved
         if time.monotonic() - current.read_at < REFRESH_SECONDS:
-            return current.origins
+            return current.profile
         with self.lock:  # one reader refreshes; the others wait for its answer
             if time.monotonic() - self.saved.read_at >= REFRESH_SECONDS:
                 with read_session(sessions) as session:
-                    self.put(shop_profile.saved_origins(session))
-            return self.saved.origins
+                    self.put(shop_profile.profile(session))
+            return self.saved.profile
 
     def fresh(self) -> bool:
         return time.monotonic() - self.saved.read_at < REFRESH_SECONDS
@@ -95,10 +99,18 @@ def allowed_origins(
 
     Blocking when the cached copy is stale (a one-row read): async callers use
     :func:`needs_refresh` to decide whether to run it in the thread pool."""
-    saved = _cache_for(sessions).get(sessions)
+    return origins_and_identity(sessions, configured)[0]
+
+
+def origins_and_identity(
+    sessions: sessionmaker[Session], configured: tuple[str, ...]
+) -> tuple[tuple[str, ...], ShopIdentity]:
+    """:func:`allowed_origins` and the shop's identity, from one look at the cache."""
+    cached = _cache_for(sessions).get(sessions)
+    saved = cached.allowed_origins
     if not saved:
-        return configured
-    return configured + tuple(o for o in saved if o not in configured)
+        return configured, cached.identity
+    return configured + tuple(o for o in saved if o not in configured), cached.identity
 
 
 def needs_refresh(sessions: sessionmaker[Session]) -> bool:

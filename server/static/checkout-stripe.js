@@ -90,6 +90,8 @@
       paymentMethodCreation: "manual",
     });
     var express = walletElements.create("expressCheckout", {
+      // The wallet sheet's label ("Pay <shop>"): the shop's name when the owner set one.
+      business: form.dataset.shopName ? { name: form.dataset.shopName } : undefined,
       emailRequired: true, phoneNumberRequired: false, shippingAddressRequired: shipping,
       shippingRates: shipping ? [{ id: "standard", displayName: "Standard shipping", amount: 0 }] : undefined,
     });

@@ -20,6 +20,7 @@ from buybutton.urls import order_path
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.services import checkout
 from buybutton_server.services.checkout import Outcome
+from buybutton_server.views.origins import shop_identity
 
 BOUGHT_COOKIE = "bb_bought"
 BOUGHT_SECONDS = 30 * 24 * 3600
@@ -81,6 +82,7 @@ async def already_bought(request: Request, *, embedded: bool) -> Response | None
         "again_url": "?" + urlencode([*query, ("again", "1")]),
         "embedded": embedded,
         "csp_nonce": request.state.csp_nonce,
+        "shop_identity": shop_identity(request),
     }
     html = state.templates.get_template("already_bought.html").render(context)
     return HTMLResponse(html, headers={**_NO_STORE, "Referrer-Policy": "no-referrer"})

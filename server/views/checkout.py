@@ -44,7 +44,7 @@ from buybutton_server.settings import origin_of
 from buybutton_server.views.bought import already_bought, remember_purchase
 from buybutton_server.views.card_form import field_errors, shown_values
 from buybutton_server.views.errors import render_error, wants_json
-from buybutton_server.views.origins import allowed_origins, load_origins
+from buybutton_server.views.origins import allowed_origins, load_origins, shop_identity
 
 NO_STORE = {"Cache-Control": "no-store"}
 # The answer's status for each way an attempt can stop on the page.
@@ -89,6 +89,7 @@ def _page(
 ) -> Response:
     state = request.app.state
     back = return_url(request, request.query_params.get("return"))
+    shop = shop_identity(request)
 
     def render() -> str:
         available = product.available
@@ -117,6 +118,7 @@ def _page(
             "embedded": embedded,
             "variants": variants,
             "variant_query": _query_without_variant(request),
+            "shop_identity": shop,
             **_cart_context(state.settings.base_url, items),
         }
         return str(state.templates.get_template("checkout.html").render(context))
@@ -124,7 +126,7 @@ def _page(
     if errors or alert:
         html = render()
     else:  # the plain page: the same bytes for the same link, product row and quantity
-        key = (token, product, variants, items, quantity, back, request.url.query)
+        key = (token, product, variants, items, quantity, back, request.url.query, shop)
         html = state.page_cache.get_or_render(key, render)
     html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
         _NONCE_SLOT, request.state.csp_nonce
@@ -403,6 +405,7 @@ async def order_page(request: Request) -> Response:
             "csp_nonce": request.state.csp_nonce,
             "return_url": back,
             "return_host": urlsplit(back).netloc if back else None,
+            "shop_identity": shop_identity(request),
         },
         headers={**NO_STORE, "Referrer-Policy": "no-referrer"},
     )

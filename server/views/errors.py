@@ -32,6 +32,7 @@ from buybutton_server.errors import (
     Unavailable,
 )
 from buybutton_server.logs import redact_path
+from buybutton_server.views.origins import shop_identity
 
 log = logging.getLogger("buybutton")
 
@@ -91,7 +92,7 @@ def render_error(request: Request, error: ShopError, **context: object) -> Respo
     return templates.TemplateResponse(
         request,
         "message.html",
-        {"error": error, **context},
+        {"error": error, "shop_identity": shop_identity(request), **context},
         status_code=status_of(error),
         headers={"Cache-Control": "no-store", **headers_of(error)},
     )

@@ -24,9 +24,13 @@ class AnalyticsEvent(Base):
 
     __tablename__ = "analytics_events"
     __table_args__ = (
+        # ``<kind>_line``: a multi-item order's or link's lines after the first (migration
+        # 0020), so reports credit every product but count an order once.
         CheckConstraint(
             "kind IN ('impression', 'click', 'checkout_started', 'payment_succeeded', "
-            "'payment_failed', 'refunded')",
+            "'payment_failed', 'refunded', 'impression_line', 'click_line', "
+            "'checkout_started_line', 'payment_succeeded_line', 'payment_failed_line', "
+            "'refunded_line')",
             name="kind_known",
         ),
         Index(
