@@ -231,7 +231,7 @@ def _announce_paid(session: Session, order_id: int, lines: list[Row[Any]]) -> No
     """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
     written to the outbox in the transaction that makes the order paid."""
     order = outbox.record_order_event(session, "order.paid", order_id)
-    mail.queue_receipt(session, order_id)
+    mail.queue_receipt(session, order)
     analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)
     for line in lines:
         row = session.connection().execute(_STOCK_OF, {"id": line.product_id}).one()
