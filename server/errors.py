@@ -195,6 +195,22 @@ class NotEnoughStock(Conflict):
         )
 
 
+class TotalChanged(Conflict):
+    """The total priced when paying is not the one the shopper was shown (the address
+    changed the shipping or the tax, a code ran out, a price changed): nothing is charged,
+    and ``quote`` holds the new prices to show."""
+
+    code = "total_changed"
+    title = "The total changed"
+
+    def __init__(self, quote: Any) -> None:
+        self.quote = quote
+        super().__init__(
+            "The total changed with your address or the shop's prices. Check the new total "
+            "and pay again; nothing was charged."
+        )
+
+
 class OutOfStock(Conflict):
     """A stock change the merchant asked for would go below what checkouts hold."""
 

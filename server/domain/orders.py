@@ -29,10 +29,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server.db import read_session, write_session
+from buybutton_server.db import write_session
 from buybutton_server.db.models import Order, OrderLine, utcnow
-from buybutton_server.domain import analytics, inventory, outbox, rate_limits
+from buybutton_server.domain import (
+    analytics,
+    discounts,
+    inventory,
+    outbox,
+    quoting,
+    rate_limits,
+    shipping,
+)
 from buybutton_server.domain.carts import LineShort
+from buybutton_server.domain.checkout_model import (
+    Address,
+    CartLine,
+    CartProduct,
+    Quote,
+    Severity,
+    TaxProvider,
+)
 from buybutton_server.domain.fulfilment import fulfill_order
 from buybutton_server.domain.order_rows import (
     LINES,
@@ -41,6 +57,14 @@ from buybutton_server.domain.order_rows import (
     load_order,
     order_by_attempt,
     order_by_public_id,
+)
+from buybutton_server.domain.order_views import (
+    LineView,
+    OrderSummary,
+    OrderView,
+    find_order_view,
+    order_summary,
+    order_view,
 )
 from buybutton_server.domain.refunds import refund_order
 from buybutton_server.domain.settlement import (
@@ -57,12 +81,13 @@ from buybutton_server.errors import (
     InternalError,
     InvalidInput,
     NotEnoughStock,
-    ProductUnavailable,
     RateLimited,
     SoldOut,
+    TotalChanged,
 )
 
 __all__ = [
+    "Choice",
     "HoldLimits",
     "LineView",
     "OrderSummary",
@@ -88,7 +113,6 @@ __all__ = [
 ]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PUBLIC_ID_SHAPE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +124,7 @@ class Shopper:
     city: str | None = None
     postal_code: str | None = None
     country: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -128,15 +153,6 @@ _ORDER_INSERT_COLUMNS = [c.name for c in ORDERS.columns if c.name != "id"]
 _LINE_COLUMNS = [c.name for c in LINES.columns if c.name != "id"]
 # Prebuilt statements: the checkout's hot path skips the ORM's unit of work.
 _ATTEMPT_TAKEN = select(ORDERS.c.id).where(ORDERS.c.attempt_key == bindparam("key"))
-_PRODUCT_FOR_ORDER = select(
-    PRODUCTS.c.id,
-    PRODUCTS.c.sku,
-    PRODUCTS.c.title,
-    PRODUCTS.c.price_amount,
-    PRODUCTS.c.currency,
-    PRODUCTS.c.active,
-    PRODUCTS.c.max_per_order,
-).where(PRODUCTS.c.sku == bindparam("sku"))
 _AVAILABLE = select(PRODUCTS.c.on_hand - PRODUCTS.c.reserved).where(
     PRODUCTS.c.id == bindparam("id")
 )
@@ -196,6 +212,7 @@ def place_order(
     hold_for: timedelta,
     first_touch: Mapping[str, Any] | None = None,
     limits: HoldLimits | None = None,
+    choice: Choice | None = None,
 ) -> tuple[Order, bool]:
     """Reserve stock and write a pending order. Returns ``(order, created)``.
 
@@ -207,6 +224,11 @@ def place_order(
     A multi-item link (``link.items``) places one order with a line per item, each at its
     signed quantity (``quantity`` is then unused); all lines are reserved or none, and a
     line the shelf cannot fill raises :class:`~.carts.LineShort` naming its product.
+
+    The order is priced here (:mod:`.quoting`, inside this transaction): shipping for the
+    shopper's address, tax, and ``choice``'s codes (the link's codes when no ``choice``),
+    each code's use counted. Raises ``InvalidInput`` when the quote refuses the address
+    and ``TotalChanged`` when ``choice.expected_total`` is not the total priced now.
     """
     try:
         with write_session(factory) as session:
@@ -214,15 +236,23 @@ def place_order(
             if connection.execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first() is not None:
                 return _existing(session, attempt_key), False
             wanted = link.items or ((link.sku, quantity),)
-            products = _products_for(session, wanted)
-            total = sum(p.price_amount * n for p, n in products)
+            priced = _priced(session, wanted, shopper, choice or Choice(codes=link.codes or ()))
+            chosen = priced.quote.selected_shipping
             order = Order(
                 public_id=secrets.token_urlsafe(16),
                 number=new_order_number(),
                 attempt_key=attempt_key,
                 status=OrderStatus.PENDING,
-                currency=products[0][0].currency,
-                total_amount=total,
+                currency=priced.quote.currency,
+                total_amount=priced.quote.totals.total,
+                subtotal_amount=priced.quote.totals.subtotal,
+                discount_amount=priced.quote.totals.discount,
+                shipping_amount=priced.quote.totals.fulfillment,
+                tax_amount=priced.quote.totals.tax,
+                tax_included=priced.quote.totals.prices_include_tax,
+                shipping_option=chosen.id if chosen else None,
+                shipping_title=chosen.title if chosen else None,
+                discount_codes=" ".join(grant.code for grant in priced.quote.discounts) or None,
                 refunded_amount=0,
                 email=shopper.email,
                 name=shopper.name,
@@ -231,6 +261,7 @@ def place_order(
                 ship_city=shopper.city,
                 ship_postal_code=shopper.postal_code,
                 ship_country=shopper.country,
+                ship_region=shopper.region,
                 source=link.source,
                 campaign=link.campaign,
                 content=link.content,
@@ -248,14 +279,17 @@ def place_order(
                 order.first_touch_at = datetime.fromtimestamp(first_touch["t"], UTC)
             lines = [
                 OrderLine(
-                    product_id=product.id,
-                    sku=product.sku,
-                    title=product.title,
-                    unit_amount=product.price_amount,
-                    quantity=n,
-                    total_amount=product.price_amount * n,
+                    product_id=cart_line.product.product_id,
+                    sku=line.sku,
+                    title=line.title,
+                    unit_amount=line.unit_amount,
+                    quantity=line.quantity,
+                    total_amount=line.total,
+                    discount_amount=line.discount,
+                    tax_amount=line.tax.amount,
+                    tax_rate_bp=line.tax.rate_bp,
                 )
-                for product, n in products
+                for cart_line, line in zip(priced.cart, priced.quote.lines, strict=True)
             ]
             # Claim the attempt key before touching stock: every transaction locks orders
             # first and products second, so a double tap cannot deadlock with a settlement.
@@ -267,12 +301,19 @@ def place_order(
             rows = [{c: getattr(line, c) for c in _LINE_COLUMNS} for line in lines]
             connection.execute(_INSERT_LINE, rows[0] if len(rows) == 1 else rows)
             order.lines = lines
+            # Each code's use is counted by a conditional UPDATE (the last use goes to one
+            # order); a code used up since the page was priced rolls everything back.
+            if priced.quote.discounts:
+                discounts.redeem(
+                    session, priced.quote.discounts, order_id=order.id, email=shopper.email
+                )
             # All lines or none: each reservation is one conditional UPDATE, taken in product
             # id order (two carts with the same products lock them in the same order, so
             # PostgreSQL cannot deadlock them); a line that fails rolls all of them back.
-            for product, n in sorted(products, key=lambda pair: pair[0].id):
-                if not inventory.reserve(session, product.id, n):
-                    _refuse_short(session, product, several=len(products) > 1)
+            several = len(priced.cart) > 1
+            for cart_line in sorted(priced.cart, key=lambda line: line.product.product_id):
+                if not inventory.reserve(session, cart_line.product.product_id, cart_line.quantity):
+                    _refuse_short(session, cart_line.product, several=several)
             # Caps are judged after the stock: a sold-out product says "sold out", not "too
             # many tries". Over a cap, the rollback takes this order and its reservation back.
             if limits is not None:
@@ -291,127 +332,70 @@ def place_order(
         raise
 
 
-def _products_for(session: Session, wanted: Sequence[tuple[str, int]]) -> list[tuple[Any, int]]:
-    """Each wanted ``(sku, quantity)`` as ``(product row, quantity)``, in the same order.
-    Raises ``ProductUnavailable`` or ``InvalidInput`` naming the line (a multi-item order)."""
-    several = len(wanted) > 1
-    found: list[tuple[Any, int]] = []
-    for sku, quantity in wanted:
-        product = session.connection().execute(_PRODUCT_FOR_ORDER, {"sku": sku}).first()
-        if product is None or not product.active:
-            if several:
-                raise ProductUnavailable(f"The shop has taken {sku} down. Nothing was charged.")
-            raise ProductUnavailable()
-        if quantity > product.max_per_order:
-            name = f" of {product.title}" if several else ""
-            raise InvalidInput(f"At most {product.max_per_order}{name} per order.")
-        if found and product.currency != found[0][0].currency:
-            raise InvalidInput("These products are priced in different currencies.")
-        found.append((product, quantity))
-    return found
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What the shopper chose besides the lines: discount codes (as typed), a shipping
+    option id from the page's quote (None: the cheapest), the total the page showed them
+    (None: not checked), and the tax provider (None: the shop's)."""
+
+    codes: Sequence[str] = ()
+    shipping_option: str | None = None
+    expected_total: int | None = None
+    tax: TaxProvider | None = None
 
 
-def _refuse_short(session: Session, product: Any, *, several: bool) -> NoReturn:
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    cart: tuple[CartLine, ...]
+    quote: Quote
+
+
+def destination(shopper: Shopper) -> Address | None:
+    """Where the shopper's parcel goes, as the pricing engine reads it."""
+    if not shopper.country:
+        return None
+    return Address(
+        country=shopper.country,
+        region=shopper.region or "",
+        city=shopper.city or "",
+        postal_code=shopper.postal_code or "",
+        line1=shopper.line1 or "",
+        line2=shopper.line2 or "",
+        name=shopper.name,
+    )
+
+
+def _priced(
+    session: Session, wanted: Sequence[tuple[str, int]], shopper: Shopper, choice: Choice
+) -> _Priced:
+    """The cart priced inside the placing transaction: what is charged is what was read
+    here. Raises what ``quoting`` raises, ``InvalidInput`` when the quote has an error (no
+    shipping to the address) and ``TotalChanged`` when the total is not the one shown."""
+    cart = quoting.cart_lines(session, wanted)
+    request = quoting.QuoteRequest(
+        lines=tuple(wanted),
+        ship_to=destination(shopper) if shipping.needs_address(cart) else None,
+        codes=tuple(choice.codes),
+        shipping_option=choice.shipping_option,
+        email=shopper.email,
+    )
+    quote = quoting.quote(session, request, now=utcnow(), tax=choice.tax, lines=cart)
+    error = next((m for m in quote.messages if m.severity is Severity.ERROR), None)
+    if error is not None:
+        raise InvalidInput(error.content, code=error.code)
+    if choice.expected_total is not None and choice.expected_total != quote.totals.total:
+        raise TotalChanged(quote)
+    return _Priced(cart, quote)
+
+
+def _refuse_short(session: Session, product: CartProduct, *, several: bool) -> NoReturn:
     """Raise what the shopper is told when ``product`` cannot be reserved: sold out or how
     many are left, naming the product in a multi-item order. The caller's rollback releases
     every line reserved before it."""
-    left = session.connection().execute(_AVAILABLE, {"id": product.id}).scalar_one()
+    left = session.connection().execute(_AVAILABLE, {"id": product.product_id}).scalar_one()
     available = max(left, 0)
     if several:
         raise LineShort(product.sku, product.title, available)
     if available <= 0:
         raise SoldOut()
     raise NotEnoughStock(available)
-
-
-# -- reading --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OrderSummary:
-    """Where an order stands, for the checkout's answer (read from the order row alone)."""
-
-    public_id: str
-    number: str
-    status: str
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LineView:
-    sku: str
-    title: str
-    quantity: int
-    unit_amount: int
-    total_amount: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OrderView:
-    """An order as its shopper sees it (the order page): no ids, keys or attribution."""
-
-    public_id: str
-    number: str
-    status: str
-    currency: str
-    total_amount: int
-    email: str
-    name: str
-    ship_line1: str | None
-    ship_line2: str | None
-    ship_city: str | None
-    ship_postal_code: str | None
-    ship_country: str | None
-    failure_code: str | None
-    failure_message: str | None
-    lines: tuple[LineView, ...]
-
-
-def order_summary(order: Order) -> OrderSummary:
-    return OrderSummary(
-        public_id=order.public_id,
-        number=order.number,
-        status=order.status,
-        failure_code=order.failure_code,
-        failure_message=order.failure_message,
-    )
-
-
-def order_view(order: Order) -> OrderView:
-    """The shopper's view of an order whose lines are loaded."""
-    return OrderView(
-        public_id=order.public_id,
-        number=order.number,
-        status=order.status,
-        currency=order.currency,
-        total_amount=order.total_amount,
-        email=order.email,
-        name=order.name,
-        ship_line1=order.ship_line1,
-        ship_line2=order.ship_line2,
-        ship_city=order.ship_city,
-        ship_postal_code=order.ship_postal_code,
-        ship_country=order.ship_country,
-        failure_code=order.failure_code,
-        failure_message=order.failure_message,
-        lines=tuple(
-            LineView(
-                sku=line.sku,
-                title=line.title,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                total_amount=line.total_amount,
-            )
-            for line in order.lines
-        ),
-    )
-
-
-def find_order_view(factory: sessionmaker[Session], public_id: str) -> OrderView | None:
-    """The order with this public id, or None; an id that cannot be one is not looked up."""
-    if not 16 <= len(public_id) <= 32 or not _PUBLIC_ID_SHAPE.issuperset(public_id):
-        return None
-    with read_session(factory) as session:
-        order = order_by_public_id(session, public_id)
-        return order_view(order) if order is not None else None

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, utcnow
-from buybutton_server.domain import analytics, inventory, mail, outbox
+from buybutton_server.domain import analytics, discounts, inventory, mail, outbox
 from buybutton_server.domain.order_rows import (
     ORDERS,
     PRODUCTS,
@@ -274,6 +274,7 @@ def apply_failure(
         for line in lines_of(session, order_id):
             if not inventory.release(session, line.product_id, line.quantity):
                 raise _reservation_missing(order_id, line.sku)
+        discounts.release(session, order_id)  # the codes' uses go back too
         if status == OrderStatus.FAILED:
             failed = session.get(Order, order_id, populate_existing=True)
             analytics.record_order_event(session, "payment_failed", failed)

@@ -247,8 +247,9 @@ DEMO_IDENTITY = ShopIdentity(
 def seed_demo_identity(session: Session) -> None:
     """The demo shop's name, support address and legal address, unless the owner already
     set an identity (a saved name or support address). Policies stay unset: the demo serves
-    no policy pages, so the checkout shows no terms line. Other columns (origins, tax
-    settings) are kept as they are."""
+    no policy pages, so the checkout shows no terms line. A fresh demo also sells from
+    Portugal with tax-inclusive prices and collects tax (EU VAT in the prices, US sales tax
+    on top); origins are kept as they are."""
     row = _row(session)
     if row is None:
         row = ShopProfile(id=1, name=DEFAULT_NAME)
@@ -258,4 +259,5 @@ def seed_demo_identity(session: Session) -> None:
     row.name = DEMO_IDENTITY.name
     row.support_email = DEMO_IDENTITY.support_email
     row.legal_address = DEMO_IDENTITY.legal_address
+    row.country, row.prices_include_tax, row.collect_tax = "PT", True, True
     session.flush()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -26,6 +28,17 @@ class Order(Base):
             "status IN ('pending', 'paid', 'failed', 'canceled', 'refunded')", name="status_known"
         ),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        # The amount charged is the total shown: the parts add up to it, in every row.
+        CheckConstraint(
+            "subtotal_amount - discount_amount + shipping_amount"
+            " + CASE WHEN tax_included THEN 0 ELSE tax_amount END = total_amount",
+            name="totals_add_up",
+        ),
+        CheckConstraint(
+            "subtotal_amount >= 0 AND discount_amount >= 0 AND shipping_amount >= 0"
+            " AND tax_amount >= 0",
+            name="parts_not_negative",
+        ),
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refund_bounds"
         ),
@@ -44,6 +57,19 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     currency: Mapped[str] = mapped_column(String(3))
     total_amount: Mapped[int] = mapped_column(BigInteger)
+    # The parts of the total, as priced on the server (domain.quoting) when the order was
+    # placed: goods, what discounts took off them and shipping, shipping charged (after a
+    # free-shipping code), and tax: contained in the prices (``tax_included``) or added.
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shipping_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_included: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The shipping option chosen (``rate-12``) and its title as the shopper saw it.
+    shipping_option: Mapped[str | None] = mapped_column(String(32))
+    shipping_title: Mapped[str | None] = mapped_column(String(100))
+    # The discount codes applied, space-separated, upper case.
+    discount_codes: Mapped[str | None] = mapped_column(String(200))
 
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200))
@@ -52,6 +78,8 @@ class Order(Base):
     ship_city: Mapped[str | None] = mapped_column(String(100))
     ship_postal_code: Mapped[str | None] = mapped_column(String(20))
     ship_country: Mapped[str | None] = mapped_column(String(64))
+    # The state or province code where the country has them (CA for California).
+    ship_region: Mapped[str | None] = mapped_column(String(64))
 
     source: Mapped[str | None] = mapped_column(String(64))
     campaign: Mapped[str | None] = mapped_column(String(64))
@@ -113,7 +141,12 @@ class OrderLine(Base):
     title: Mapped[str] = mapped_column(String(200))
     unit_amount: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
+    # unit_amount * quantity - discount_amount (+ tax_amount when tax is added on top).
     total_amount: Mapped[int] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The tax rate applied, in basis points (1900 = 19 %).
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

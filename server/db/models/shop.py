@@ -34,6 +34,9 @@ class ShopProfile(Base):
     prices_include_tax: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false()
     )
+    # Whether the checkout charges tax at all: off until the owner turns it on (a shop
+    # collects tax only where it is registered to), on in the demo. See docs/tax.md.
+    collect_tax: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -1,0 +1,207 @@
+"""A cart priced from the database: the one place that turns ``(sku, quantity)`` lines, an
+address, codes and a shipping choice into a :class:`~.checkout_model.Quote`.
+
+Every way in uses it with whatever session it holds: the checkout page and its live
+totals (a read session), :func:`~.orders.place_order` (inside the transaction that writes
+the order, so the prices charged are the prices read there), the REST API and UCP. The
+pricing itself is :func:`.pricing.price`; this module only reads its inputs:
+
+- the products, now (unknown, archived, over a per-order maximum, mixed currencies: the
+  same refusals as :func:`.carts.cart_problem`, naming the line);
+- the shop's country and tax mode (``shop_profile``);
+- the codes that apply (:func:`.discounts.evaluate`: a code that does not apply is a
+  warning, never an error);
+- the shipping options for the address (:func:`.shipping.options_for`, priced on the goods
+  after discounts).
+
+Nothing in a request sets a price, a currency or a total: callers pass skus, quantities,
+an address, codes and an option id, and read the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from buybutton_server.db.models import Product, ShippingZone, ShopProfile
+from buybutton_server.domain import discounts, shipping
+from buybutton_server.domain.checkout_model import (
+    MAX_LINES,
+    Address,
+    CartLine,
+    CartProduct,
+    Quote,
+    ShippingOption,
+    TaxClass,
+    TaxLine,
+    TaxProvider,
+    TaxRequest,
+    TaxResult,
+)
+from buybutton_server.domain.pricing import price
+from buybutton_server.domain.tax import BuiltinTax
+from buybutton_server.errors import InvalidInput, ProductUnavailable
+
+BUILTIN_TAX = BuiltinTax()
+
+_P = Product.__table__.c
+_PRODUCTS = select(
+    _P.id,
+    _P.sku,
+    _P.title,
+    _P.price_amount,
+    _P.currency,
+    _P.active,
+    _P.max_per_order,
+    _P.requires_shipping,
+    _P.weight_grams,
+    _P.tax_class,
+    _P.variant_group,
+).where(_P.sku.in_(bindparam("skus", expanding=True)))
+_SHOP = select(ShopProfile.country, ShopProfile.prices_include_tax, ShopProfile.collect_tax).where(
+    ShopProfile.id == 1
+)
+_ANY_ZONE = select(ShippingZone.id).limit(1)
+# A shop with no shipping zones at all ships anywhere for free (as before zones existed);
+# once it has one zone, only its zones' rates are offered.
+FREE_ANYWHERE = ShippingOption(id="free", title="Free shipping", amount=0)
+
+
+class NoTax:
+    """The tax provider of a shop that does not collect tax: every line at rate 0."""
+
+    name = "none"
+
+    def compute(self, request: TaxRequest) -> TaxResult:
+        nothing = TaxLine(0, 0)
+        return TaxResult(lines=tuple(nothing for _ in request.lines), shipping=nothing)
+
+
+NO_TAX = NoTax()
+
+
+@dataclass(frozen=True, slots=True)
+class ShopTax:
+    """How the shop prices: its own country (ISO code), whether prices include tax, and
+    whether it collects tax at all."""
+
+    country: str = "US"
+    prices_include_tax: bool = False
+    collect_tax: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRequest:
+    """What a shopper (or an agent) chose: never a price.
+
+    ``lines`` are ``(sku, quantity)`` in the order shown; ``ship_to`` is None until an
+    address (or at least a country) is known; ``codes`` as typed (any case);
+    ``shipping_option`` an id from an earlier quote (``rate-12``), or None for the
+    cheapest; ``email`` counts per-customer code limits."""
+
+    lines: tuple[tuple[str, int], ...]
+    ship_to: Address | None = None
+    codes: tuple[str, ...] = ()
+    shipping_option: str | None = None
+    email: str | None = None
+
+
+def shop_tax(session: Session) -> ShopTax:
+    row = session.connection().execute(_SHOP).first()
+    if row is None:
+        return ShopTax()
+    return ShopTax(
+        country=row.country or "US",
+        prices_include_tax=bool(row.prices_include_tax),
+        collect_tax=bool(row.collect_tax),
+    )
+
+
+def cart_lines(session: Session, wanted: Sequence[tuple[str, int]]) -> tuple[CartLine, ...]:
+    """The products of ``wanted``, read now, as priced cart lines in the same order.
+
+    Raises ``InvalidInput`` (no lines, over MAX_LINES, a quantity below 1 or over the
+    product's maximum per order, mixed currencies) or ``ProductUnavailable`` (an unknown or
+    archived product), naming the line when there are several."""
+    if not 1 <= len(wanted) <= MAX_LINES:
+        raise InvalidInput(f"A checkout holds 1 to {MAX_LINES} products, not {len(wanted)}.")
+    skus = sorted({sku for sku, _ in wanted})
+    rows = {row.sku: row for row in session.connection().execute(_PRODUCTS, {"skus": skus})}
+    several = len(wanted) > 1
+    lines: list[CartLine] = []
+    for position, (sku, quantity) in enumerate(wanted, start=1):
+        where = f"Line {position}: " if several else ""
+        row = rows.get(sku)
+        if row is None or not row.active:
+            if not several:
+                raise ProductUnavailable()
+            what = "no product " + sku if row is None else f"taken {row.title} ({sku}) down"
+            raise ProductUnavailable(f"{where}the shop has {what}.")
+        if quantity < 1:
+            raise InvalidInput(f"{where}the quantity must be at least 1.")
+        if quantity > row.max_per_order:
+            of = f" of {row.title}" if several else ""
+            raise InvalidInput(f"{where}at most {row.max_per_order}{of} per order.")
+        if lines and row.currency != lines[0].product.currency:
+            raise InvalidInput(
+                "These products are priced in different currencies; buy them separately."
+            )
+        product = CartProduct(
+            product_id=row.id,
+            sku=row.sku,
+            title=row.title,
+            unit_amount=row.price_amount,
+            currency=row.currency,
+            requires_shipping=bool(row.requires_shipping),
+            weight_grams=row.weight_grams or 0,
+            tax_class=TaxClass(row.tax_class),
+            collection=row.variant_group,
+        )
+        lines.append(CartLine(product, quantity))
+    return tuple(lines)
+
+
+def quote(
+    session: Session,
+    request: QuoteRequest,
+    *,
+    now: datetime,
+    tax: TaxProvider | None = None,
+    lines: Sequence[CartLine] | None = None,
+) -> Quote:
+    """Price ``request`` with what the database holds now (``lines`` when the caller has
+    just read them with :func:`cart_lines`). Raises what :func:`cart_lines` and
+    :func:`.pricing.price` raise; a code that does not apply, a shipping option no longer
+    offered or an address no zone serves are messages in the quote (the last one an error:
+    ``quote.blocked``). ``tax`` replaces the built-in table (a shop that does not collect
+    tax pays none whatever ``tax`` is)."""
+    cart = tuple(lines) if lines is not None else cart_lines(session, request.lines)
+    currency = cart[0].product.currency
+    grants, notes = discounts.evaluate(
+        session, request.codes, cart, currency=currency, email=request.email, now=now
+    )
+    goods = sum(line.subtotal for line in cart) - sum(sum(grant.line_amounts) for grant in grants)
+    options = shipping.options_for(session, request.ship_to, cart, max(goods, 0), currency)
+    if not options and shipping.needs_address(cart) and _no_zones(session):
+        options = (FREE_ANYWHERE,)
+    shop = shop_tax(session)
+    return price(
+        cart,
+        currency=currency,
+        grants=grants,
+        shipping_options=options,
+        selected_shipping_id=request.shipping_option,
+        ship_to=request.ship_to,
+        origin_country=shop.country,
+        prices_include_tax=shop.prices_include_tax,
+        tax=(tax or BUILTIN_TAX) if shop.collect_tax else NO_TAX,
+        messages=notes,
+    )
+
+
+def _no_zones(session: Session) -> bool:
+    return session.connection().execute(_ANY_ZONE).first() is None
