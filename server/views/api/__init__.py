@@ -20,7 +20,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from buybutton_server.views.api import discounts, links, orders, products, webhooks
+from buybutton_server.views.api import (
+    discounts,
+    links,
+    orders,
+    privacy,
+    products,
+    returns,
+    webhooks,
+)
 from buybutton_server.views.api.document import document
 from buybutton_server.views.api.routing import Operation
 
@@ -29,6 +37,8 @@ OPERATIONS: tuple[Operation, ...] = (
     *links.router.operations,
     *orders.router.operations,
     *discounts.router.operations,
+    *returns.router.operations,
+    *privacy.router.operations,
     *webhooks.router.operations,
 )
 
