@@ -8,7 +8,9 @@ shown again with what was typed and each problem next to its field (422), nothin
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -22,6 +24,7 @@ from buybutton_server.services import shipping
 from buybutton_server.services.catalog_reads import shop_currency
 from buybutton_server.views.admin_kit import ID_MAX, admin_page, done, posted_form, render
 
+T = TypeVar("T")
 NOTICES = {
     "zone-created": "Zone created. Add a rate to it: without one, nothing ships there.",
     "zone-saved": "Zone saved.",
@@ -69,6 +72,32 @@ def _common(request: Request) -> dict[str, Any]:
     return {"kinds": shipping.KIND_LABELS, "notice": _notice(request)}
 
 
+async def _save_or_refuse(
+    request: Request,
+    user: Admin,
+    save: Callable[[], T],
+    *,
+    values: dict[str, Any],
+    template: str,
+    context: Callable[..., dict[str, Any]],
+    prefix: str = "",
+) -> tuple[T | None, Response | None]:
+    """Every form of these pages: ``(saved, None)``, or ``(None, the page again)`` with what
+    was typed under ``{prefix}values`` and each problem next to its field under
+    ``{prefix}errors`` (422), or the conflict as the page's problem (409)."""
+    try:
+        return await run_in_threadpool(save), None
+    except (InvalidInput, Conflict) as problem:
+        invalid = isinstance(problem, InvalidInput)
+        shown = {
+            f"{prefix}values": values,
+            f"{prefix}errors": _fields(problem) if invalid else {},
+            "problem": problem.message,
+        }
+        page = await run_in_threadpool(context, **shown)
+        return None, render(request, user, template, page, status=422 if invalid else 409)
+
+
 # -- the list and new zones -----------------------------------------------------------------
 
 
@@ -92,16 +121,15 @@ async def zones_page(request: Request, user: Admin) -> Response:
 async def create_zone(request: Request, user: Admin) -> Response:
     form = await posted_form(request)
     values = _typed(form, ZONE_FIELDS)
-    try:
-        made = await run_in_threadpool(shipping.create_zone, request.app.state.sessions, values)
-    except (InvalidInput, Conflict) as problem:
-        errors = _fields(problem) if isinstance(problem, InvalidInput) else {}
-        status = 422 if isinstance(problem, InvalidInput) else 409
-        context = await run_in_threadpool(
-            _list_context, request, values=values, errors=errors, problem=problem.message
-        )
-        return render(request, user, "admin_shipping.html", context, status=status)
-    return done(f"/admin/shipping/zones/{made.id}", "zone-created")
+    made, refused = await _save_or_refuse(
+        request,
+        user,
+        partial(shipping.create_zone, request.app.state.sessions, values),
+        values=values,
+        template="admin_shipping.html",
+        context=partial(_list_context, request),
+    )
+    return refused or done(f"/admin/shipping/zones/{made.id if made else ''}", "zone-created")
 
 
 # -- one zone and its rates -----------------------------------------------------------------
@@ -138,26 +166,19 @@ async def zone_page(request: Request, user: Admin) -> Response:
     return render(request, user, "admin_shipping_zone.html", context)
 
 
-async def _zone_refused(
-    request: Request, user: Admin, problem: InvalidInput | Conflict, **shown: Any
-) -> Response:
-    status = 422 if isinstance(problem, InvalidInput) else 409
-    context = await run_in_threadpool(
-        _zone_context, request, _zone_id(request), problem=problem.message, **shown
-    )
-    return render(request, user, "admin_shipping_zone.html", context, status=status)
-
-
 @admin_page(owner_only=True)
 async def update_zone(request: Request, user: Admin) -> Response:
     form = await posted_form(request)
     zone_id, values = _zone_id(request), _typed(form, ZONE_FIELDS)
-    try:
-        await run_in_threadpool(shipping.update_zone, request.app.state.sessions, zone_id, values)
-    except (InvalidInput, Conflict) as problem:
-        errors = _fields(problem) if isinstance(problem, InvalidInput) else {}
-        return await _zone_refused(request, user, problem, values=values, errors=errors)
-    return done(f"/admin/shipping/zones/{zone_id}", "zone-saved")
+    _, refused = await _save_or_refuse(
+        request,
+        user,
+        partial(shipping.update_zone, request.app.state.sessions, zone_id, values),
+        values=values,
+        template="admin_shipping_zone.html",
+        context=partial(_zone_context, request, zone_id),
+    )
+    return refused or done(f"/admin/shipping/zones/{zone_id}", "zone-saved")
 
 
 @admin_page(owner_only=True)
@@ -177,12 +198,16 @@ async def delete_zone(request: Request, user: Admin) -> Response:
 async def create_rate(request: Request, user: Admin) -> Response:
     form = await posted_form(request)
     zone_id, values = _zone_id(request), _typed(form, RATE_FIELDS)
-    try:
-        await run_in_threadpool(shipping.create_rate, request.app.state.sessions, zone_id, values)
-    except (InvalidInput, Conflict) as problem:
-        errors = _fields(problem) if isinstance(problem, InvalidInput) else {}
-        return await _zone_refused(request, user, problem, rate_values=values, rate_errors=errors)
-    return done(f"/admin/shipping/zones/{zone_id}", "rate-added")
+    _, refused = await _save_or_refuse(
+        request,
+        user,
+        partial(shipping.create_rate, request.app.state.sessions, zone_id, values),
+        values=values,
+        template="admin_shipping_zone.html",
+        context=partial(_zone_context, request, zone_id),
+        prefix="rate_",
+    )
+    return refused or done(f"/admin/shipping/zones/{zone_id}", "rate-added")
 
 
 # -- one rate -------------------------------------------------------------------------------
@@ -211,18 +236,16 @@ async def rate_page(request: Request, user: Admin) -> Response:
 async def update_rate(request: Request, user: Admin) -> Response:
     form = await posted_form(request)
     rate_id, values = _id(request, "rate_id"), _typed(form, RATE_FIELDS)
-    try:
-        saved = await run_in_threadpool(
-            shipping.update_rate, request.app.state.sessions, rate_id, values
-        )
-    except (InvalidInput, Conflict) as problem:
-        errors = _fields(problem) if isinstance(problem, InvalidInput) else {}
-        status = 422 if isinstance(problem, InvalidInput) else 409
-        context = await run_in_threadpool(
-            _rate_context, request, rate_values=values, rate_errors=errors, problem=problem.message
-        )
-        return render(request, user, "admin_shipping_rate.html", context, status=status)
-    return done(f"/admin/shipping/zones/{saved.zone_id}", "rate-saved")
+    saved, refused = await _save_or_refuse(
+        request,
+        user,
+        partial(shipping.update_rate, request.app.state.sessions, rate_id, values),
+        values=values,
+        template="admin_shipping_rate.html",
+        context=partial(_rate_context, request),
+        prefix="rate_",
+    )
+    return refused or done(f"/admin/shipping/zones/{saved.zone_id if saved else ''}", "rate-saved")
 
 
 @admin_page(owner_only=True)
