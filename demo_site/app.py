@@ -33,6 +33,8 @@ Shortener = Callable[[CheckoutLink], str]
 VIDEO_MOMENTS = [("DRIPPER-01", 2, 8), ("GRINDER-02", 9, 15), ("BEANS-GUJI-250", 16, 23)]
 # The coffee corner in the shop-the-look post: one signed link for all three, one Buy.
 LOOK = [("DRIPPER-01", 1), ("GRINDER-02", 1), ("BEANS-GUJI-250", 2)]
+# The blogger's readers get the shop's welcome code with the look, signed into the link.
+LOOK_CODE = "WELCOME10"
 
 
 def catalog() -> dict[str, dict[str, Any]]:
@@ -101,13 +103,16 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
             total += p["amount"] * quantity
             lines.append({"product": p, "quantity": quantity})
         currency = products[LOOK[0][0]]["currency"]
-        href = bb.checkout_link(items=LOOK, source="blog", campaign="shop-the-look")
+        href = bb.checkout_link(
+            items=LOOK, codes=[LOOK_CODE], source="blog", campaign="shop-the-look"
+        )
         return page(
             "shop-the-look.html",
             request=request,
             lines=lines,
             total=format_amount(total, currency),
             href=href,
+            code=LOOK_CODE,
         )
 
     async def beans(request: Request) -> Response:
