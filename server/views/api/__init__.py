@@ -23,6 +23,7 @@ from starlette.routing import Route
 from buybutton_server.views.api import (
     discounts,
     links,
+    locations,
     orders,
     privacy,
     products,
@@ -36,6 +37,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *products.router.operations,
     *links.router.operations,
     *orders.router.operations,
+    *locations.router.operations,
     *discounts.router.operations,
     *returns.router.operations,
     *privacy.router.operations,
