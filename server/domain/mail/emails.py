@@ -7,8 +7,13 @@ receipt                   settlement, as the order becomes paid      ``receipt:<
 receipt (resent)          the admin's "resend receipt"               ``receipt:<number>:<n>``
 refund                    refunds, as a refund is recorded           ``refund:<refund key>``
 shipped                   fulfilment (:func:`queue_shipped`)         ``shipped:<number>:<hash>``
+payment_failed            settlement, as a 3-D Secure payment fails  ``payment_failed:<number>``
+order_link                ``/orders/find`` (services.order_links)    ``order_link:<number>:<n>``
 password_reset            the admin's password reset                 ``password_reset:<hash>``
 ========================  =========================================  ===========================
+
+Every email about an order carries ``public_id``; the bodies link to the order through a
+signed order link made when the message is sent (see :mod:`.messages`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import MailMessage, Order
+from buybutton_server.domain.address_rules import country_name
 from buybutton_server.domain.mail import messages
 from buybutton_server.domain.mail.outbox import enqueue
 from buybutton_server.domain.order_rows import load_order
@@ -35,12 +41,44 @@ def _digest(*parts: str) -> str:
 
 
 def address_lines(order: Order | OrderRow) -> list[str]:
-    """The shipping address as lines (empty for an order that ships nothing)."""
+    """The shipping address as lines, with its region and the country's name (empty for an
+    order that ships nothing)."""
     if not order.ship_line1:
         return []
     city = " ".join(filter(None, [order.ship_postal_code, order.ship_city]))
-    parts = [order.name, order.ship_line1, order.ship_line2, city, order.ship_country]
+    region = getattr(order, "ship_region", None)
+    if region:
+        city = f"{city}, {region}" if city else region
+    country = order.ship_country or ""
+    if len(country) == 2:
+        country = country_name(country)
+    parts = [order.name, order.ship_line1, order.ship_line2, city, country]
     return [part for part in parts if part]
+
+
+def _tax_label(order: Order | OrderRow) -> str:
+    """``Tax`` or ``Tax (23%)``: the rate when all taxed lines share one."""
+    rates = {line.tax_rate_bp for line in order.lines if line.tax_amount}
+    if len(rates) == 1:
+        (basis_points,) = rates
+        return f"Tax ({basis_points / 100:g}%)"
+    return "Tax"
+
+
+def totals_data(order: Order | OrderRow) -> dict[str, Any]:
+    """The parts of an order's total as its receipt shows them."""
+    codes = (order.discount_codes or "").split()
+    return {
+        "subtotal": order.subtotal_amount,
+        "discount": order.discount_amount,
+        "discount_codes": codes,
+        "shipping": order.shipping_amount,
+        "shipping_title": order.shipping_title,
+        "ships": bool(order.ship_line1 or order.shipping_option),
+        "tax": order.tax_amount,
+        "tax_included": bool(order.tax_included),
+        "tax_label": _tax_label(order),
+    }
 
 
 def payment_summary(order: Order | OrderRow) -> str:
@@ -64,11 +102,13 @@ def receipt_data(order: Order | OrderRow) -> dict[str, Any]:
                 "quantity": line.quantity,
                 "unit": line.unit_amount,
                 "total": line.total_amount,
+                "discount": line.discount_amount,
             }
             for line in order.lines
         ],
         "address": address_lines(order),
         "payment": payment_summary(order),
+        **totals_data(order),
     }
 
 
@@ -156,6 +196,70 @@ def queue_shipped(
             "tracking_number": tracking_number or None,
             "tracking_url": link,
             "address": address_lines(order),
+        },
+        order_id=order.id,
+    )
+
+
+# A failed payment gets its email when the shopper had been sent to confirm it (3-D Secure,
+# a wallet's confirmation): the payment status the order had before it was given up.
+ACTION_STATUS = "requires_action"
+
+
+def wants_payment_failed(previous_status: str | None, status: str, reason: str) -> bool:
+    """The rule for the "payment failed" email: the order was waiting on the shopper's
+    confirmation (``requires_action``), and then its payment failed, or the shopper's browser
+    reported it could not finish (canceled, reason ``abandoned``). A hold that ran out
+    (``expired``) or a payment canceled at the provider sends nothing."""
+    if previous_status != ACTION_STATUS:
+        return False
+    return status == "failed" or (status == "canceled" and reason == "abandoned")
+
+
+def queue_payment_failed(session: Session, order: Order | OrderRow | int) -> bool:
+    """The "your payment did not go through" email with a way back (a fresh checkout link
+    for the same items, made when sent); once per order. False if queued already."""
+    order = load_order(session, order) if isinstance(order, int) else order
+    shop = ShopIdentity(name=shop_name(session))
+    return enqueue(
+        session,
+        kind="payment_failed",
+        dedupe_key=f"payment_failed:{order.number}",
+        to=order.email,
+        subject=messages.subject("payment_failed", shop, number=order.number),
+        data={
+            "number": order.number,
+            "public_id": order.public_id,
+            "name": order.name,
+            "currency": order.currency,
+            "total": order.total_amount,
+            "lines": [
+                {"title": line.title, "quantity": line.quantity, "total": line.total_amount}
+                for line in order.lines
+            ],
+            "items": [[line.sku, line.quantity] for line in order.lines],
+            "codes": (order.discount_codes or "").split(),
+            "reason": order.failure_message,
+        },
+        order_id=order.id,
+    )
+
+
+def queue_order_link(session: Session, order: Order, *, window: int) -> bool:
+    """The link to an order's page, asked for on ``/orders/find``; at most one per order
+    per ``window`` (a number naming a stretch of time, part of the dedupe key). Sent to the
+    email the order was placed with."""
+    return enqueue(
+        session,
+        kind="order_link",
+        dedupe_key=f"order_link:{order.number}:{window}",
+        to=order.email,
+        subject=messages.subject("order_link", identity(session), number=order.number),
+        data={
+            "number": order.number,
+            "public_id": order.public_id,
+            "name": order.name,
+            "status": order.status,
         },
         order_id=order.id,
     )

@@ -5,12 +5,20 @@ Jinja2 templates in ``server/templates/mail/`` into plain text and HTML with inl
 
 Bodies are rendered when a message is sent, with the shop's identity and address of that
 moment (``BUYBUTTON_BASE_URL`` for links); what was sent is then kept with the message.
+Links are signed then too, with the secret keys of that moment, so no signed link is ever
+stored in ``data``: the order link ``/o/<token>`` (:mod:`..order_links`) of every email about
+an order, and the "try again" checkout link of a failed payment (a fresh, expiring
+``/c/<token>`` for the same items and codes, signed like every checkout link, with no
+personal data in it).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -21,8 +29,10 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from buybutton.money import format_amount
-from buybutton.tokens import EMAIL_PATTERN
+from buybutton.tokens import EMAIL_PATTERN, CheckoutLink, LinkSigner
+from buybutton.urls import checkout_path
 from buybutton_server.db.models import utcnow
+from buybutton_server.domain import order_links
 from buybutton_server.domain.shop_profile import ShopIdentity
 from buybutton_server.settings import Settings
 
@@ -31,6 +41,8 @@ SUBJECTS = {
     "receipt": "Your receipt for order {number}",
     "refund": "Refund for order {number}",
     "shipped": "Order {number} is on its way",
+    "payment_failed": "Your payment for order {number} did not go through",
+    "order_link": "The link to your order {number}",
     "password_reset": "Reset your password",
     "invitation": "You have a login for the admin",
 }
@@ -112,11 +124,47 @@ def sender(settings: Settings, shop: ShopIdentity) -> str:
     return formataddr((header_text(shop.name), header_text(address)))
 
 
+# How long the "try again" link of a failed payment works, from the moment it is sent.
+RETRY_LINK_LIFETIME = 7 * 24 * 3600  # seconds
+
+
+@functools.lru_cache(maxsize=4)
+def _link_signer(secret_keys: tuple[str, ...]) -> LinkSigner:
+    return LinkSigner(secret_keys)
+
+
+def retry_url(
+    data: dict[str, Any], *, base_url: str, secret_keys: Sequence[str], now: float | None = None
+) -> str | None:
+    """A fresh checkout link for the items (and codes) of a failed order, expiring after
+    :data:`RETRY_LINK_LIFETIME`; else the first product's page; None without items."""
+    items = [(str(sku), int(quantity)) for sku, quantity in data.get("items") or ()]
+    if not items:
+        return None
+    codes = tuple(data.get("codes") or ()) or None
+    expires = int(time.time() if now is None else now) + RETRY_LINK_LIFETIME
+    try:
+        link = CheckoutLink.for_items(items, codes=codes, expires_at=expires)
+    except ValueError:  # a line a link cannot carry: the product page is the way back
+        return f"{base_url}/p/{items[0][0]}"
+    return base_url + checkout_path(_link_signer(tuple(secret_keys)).sign(link))
+
+
 def render(
-    kind: str, data: dict[str, Any], *, shop: ShopIdentity, base_url: str, subject_line: str
+    kind: str,
+    data: dict[str, Any],
+    *,
+    shop: ShopIdentity,
+    base_url: str,
+    secret_keys: Sequence[str],
+    subject_line: str,
 ) -> Bodies:
-    """The text and HTML bodies of a ``kind`` email saying ``data``."""
-    order_url = f"{base_url}/orders/{data['public_id']}" if "public_id" in data else None
+    """The text and HTML bodies of a ``kind`` email saying ``data``; an email about an
+    order links to it through a signed order link (``secret_keys``: newest last)."""
+    public_id = data.get("public_id")
+    order_url = (
+        base_url + order_links.order_path(secret_keys, str(public_id)) if public_id else None
+    )
     context = {
         **data,
         "kind": kind,
@@ -125,6 +173,8 @@ def render(
         "order_url": order_url,
         "subject": subject_line,
     }
+    if kind == "payment_failed":
+        context["retry_url"] = retry_url(data, base_url=base_url, secret_keys=secret_keys)
     return Bodies(
         text=_ENV.get_template(f"{kind}.txt").render(context),
         html=_ENV.get_template(f"{kind}.html").render(context),

@@ -140,7 +140,12 @@ def _compose(session: Session, row: MailMessage, settings: Settings, token: str)
         data = json.loads(row.data)
         shop = identity(session)
         bodies = messages.render(
-            kind, data, shop=shop, base_url=settings.base_url, subject_line=row.subject
+            kind,
+            data,
+            shop=shop,
+            base_url=settings.base_url,
+            secret_keys=settings.secret_keys,
+            subject_line=row.subject,
         )
     except Exception as error:  # a template bug: retried, and visible on the message
         log.exception("mail %s: composing failed", row.id)
@@ -287,6 +292,7 @@ def preview(session: Session, row: MailMessage, settings: Settings) -> messages.
         json.loads(row.data),
         shop=shop,
         base_url=settings.base_url,
+        secret_keys=settings.secret_keys,
         subject_line=row.subject,
     )
 
