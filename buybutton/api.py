@@ -218,11 +218,37 @@ class ApiClient:
 
     # -- links ------------------------------------------------------------------------------
 
-    def create_link(self, sku: str, *, short: bool = False, **fields: Any) -> Link:
+    def create_link(
+        self,
+        sku: str | None = None,
+        *,
+        items: Sequence[tuple[str, int]] | None = None,
+        short: bool = False,
+        address: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> Link:
         """A checkout link minted by the server: ``short=True`` for ``/l/CODE`` (the
-        pre-fill, if any, stays on the server). Fields: quantity, email, name, source,
-        campaign, content, expires_in (seconds; signed links only)."""
-        answer = self._request("POST", "/api/v1/links", body={"sku": sku, "short": short, **fields})
+        pre-fill, if any, stays on the server). Fields: quantity, codes, email, name,
+        source, campaign, content, expires_in (seconds; signed links only).
+
+        ``items=[("MUG-01", 2), ("TEE-M", 1)]`` instead of ``sku`` sells several products
+        in one checkout. ``address`` (short links only) pre-fills the shipping address:
+        ``{"country": "DE", "postal_code": "10115", "city": "Berlin", "line1": ...}`` (or
+        UCP's ``postal_address`` names); the server checks it against the country's rules
+        and refuses it (:class:`InvalidRequestError`) field by field."""
+        if (sku is None) == (items is None):
+            raise ValueError("give sku or items, exactly one")
+        body: dict[str, Any] = {"short": short, **fields}
+        if items is not None:
+            body["items"] = [{"sku": s, "quantity": q} for s, q in items]
+        else:
+            body["sku"] = sku
+        if address is not None:
+            prefill = {k: body.pop(k) for k in ("email", "name") if body.get(k) is not None}
+            body.pop("email", None)
+            body.pop("name", None)
+            body["prefill"] = {**prefill, "address": dict(address)}
+        answer = self._request("POST", "/api/v1/links", body=body)
         return Link(
             url=answer["url"],
             short_url=answer.get("short_url"),

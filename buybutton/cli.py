@@ -53,6 +53,8 @@ SERVER_INSTALL = "pip install 'buybutton[server]'"
 # install (except the server package itself).
 _OWN_PACKAGES = ("buybutton", "buybutton_server")
 SURFACES = ("button", "card", "email", "video", "social", "qr")
+# ``buybutton link --short`` pre-fills a shipping address from these (``--postal-code``).
+ADDRESS_OPTIONS = ("country", "region", "city", "postal_code", "line1", "line2")
 OFFLINE_SURFACES = ("button", "card")  # the others need the product's data or a short link
 
 
@@ -91,8 +93,16 @@ def define_link(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="pre-fill (only in links sent to that person)")
     parser.add_argument("--expires-in", type=int, metavar="SECONDS")
     parser.add_argument(
+        "--code", action="append", dest="codes", metavar="CODE", help="discount code (repeat)"
+    )
+    parser.add_argument("--creator", help="the creator payee whose post carries it, e.g. anna")
+    parser.add_argument(
         "--short", action="store_true", help="mint /l/CODE; pre-fill stays on the server"
     )
+    for field in ADDRESS_OPTIONS:
+        parser.add_argument(
+            f"--{field.replace('_', '-')}", help="shipping address pre-fill (--short only)"
+        )
     parser.add_argument("--qr", type=Path, metavar="FILE", help="also write a QR code (.svg/.png)")
     parser.add_argument(
         "--offline",
@@ -178,6 +188,12 @@ def recipients_csv(links: Mapping[str, str]) -> str:
     return buffer.getvalue()
 
 
+def link_address(args: argparse.Namespace) -> dict[str, str] | None:
+    """The shipping address of ``--country DE --postal-code 10115 ...``, or None."""
+    found = {f: v for f in ADDRESS_OPTIONS if (v := getattr(args, f, None))}
+    return found or None
+
+
 def link_items(args: argparse.Namespace) -> list[tuple[str, int]] | None:
     """The ``(sku, quantity)`` lines of ``buybutton link A:2 B:1``, or None for the plain
     ``buybutton link SKU`` (one SKU without ``:QTY``; ``args.sku`` becomes that string)."""
@@ -187,8 +203,8 @@ def link_items(args: argparse.Namespace) -> list[tuple[str, int]] | None:
         return None
     if args.quantity != 1:
         raise ValueError("with SKU:QTY lines, give each quantity after its sku, not --quantity")
-    if args.recipients or args.short or args.qr:
-        raise ValueError("--recipients, --short and --qr take one product, not SKU:QTY lines")
+    if args.recipients:
+        raise ValueError("--recipients takes one product, not SKU:QTY lines")
     items = []
     for word in words:
         sku, _, quantity = word.partition(":")
@@ -202,13 +218,18 @@ def print_link(bb: BuyButton, args: argparse.Namespace, out: Callable[[str], Non
     """``buybutton link`` without ``--short`` or ``--qr``: a signed link, or one per recipient
     of ``--recipients``; ``SKU:QTY`` lines sign one checkout for several products."""
     items = link_items(args)
-    attribution = {"source": args.source, "campaign": args.campaign, "content": args.content}
-    if items is not None:
-        extra = {"email": args.email, "name": args.name, "expires_in": args.expires_in}
-        out(bb.checkout_link(items=items, **extra, **attribution))
-        return 0
+    if link_address(args) and not args.short:
+        raise ValueError("an address pre-fill never goes in a URL: add --short")
     if args.short or args.qr:
         raise NeedsServer("link --short or --qr")
+    attribution = {"source": args.source, "campaign": args.campaign, "content": args.content}
+    codes = getattr(args, "codes", None)
+    if getattr(args, "creator", None):
+        attribution["creator"] = args.creator
+    if items is not None:
+        extra = {"email": args.email, "name": args.name, "expires_in": args.expires_in}
+        out(bb.checkout_link(items=items, codes=codes, **extra, **attribution))
+        return 0
     if args.recipients:
         links = bb.email_links(
             args.sku,
@@ -222,6 +243,7 @@ def print_link(bb: BuyButton, args: argparse.Namespace, out: Callable[[str], Non
     out(
         bb.checkout_link(
             args.sku,
+            codes=codes,
             quantity=args.quantity,
             email=args.email,
             name=args.name,

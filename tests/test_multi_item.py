@@ -146,7 +146,8 @@ def test_cli_link_with_several_skus(
     assert capsys.readouterr().out.startswith(BASE_URL + "/c/")
     assert main(["link", "MUG-01:1", "MUG-01:2", "--offline"]) == 2
     assert "more than once" in capsys.readouterr().err
-    assert main(["link", "MUG-01:2", "TEE-M:1", "--short"]) == 2
+    assert main(["link", "MUG-01:2", "TEE-M:1", "--short"]) == 0  # a short look (0021)
+    assert capsys.readouterr().out.startswith(BASE_URL + "/l/")
 
 
 def test_api_mints_multi_item_links(shop: TestClient, sessions: sessionmaker[Session]) -> None:
@@ -164,7 +165,7 @@ def test_api_mints_multi_item_links(shop: TestClient, sessions: sessionmaker[Ses
         {"sku": "MUG-01", **body},
         {"items": [{"sku": "MUG-01"}, {"sku": "MUG-01"}]},
         {"items": [{"sku": f"S{n}"} for n in range(21)]},
-        {**body, "short": True},
+        {**body, "short": True, "expires_in": 60},
     ):
         assert shop.post("/api/v1/links", json=wrong).status_code == 422, wrong
 
@@ -276,7 +277,9 @@ def test_checkout_page_lists_every_line_and_the_total(shop: TestClient, bb: BuyB
     assert re.search(r'id="total">\$78\.00<', html) and re.search(
         r'id="pay-amount">\$78\.00<', html
     )
-    assert 'data-unit-amount="7800"' in html
+    assert (
+        'data-total="7800"' in html and 'name="shown_total" id="shown-total" value="7800"' in html
+    )
     single = shop.get(path_of(bb.checkout_link("MUG-01"))).text
     assert 'id="quantity"' in single and 'class="cart-line"' not in single
 

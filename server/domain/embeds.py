@@ -211,13 +211,16 @@ def make_look_snippet(
     source: str | None = "blog",
     campaign: str | None = None,
     content: str | None = None,
+    codes: tuple[str, ...] | None = None,
 ) -> str:
     """A "shop the look" card for a blog post or an email: each product with its image,
     title and quantity, the total, and one Buy button to a signed multi-item link. Plain
     HTML with inline styles and no script (no widget needed; email clients show it too).
     Raises ``InvalidInput``/``ProductUnavailable`` naming a line the shop cannot sell."""
     try:
-        href = bb.checkout_link(items=items, source=source, campaign=campaign, content=content)
+        href = bb.checkout_link(
+            items=items, source=source, campaign=campaign, content=content, codes=codes
+        )
     except ValueError as refused:
         raise InvalidInput(str(refused)) from None
     found = carts.products_by_sku(factory, [sku for sku, _ in items])

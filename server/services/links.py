@@ -3,6 +3,7 @@ where any pre-fill stays on the server)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any, Self
 
@@ -22,6 +23,7 @@ from buybutton.urls import absolute, checkout_path, short_path
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import utcnow
 from buybutton_server.domain import catalog, short_links
+from buybutton_server.domain.checkout_model import Address
 from buybutton_server.errors import NotFound
 from buybutton_server.services.api_types import Answer, Input, broken, schema
 
@@ -37,6 +39,41 @@ class LinkItem(Input):
 
     sku: Sku
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)] = 1
+
+
+Text = Annotated[str, Field(max_length=200)]
+
+
+class PrefillAddress(Input):
+    """A shipping address to pre-fill, in our field names or UCP's ``postal_address`` names
+    (``address_country``, ``street_address`` ...); checked against the country's rules."""
+
+    country: Annotated[str, Field(max_length=64, description="ISO 3166-1 alpha-2")] | None = None
+    region: Annotated[str, Field(max_length=100)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    line1: Text | None = None
+    line2: Text | None = None
+    sorting_code: Annotated[str, Field(max_length=20)] | None = None
+    name: Text | None = None
+    address_country: Annotated[str, Field(max_length=64)] | None = None
+    address_region: Annotated[str, Field(max_length=100)] | None = None
+    address_locality: Annotated[str, Field(max_length=100)] | None = None
+    street_address: Text | None = None
+    extended_address: Text | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+
+    def fields(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if isinstance(v, str)}
+
+
+class Prefill(Input):
+    """What the checkout shows filled in. Stored on the server: needs ``"short": true``."""
+
+    email: Annotated[str, Field(max_length=254)] | None = None
+    name: Text | None = None
+    address: PrefillAddress | None = None
 
 
 class LinkInput(Input):
@@ -57,7 +94,14 @@ class LinkInput(Input):
         Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=MAX_CODES)] | None
     ) = None
     email: Annotated[str, Field(max_length=254)] | None = None
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: Text | None = None
+    prefill: (
+        Annotated[
+            Prefill,
+            Field(description="email, name and shipping address, kept on the server (short)"),
+        ]
+        | None
+    ) = None
     source: Label | None = None
     campaign: Label | None = None
     content: Label | None = None
@@ -70,21 +114,24 @@ class LinkInput(Input):
 
     @model_validator(mode="after")
     def _valid_link(self) -> Self:
+        if self.prefill is not None and not self.short:
+            raise broken('prefill is kept on the server: add "short": true.')
+        if self.prefill is not None and (self.email or self.name):
+            raise broken("Give email and name once: in prefill.")
         try:
             self.checkout_link()
         except ValueError as problem:
             raise broken(str(problem)) from None
         if self.short and self.expires_in:
             raise broken("Short links do not expire; leave out expires_in.")
-        if self.short and (self.items or self.codes):
-            raise broken("Short links take one product and no codes; leave out short.")
         return self
 
     def checkout_link(self) -> CheckoutLink:
         """The link asked for (raises ValueError, from the SDK, if it is not valid)."""
+        prefill = self.prefill or Prefill()
         fields: dict[str, Any] = {
-            "email": self.email,
-            "name": self.name,
+            "email": prefill.email or self.email,
+            "name": prefill.name or self.name,
             "source": self.source,
             "campaign": self.campaign,
             "content": self.content,
@@ -99,6 +146,12 @@ class LinkInput(Input):
         quantity = 1 if self.quantity is None else self.quantity
         return CheckoutLink(sku=str(self.sku), quantity=quantity, **fields)
 
+    def address(self) -> Address | None:
+        """The pre-filled address, validated (:class:`AddressRefused` names each bad field)."""
+        if self.prefill is None or self.prefill.address is None:
+            return None
+        return short_links.checked_address(self.prefill.address.fields())
+
 
 class Link(Answer):
     url: str
@@ -111,6 +164,7 @@ def create_link(
     sessions: sessionmaker[Session], signer: LinkSigner, base_url: str, body: LinkInput
 ) -> Link:
     link = body.checkout_link()
+    address = body.address()
     with read_session(sessions) as session:
         for sku, _ in link.lines:
             if not catalog.require_product(session, sku).active:
@@ -120,7 +174,7 @@ def create_link(
             link = replace(link, expires_at=int(utcnow().timestamp()) + body.expires_in)
         return Link(url=absolute(base_url, checkout_path(signer.sign(link))), short_url=None)
     with write_session(sessions) as session:
-        code = short_links.mint(session, link)
+        code = short_links.mint(session, link, address=address)
     short_url = absolute(base_url, short_path(code))
     return Link(
         url=short_url,
@@ -128,3 +182,20 @@ def create_link(
         qr_svg=f"{short_url}/qr.svg",
         qr_png=f"{short_url}/qr.png",
     )
+
+
+def mint_short(
+    sessions: sessionmaker[Session],
+    link: CheckoutLink,
+    address: Mapping[str, str] | None = None,
+    *,
+    address_path: str = "address",
+) -> str:
+    """A short code for ``link`` (the command line's ``link --short``): one with a shipping
+    ``address`` to pre-fill (checked first: :class:`AddressRefused` names each bad field,
+    nothing stored), or, for a public link, the code already minted for it if any."""
+    checked = short_links.checked_address(address, path=address_path) if address else None
+    with write_session(sessions) as session:
+        if checked is None:
+            return short_links.mint_or_reuse(session, link)
+        return short_links.mint(session, link, address=checked)

@@ -10,12 +10,19 @@
   var videoFields = document.getElementById("video-fields");
   var timer = null, seq = 0;
 
-  // Video fields belong to the video surface only; a disabled fieldset is not submitted.
+  var lookFields = document.getElementById("look-fields");
+  var oneProduct = document.getElementById("one-product");
+
+  // Video fields belong to the video surface only, the look's rows to the look; a disabled
+  // fieldset is not submitted.
   function showSurfaceFields() {
     var picked = form.querySelector('input[name="surface"]:checked');
-    var video = !!picked && picked.value === "video";
-    videoFields.hidden = !video;
-    videoFields.disabled = !video;
+    var surface = picked ? picked.value : "";
+    videoFields.hidden = videoFields.disabled = surface !== "video";
+    if (lookFields) {
+      lookFields.hidden = lookFields.disabled = surface !== "look";
+      oneProduct.hidden = surface === "look";
+    }
   }
 
   function query() {
@@ -45,18 +52,6 @@
   }
   form.addEventListener("input", function () {
     showSurfaceFields();
-  // One more (empty) moment row: a copy of the last one, cleared.
-  var moments = document.getElementById("moments"), addMoment = document.getElementById("add-moment");
-  addMoment.addEventListener("click", function () {
-    var rows = moments.querySelectorAll(".moment"), row = rows[rows.length - 1].cloneNode(true);
-    row.querySelector("select").value = "";
-    var times = row.querySelectorAll("input");
-    var last = parseFloat(rows[rows.length - 1].querySelectorAll("input")[1].value) || 0;
-    times[0].value = String(last);
-    times[1].value = String(last + 15);
-    moments.appendChild(row);
-    row.querySelector("select").focus();
-  });
     clearTimeout(timer);
     timer = setTimeout(refresh, 250);
   });
@@ -73,6 +68,20 @@
     moments.appendChild(row);
     row.querySelector("select").focus();
   });
+  // One more (empty) product row for the look, up to 20: a copy of the last one, cleared.
+  var lookRows = document.getElementById("look-rows"), addLook = document.getElementById("add-look-row");
+  if (lookRows && addLook) {
+    addLook.hidden = false;
+    addLook.addEventListener("click", function () {
+      var rows = lookRows.querySelectorAll(".look-row");
+      if (rows.length >= 20) return;
+      var row = rows[rows.length - 1].cloneNode(true);
+      row.querySelector("select").value = "";
+      row.querySelector("input").value = "1";
+      lookRows.appendChild(row);
+      row.querySelector("select").focus();
+    });
+  }
   form.addEventListener("submit", function (e) { e.preventDefault(); refresh(); });
   document.querySelectorAll("[data-copies]").forEach(function (button) {
     button.addEventListener("click", function () {

@@ -132,13 +132,17 @@ async def builder(request: Request, user: Admin) -> Response:
             headers=NO_STORE,
         )
     shown = page.options or SnippetOptions(sku=products[0][0]) if products else None
+    look = page.surface == snippet_builder.LOOK
     return render(
         request,
         user,
         "admin_snippets.html",
         {
             "products": products,
-            "surfaces": SURFACES,
+            "surfaces": {**SURFACES, snippet_builder.LOOK: snippet_builder.LOOK_TITLE},
+            "surface": page.options.surface if page.options and not look else page.surface,
+            "look_rows": page.look_form_rows,
+            "look_codes": page.codes,
             "options": shown,
             "snippet": snippet,
             "problem": page.problem,

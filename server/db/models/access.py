@@ -48,6 +48,19 @@ class ShortLink(Base):
     campaign: Mapped[str | None] = mapped_column(String(64))
     content: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A multi-item link's lines and a link's discount codes, as canonical JSON text
+    # (``[["MUG-01", 2], ["TEE-M", 1]]``, ``["WELCOME10"]``); ``sku``/``quantity`` repeat the
+    # first line. Text, not a JSON type, so equal links compare equal in SQL (reuse).
+    items: Mapped[str | None] = mapped_column(Text)
+    codes: Mapped[str | None] = mapped_column(String(200))
+    # A pre-filled shipping address, validated when minted (``country`` set: there is one).
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    line1: Mapped[str | None] = mapped_column(String(200))
+    line2: Mapped[str | None] = mapped_column(String(200))
+    sorting_code: Mapped[str | None] = mapped_column(String(20))
 
 
 class AdminUser(Base):
