@@ -7,6 +7,9 @@
   delivery of theirs is still pending.
 - Processed payment-provider events older than ``provider_events`` days.
 - Idempotency answers older than ``idempotency`` days.
+- The personal data on orders never paid (failed, canceled, or pending with their hold
+  ended) placed more than ``unpaid_orders`` days ago: erased as an erasure request would
+  (:func:`buybutton_server.domain.privacy.erase_orders`), the amounts and lines kept.
 
 Every step deletes in bounded batches, so a first run over years of rows does not hold the
 database's write lock for long. Several processes may run it at once: a batch of analytics
@@ -30,11 +33,13 @@ from buybutton_server.db.models import (
     AnalyticsEvent,
     DeliveryAttempt,
     IdempotencyRecord,
+    Order,
     ProcessedEvent,
     WebhookDelivery,
     WebhookEvent,
     utcnow,
 )
+from buybutton_server.domain import privacy
 from buybutton_server.settings_rules import Retention
 
 BATCH = 2_000
@@ -48,6 +53,8 @@ class Pruned:
     """How many rows each step removed (analytics: raw events added up and deleted)."""
 
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Message-IDs of the emails whose data was erased (their development copies go too).
+    message_ids: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return ", ".join(f"{n} {what}" for what, n in self.counts.items() if n) or "nothing"
@@ -155,6 +162,26 @@ def _delete_webhooks(sessions: sessionmaker[Session], before: datetime) -> tuple
             return counts[0], counts[1], counts[2]
 
 
+def _erase_unpaid(
+    sessions: sessionmaker[Session], before: datetime, now: datetime, done: Pruned
+) -> None:
+    """Erase the personal data of unpaid orders placed before ``before``, a batch of
+    ``BATCH // 10`` orders per transaction."""
+    while True:
+        with write_session(sessions) as session:
+            ids = session.scalars(
+                select(Order.id)
+                .where(*privacy.unpaid_before(before, now))
+                .order_by(Order.id)
+                .limit(BATCH // 10)
+            ).all()
+            erased = privacy.erase_orders(session, ids)
+        done.counts["unpaid orders erased"] += erased.counts["orders"]
+        done.message_ids.extend(erased.message_ids)
+        if len(ids) < BATCH // 10:
+            return
+
+
 def prune(
     sessions: sessionmaker[Session], keep: Retention, *, now: datetime | None = None
 ) -> Pruned:
@@ -190,4 +217,5 @@ def prune(
         IdempotencyRecord.id,
         IdempotencyRecord.created_at < now - timedelta(days=keep.idempotency),
     )
+    _erase_unpaid(sessions, now - timedelta(days=keep.unpaid_orders), now, done)
     return done

@@ -7,14 +7,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.domain import retention
 from buybutton_server.domain.retention import Pruned
+from buybutton_server.services.privacy import remove_mail_files
 from buybutton_server.settings import Settings
 
 EVERY_SECONDS = 3600.0
 
 
 def prune(sessions: sessionmaker[Session], settings: Settings) -> Pruned:
-    """Roll up and delete whatever is past its period, now."""
-    return retention.prune(sessions, settings.retention)
+    """Roll up and delete whatever is past its period, now (with the development mail
+    folder's copies of emails whose data was erased)."""
+    done = retention.prune(sessions, settings.retention)
+    remove_mail_files(settings, done.message_ids)
+    return done
 
 
 def periods(settings: Settings) -> list[tuple[str, int]]:
@@ -26,4 +30,5 @@ def periods(settings: Settings) -> list[tuple[str, int]]:
         ("webhook events, deliveries and attempts", keep.webhooks),
         ("processed payment-provider events", keep.provider_events),
         ("idempotency answers", keep.idempotency),
+        ("personal data on unpaid orders (then erased)", keep.unpaid_orders),
     ]
