@@ -83,6 +83,6 @@ def test_the_look_link_opens_one_checkout_with_three_lines_and_the_total(demo: D
     for title in ("Ceramic Pour-Over Dripper", "Burr Hand Grinder", "Ethiopia Guji Whole Beans"):
         assert title in html
     # 1 x 28.00 + 1 x 64.00 + 2 x 16.50; shipping and tax follow once an address is typed.
-    assert 'data-unit-amount="12500"' in html
+    assert 'data-total="12500"' in html
     assert 'id="total">$125.00<' in html and 'id="pay-amount">$125.00<' in html
     assert 'id="quantity"' not in html  # each line's quantity is the signed one

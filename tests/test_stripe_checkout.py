@@ -68,6 +68,12 @@ def test_card_payment_creates_intent_for_database_amount(
         "order_number": order.number,
         "source": "instagram",
         "campaign": "spring",
+        # The parts of the total, as the page showed them (issue 13, item 10).
+        "subtotal": "4800",
+        "discount": "0",
+        "shipping": "0",
+        "tax": "0",
+        "total": "4800",
     }
     assert (product(sessions).on_hand, product(sessions).reserved) == (3, 0)
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from buybutton_server.errors import BadRequest, PaymentUnavailable
+from buybutton_server.errors import BadRequest, Conflict, PaymentUnavailable
 
 __all__ = [
+    "AccountEvent",
+    "BalanceInsufficient",
     "ChargeRequest",
+    "ConnectedAccount",
+    "PayoutProvider",
+    "TransferRequest",
     "ChargeResult",
     "ChargeStatus",
     "EventKind",
@@ -51,6 +56,9 @@ class ChargeRequest:
     # Called with the provider's payment id once it exists and before any money can move,
     # so that a crash afterwards leaves an order that knows where to ask.
     record_reference: Callable[[str], None] | None = field(default=None, repr=False)
+    # Stripe Connect parameters for the charge (``domain.commissions.charge_params``): an
+    # application fee and a destination for one seller, or the order's transfer group.
+    connect: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,8 +136,9 @@ class PaymentProvider(Protocol):
 
     def refund(self, reference: str, *, amount: int, idempotency_key: str) -> RefundResult: ...
 
-    def wallet_contact(self) -> Mapping[str, str]:
-        """Contact and shipping details a wallet shares when the shopper pays with it."""
+    def wallet_contact(self, country: str | None = None) -> Mapping[str, str]:
+        """Contact and shipping details a wallet shares when the shopper pays with it (the
+        test wallet's sample address is in ``country``, the one the form shows)."""
         ...
 
     def page_settings(self) -> Mapping[str, str]:
@@ -140,10 +149,85 @@ class PaymentProvider(Protocol):
         """Extra CSP sources the checkout page needs, by directive."""
         ...
 
-    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent | None:
+    def verify_webhook(
+        self, payload: bytes, signature: str | None
+    ) -> PaymentEvent | AccountEvent | None:
         """Check the signature over the raw body, and only then read the event.
 
         Raises :class:`WebhookSignatureInvalid` when it does not verify; returns ``None`` for
-        a genuine event that is not about a payment (acknowledged, changes nothing).
+        a genuine event that is neither about a payment nor about a payee's connected
+        account (``AccountEvent``): acknowledged, changes nothing.
         """
+        ...
+
+
+# -- paying payees (Stripe Connect; the test provider keeps the same ledger, moving nothing) --
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectedAccount:
+    """A payee's connected account as the provider sees it."""
+
+    id: str
+    charges_enabled: bool = False
+    payouts_enabled: bool = False
+    details_submitted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountEvent:
+    """A verified ``account.updated``: the account's state, applied to its payee."""
+
+    id: str
+    type: str
+    account: ConnectedAccount
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferRequest:
+    """Money from the platform's balance to a payee: ``source_payment`` is the order's
+    payment reference (its charge funds the transfer), ``transfer_group`` the order's."""
+
+    amount: int
+    currency: str
+    destination: str
+    transfer_group: str
+    source_payment: str | None
+    idempotency_key: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class BalanceInsufficient(Conflict):
+    """The payee's balance cannot cover a reversal: recorded as owed, asked again later."""
+
+    code = "balance_insufficient"
+    title = "The payee's balance is too low"
+    message = "The payee's balance cannot cover this reversal now; it is recorded as owed."
+
+
+@runtime_checkable
+class PayoutProvider(Protocol):
+    """What paying payees needs from a provider (both built-in providers have it)."""
+
+    name: str
+
+    def create_account(self, *, email: str | None, kind: str, idempotency_key: str) -> str:
+        """A new connected account for a payee (asking for card_payments and transfers)."""
+        ...
+
+    def account_link(self, account: str, *, refresh_url: str, return_url: str) -> str:
+        """A fresh onboarding link for ``account`` (made when clicked: links expire)."""
+        ...
+
+    def account(self, account: str) -> ConnectedAccount:
+        """The account's state now."""
+        ...
+
+    def transfer(self, request: TransferRequest) -> str:
+        """Send ``request``; returns the transfer's reference."""
+        ...
+
+    def reverse_transfer(self, reference: str, *, amount: int, idempotency_key: str) -> str:
+        """Take ``amount`` of a transfer back; raises :class:`BalanceInsufficient` when the
+        payee's balance cannot cover it. Returns the reversal's reference."""
         ...

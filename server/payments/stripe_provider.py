@@ -18,13 +18,17 @@ from urllib.parse import urlsplit
 import stripe
 
 from buybutton_server.payments.base import (
+    AccountEvent,
+    BalanceInsufficient,
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    ConnectedAccount,
     EventKind,
     PaymentEvent,
     PaymentUnavailable,
     RefundResult,
+    TransferRequest,
     WebhookSignatureInvalid,
 )
 from buybutton_server.payments.messages import decline_message
@@ -74,13 +78,21 @@ class StripePaymentProvider:
         intent_params: Mapping[str, Any] | None = None,
         timeout: float = 20.0,
         max_network_retries: int = 2,
+        http_client: stripe.HTTPClient | None = None,
+        connect: bool = False,
+        connect_webhook_secret: str | None = None,
     ) -> None:
         self.client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout),
+            http_client=http_client or stripe.RequestsClient(timeout=timeout),
         )
+        # Stripe Connect (docs/commissions.md): refunds of destination charges reverse the
+        # transfer and the application fee; ``account.updated`` from connected accounts
+        # arrives signed with the Connect endpoint's secret.
+        self.connect = connect
+        self.connect_webhook_secret = connect_webhook_secret
         self.publishable_key = publishable_key
         self.webhook_secret = webhook_secret
         self.api_origin = _origin(api_base or STRIPE_API_BASE)
@@ -107,6 +119,7 @@ class StripePaymentProvider:
             "payment_method_types": self.payment_method_types,
             "metadata": dict(request.metadata),
             **self.intent_params,
+            **request.connect,
         }
         # Create, record, then confirm: if this process dies after the money moves, the order
         # already holds the PaymentIntent id and the sweeper can ask Stripe about it.
@@ -179,9 +192,16 @@ class StripePaymentProvider:
             raise self._unavailable(exc) from None
 
     def refund(self, reference: str, *, amount: int, idempotency_key: str) -> RefundResult:
+        params: dict[str, Any] = {"payment_intent": reference, "amount": amount}
         try:
+            if self.connect and self.client.v1.payment_intents.retrieve(
+                reference
+            ).to_dict().get("transfer_data"):
+                # A destination charge: Stripe takes back the seller's transfer and our fee
+                # in proportion to the amount refunded.
+                params.update(reverse_transfer=True, refund_application_fee=True)
             refund = self.client.v1.refunds.create(
-                params={"payment_intent": reference, "amount": amount},
+                params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": "bb-refund-" + idempotency_key},
             )
         except stripe.StripeError as exc:
@@ -190,17 +210,32 @@ class StripePaymentProvider:
 
     # -- webhooks -----------------------------------------------------------------------
 
-    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent | None:
+    def _construct(self, payload: bytes, signature: str | None) -> stripe.Event:
+        secrets = [self.webhook_secret]
+        if self.connect_webhook_secret:
+            secrets.append(self.connect_webhook_secret)
+        for secret in secrets:
+            try:
+                return self.client.construct_event(
+                    payload, signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+                )
+            except (stripe.SignatureVerificationError, ValueError):
+                continue
+        raise WebhookSignatureInvalid("The Stripe-Signature header does not verify.")
+
+    def verify_webhook(
+        self, payload: bytes, signature: str | None
+    ) -> PaymentEvent | AccountEvent | None:
         """Check the signature over the raw body first, then read the event.
 
-        Returns ``None`` for a genuine event that is not about a PaymentIntent.
+        Returns ``None`` for a genuine event that is not about a PaymentIntent or a
+        connected account.
         """
-        try:
-            event = self.client.construct_event(
-                payload, signature, self.webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        event = self._construct(payload, signature)
+        if event.type == "account.updated":
+            return AccountEvent(
+                id=event.id, type=event.type, account=_account(event.data.object.to_dict())
             )
-        except (stripe.SignatureVerificationError, ValueError):
-            raise WebhookSignatureInvalid("The Stripe-Signature header does not verify.") from None
         if not event.type.startswith("payment_intent."):
             return None
         intent = event.data.object.to_dict()
@@ -214,6 +249,88 @@ class StripePaymentProvider:
             code=code,
             message=decline_message(code) if intent.get("last_payment_error") else None,
         )
+
+    # -- Connect: payees' accounts, transfers and reversals --------------------------------
+
+    def create_account(self, *, email: str | None, kind: str, idempotency_key: str) -> str:
+        # card_payments with transfers: accounts asking for transfers alone were refused.
+        params: dict[str, Any] = {
+            "type": "express",
+            "capabilities": {
+                "card_payments": {"requested": True},
+                "transfers": {"requested": True},
+            },
+            "business_type": "company" if kind == "seller" else "individual",
+            "metadata": {"payee_kind": kind},
+        }
+        if email:
+            params["email"] = email
+        try:
+            account = self.client.v1.accounts.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": "bb-acct-" + idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return str(account.id)
+
+    def account_link(self, account: str, *, refresh_url: str, return_url: str) -> str:
+        try:
+            link = self.client.v1.account_links.create(
+                params={
+                    "account": account,
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                    "type": "account_onboarding",
+                }
+            )
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return str(link.url)
+
+    def account(self, account: str) -> ConnectedAccount:
+        try:
+            found = self.client.v1.accounts.retrieve(account)
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return _account(found.to_dict())
+
+    def transfer(self, request: TransferRequest) -> str:
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "destination": request.destination,
+            "transfer_group": request.transfer_group,
+            "metadata": dict(request.metadata),
+        }
+        try:
+            if request.source_payment:
+                # Tied to the order's charge: the transfer waits for its funds, never the
+                # platform's other balance.
+                intent = self.client.v1.payment_intents.retrieve(request.source_payment)
+                params["source_transaction"] = intent.to_dict().get("latest_charge")
+            made = self.client.v1.transfers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": "bb-tr-" + request.idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return str(made.id)
+
+    def reverse_transfer(self, reference: str, *, amount: int, idempotency_key: str) -> str:
+        try:
+            reversal = self.client.v1.transfers.reversals.create(
+                reference,
+                params={"amount": amount},
+                options={"idempotency_key": "bb-trr-" + idempotency_key},
+            )
+        except stripe.InvalidRequestError as exc:
+            if exc.code in ("balance_insufficient", "insufficient_funds"):
+                raise BalanceInsufficient() from None
+            raise self._unavailable(exc) from None
+        except stripe.StripeError as exc:
+            raise self._unavailable(exc) from None
+        return str(reversal.id)
 
     # -- browser ------------------------------------------------------------------------
 
@@ -229,5 +346,14 @@ class StripePaymentProvider:
             "connect-src": sorted({self.api_origin, js}),
         }
 
-    def wallet_contact(self) -> Mapping[str, str]:
+    def wallet_contact(self, country: str | None = None) -> Mapping[str, str]:
         return {}
+
+
+def _account(data: Mapping[str, Any]) -> ConnectedAccount:
+    return ConnectedAccount(
+        id=str(data["id"]),
+        charges_enabled=bool(data.get("charges_enabled")),
+        payouts_enabled=bool(data.get("payouts_enabled")),
+        details_submitted=bool(data.get("details_submitted")),
+    )

@@ -18,8 +18,10 @@ from buybutton_server.payments.base import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
+    ConnectedAccount,
     PaymentEvent,
     RefundResult,
+    TransferRequest,
     WebhookSignatureInvalid,
 )
 from buybutton_server.payments.messages import decline_message
@@ -31,13 +33,36 @@ DECLINES = {
 }
 SUCCESS_CARDS = frozenset({"4242424242424242", "5555555555554444"})
 
-WALLET_CONTACT = {
-    "email": "wallet.shopper@example.com",
-    "name": "Wallet Shopper",
-    "line1": "1 Wallet Way",
-    "city": "Testville",
-    "postal_code": "10001",
-    "country": "United States",
+WALLET_CONTACT = {"email": "wallet.shopper@example.com", "name": "Wallet Shopper"}
+# The wallet's sample address in the country the checkout form shows (a real wallet holds
+# the shopper's own); any other country gets the US one.
+WALLET_ADDRESSES: Mapping[str, Mapping[str, str]] = {
+    "US": {
+        "line1": "1 Market Street",
+        "city": "San Francisco",
+        "region": "CA",
+        "postal_code": "94105",
+        "country": "US",
+    },
+    "DE": {
+        "line1": "Unter den Linden 1",
+        "city": "Berlin",
+        "postal_code": "10117",
+        "country": "DE",
+    },
+    "GB": {
+        "line1": "10 Downing Street",
+        "city": "London",
+        "postal_code": "SW1A 2AA",
+        "country": "GB",
+    },
+    "FR": {"line1": "1 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"},
+    "PT": {
+        "line1": "Rua de Santa Catarina 1",
+        "city": "Porto",
+        "postal_code": "4000-442",
+        "country": "PT",
+    },
 }
 
 
@@ -123,8 +148,9 @@ class TestPaymentProvider:
             reference="test_re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
         )
 
-    def wallet_contact(self) -> Mapping[str, str]:
-        return WALLET_CONTACT
+    def wallet_contact(self, country: str | None = None) -> Mapping[str, str]:
+        address = WALLET_ADDRESSES.get((country or "").upper(), WALLET_ADDRESSES["US"])
+        return {**WALLET_CONTACT, **address}
 
     def page_settings(self) -> Mapping[str, str]:
         return {}
@@ -135,3 +161,22 @@ class TestPaymentProvider:
     def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent | None:
         # Test charges settle inside charge(): no event from outside can be genuine.
         raise WebhookSignatureInvalid("The test provider sends no webhooks.")
+
+    # -- payees: accounts are ready at once, transfers move nothing ---------------------
+
+    def create_account(self, *, email: str | None, kind: str, idempotency_key: str) -> str:
+        return "acct_test_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+
+    def account_link(self, account: str, *, refresh_url: str, return_url: str) -> str:
+        return return_url
+
+    def account(self, account: str) -> ConnectedAccount:
+        return ConnectedAccount(
+            id=account, charges_enabled=True, payouts_enabled=True, details_submitted=True
+        )
+
+    def transfer(self, request: TransferRequest) -> str:
+        return "tr_test_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:20]
+
+    def reverse_transfer(self, reference: str, *, amount: int, idempotency_key: str) -> str:
+        return "trr_test_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]

@@ -35,13 +35,15 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
+from buybutton.tokens import CheckoutLink
 from buybutton_server.db import read_session, run_read
 from buybutton_server.domain import carts, rate_limits, short_links
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
+from buybutton_server.domain.checkout_model import Address
 from buybutton_server.domain.order_rows import order_by_public_id
 from buybutton_server.domain.orders import (
+    Choice,
     HoldLimits,
     OrderSummary,
     OrderView,
@@ -53,36 +55,33 @@ from buybutton_server.domain.orders import (
     record_payment_reference,
     settle_order,
 )
+from buybutton_server.domain.pricing import NO_SHIPPING_TO_COUNTRY
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import (
+    InvalidInput,
     NotEnoughStock,
     NotFound,
     PaymentUnavailable,
     ProductUnavailable,
     RateLimited,
     ShopError,
+    TotalChanged,
 )
 from buybutton_server.payments.base import ChargeRequest, ChargeResult, PaymentProvider
+from buybutton_server.services.checkout_details import (
+    ADDRESS_FIELDS,
+    FIELDS,
+    all_codes,
+    read_details,
+)
+
+__all__ = ["ADDRESS_FIELDS", "FIELDS", "read_details"]
 
 PaymentMethod = Literal["card", "wallet"]
 # (hits, per seconds): at most that many tries in any window of that length.
 Limit = tuple[int, int]
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-FIELDS: Mapping[str, tuple[str, int, bool]] = {
-    # name: (label, max length, needed only when the product ships)
-    "email": ("Email", 254, False),
-    "name": ("Full name", 200, False),
-    "line1": ("Address", 200, True),
-    "line2": ("Apartment, suite (optional)", 200, True),
-    "city": ("City", 100, True),
-    "postal_code": ("Postal code", 20, True),
-    "country": ("Country", 64, True),
-}
-_OPTIONAL = frozenset({"line2"})
-# Control characters (NUL among them) that white-space collapsing leaves: PostgreSQL cannot
-# store NUL in text, and none of them belongs in a name or an address.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _key(text: str) -> str:
@@ -113,6 +112,7 @@ class Offer:
     variants: tuple[ProductView, ...] = ()
     items: tuple[Item, ...] = ()
     problem: ShopError | None = None
+    prefill: Address | None = None
 
     @property
     def requires_shipping(self) -> bool:
@@ -128,13 +128,15 @@ def load_offer(factory: sessionmaker[Session], link: CheckoutLink, variant: str 
     if link.items:
         items, problem = carts.read_items(factory, link.items)
         return Offer(link, items[0].product if items else None, items=items, problem=problem)
+    prefill: Address | None = None
     if link.short_code:
         stored = short_links.find(factory, link.short_code)
         if stored is not None and stored.sku == link.sku:
             link = replace(link, email=stored.email, name=stored.name)
+            prefill = getattr(stored, "address", None)  # a short link's shipping address
     product = product_view(factory, link.sku)
     if product is None or not product.variant_group:
-        return Offer(link, product)
+        return Offer(link, product, prefill=prefill)
     variants = tuple(variants_of(factory, product))
     if variant and variant != product.sku:
         for candidate in variants:
@@ -153,42 +155,6 @@ async def read_offer(
 
 def find_product(factory: sessionmaker[Session], sku: str) -> ProductView | None:
     return product_view(factory, sku)
-
-
-def read_details(
-    typed: Mapping[str, str],
-    product: ProductView | Offer,
-    wallet: Mapping[str, str] | None,
-    link: CheckoutLink,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """``(values, errors)`` of the contact and shipping fields (shipping only for products
-    that ship). What the shopper typed wins, then what the link pre-filled, then the wallet;
-    white space is collapsed. ``errors`` maps a field to what is wrong with it."""
-    values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for name, (label, limit, shipping_only) in FIELDS.items():
-        if shipping_only and not product.requires_shipping:
-            continue
-        value = " ".join(typed.get(name, "").split())
-        if not value and name == "email":
-            value = link.email or ""
-        elif not value and name == "name":
-            value = link.name or ""
-        if not value and wallet is not None:
-            value = wallet.get(name, "")
-        if _CONTROL.search(value):  # shown again without them, and refused
-            value = _CONTROL.sub("", value)
-            errors[name] = f"{label} contains characters that cannot be used; remove them."
-        values[name] = value
-        if name in errors:
-            continue
-        if len(value) > limit:
-            errors[name] = f"{label} is too long (at most {limit} characters)."
-        elif not value and name not in _OPTIONAL:
-            errors[name] = f"{label} is required."
-    if "email" not in errors and not EMAIL_PATTERN.match(values["email"]):
-        errors["email"] = "Enter an email address like name@example.com."
-    return values, errors
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +177,12 @@ class PaymentForm:
     first_touch: Mapping[str, Any] | None = None
     client: str = "unknown"
     token: str = ""
+    # What the page's quote showed: typed codes (the link's are added), the shipping option
+    # picked, and the total shown (None: not checked, as for API callers that never saw one).
+    codes: tuple[str, ...] = ()
+    shipping_option: str | None = None
+    shown_total: int | None = None
+    quoted: bool = False  # whether the page had priced shipping and tax when it was sent
 
 
 class Problem(StrEnum):
@@ -220,6 +192,7 @@ class Problem(StrEnum):
     INVALID_FIELDS = "invalid_fields"  # see Outcome.errors
     NOT_ENOUGH_STOCK = "not_enough_stock"  # fewer left than asked for; nothing charged
     PAYMENT_FAILED = "payment_failed"  # the order failed; code and alert say why
+    TOTAL_CHANGED = "total_changed"  # priced now, the total is not the one shown; no charge
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,8 +253,12 @@ def pay(
         raise offer.problem
     if product is None or not product.active:
         raise ProductUnavailable()
-    wallet = provider.wallet_contact() if form.method == "wallet" else None
-    values, errors = read_details(form.details, offer if offer.items else product, wallet, link)
+    wallet = None
+    if form.method == "wallet":
+        wallet = provider.wallet_contact(form.details.get("country") or None)
+    values, errors, address = read_details(
+        form.details, offer if offer.items else product, wallet, link
+    )
     wrong_quantity = None if offer.items else quantity_problem(link, product, form.quantity)
     if wrong_quantity:
         errors["quantity"] = wrong_quantity
@@ -304,11 +281,17 @@ def pay(
     shopper = Shopper(
         email=values["email"],
         name=values["name"],
-        line1=values.get("line1"),
-        line2=values.get("line2") or None,
-        city=values.get("city"),
-        postal_code=values.get("postal_code"),
-        country=values.get("country"),
+        line1=address.line1 if address else None,
+        line2=(address.line2 or None) if address else None,
+        city=address.city if address else None,
+        postal_code=address.postal_code if address else None,
+        country=address.country if address else None,
+        region=(address.region or None) if address else None,
+    )
+    choice = Choice(
+        codes=all_codes(link, form.codes),
+        shipping_option=form.shipping_option,
+        expected_total=form.shown_total,
     )
     try:
         order, created = place_order(
@@ -322,6 +305,22 @@ def pay(
             hold_for=hold_for,
             first_touch=form.first_touch,
             limits=_limits(holds, form),
+            choice=choice,
+        )
+    except TotalChanged as changed:  # nothing written, nothing charged: show the new total
+        alert = changed.message
+        if not form.quoted:
+            alert = "Shipping and tax for your address are now included. Check the total and pay."
+        return replace(shown, problem=Problem.TOTAL_CHANGED, code=changed.code, alert=alert)
+    except InvalidInput as refused:
+        if refused.code != NO_SHIPPING_TO_COUNTRY:
+            raise
+        return replace(
+            shown,
+            problem=Problem.INVALID_FIELDS,
+            code=refused.code,
+            alert=refused.message,
+            errors={"country": refused.message},
         )
     except NotEnoughStock as short:
         now = load_offer(factory, link, None) if offer.items else None  # what is left now
@@ -337,6 +336,15 @@ def pay(
         return _settled(shown, order_summary(order))
 
     metadata = {"order_public_id": order.public_id, "order_number": order.number}
+    # The parts of the total, in minor units of the order's currency, as the page showed them.
+    for key, amount in (
+        ("subtotal", order.subtotal_amount),
+        ("discount", order.discount_amount),
+        ("shipping", order.shipping_amount),
+        ("tax", order.tax_amount),
+        ("total", order.total_amount),
+    ):
+        metadata[key] = str(amount)
     for key, value in (
         ("source", link.source),
         ("campaign", link.campaign),

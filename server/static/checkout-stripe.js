@@ -81,27 +81,74 @@
 
   if (!fullStripe) return;
   try {
-    // A multi-item page has no quantity picker: data-unit-amount is then the cart's total.
-    var count = function () { return form.elements.quantity ? parseInt(form.elements.quantity.value, 10) : 1; };
-    var amount = parseInt(form.dataset.unitAmount, 10) * count();
+    // The wallet sheet shows what the server priced: the page's total until the shopper
+    // picks an address in the sheet, then the quote for that address (POST .../quote).
     var shipping = form.dataset.requiresShipping === "true";
+    var currency = form.dataset.currency.toLowerCase();
     var walletElements = stripe.elements({
-      mode: "payment", amount: amount, currency: form.dataset.currency.toLowerCase(),
+      mode: "payment", amount: parseInt(form.dataset.total, 10), currency: currency,
       paymentMethodCreation: "manual",
     });
+    var countries = (form.dataset.countries || "").split(" ").filter(Boolean);
+    var sheet = { address: {}, option: null, total: null };
     var express = walletElements.create("expressCheckout", {
       // The wallet sheet's label ("Pay <shop>"): the shop's name when the owner set one.
       business: form.dataset.shopName ? { name: form.dataset.shopName } : undefined,
       emailRequired: true, phoneNumberRequired: false, shippingAddressRequired: shipping,
-      shippingRates: shipping ? [{ id: "standard", displayName: "Standard shipping", amount: 0 }] : undefined,
+      allowedShippingCountries: shipping && countries.length ? countries : undefined,
+      // A placeholder until the sheet has an address: shippingaddresschange replaces it.
+      shippingRates: shipping ? [{ id: "pending", displayName: "Shipping", amount: 0 }] : undefined,
     });
     express.on("ready", function (event) {
       var any = event.availablePaymentMethods && Object.values(event.availablePaymentMethods).some(Boolean);
       document.getElementById("express-checkout").hidden = !any;
       document.getElementById("express-divider").hidden = !any;
     });
-    if (form.elements.quantity) form.elements.quantity.addEventListener("change", function () {
-      walletElements.update({ amount: parseInt(form.dataset.unitAmount, 10) * count() });
+    // The page's own quote (quantity, codes, address typed) keeps the sheet's amount in step.
+    form.addEventListener("quote", function (event) {
+      walletElements.update({ amount: event.detail.totals.total.amount });
+    });
+    async function sheetQuote(extra) {
+      var body = new FormData();
+      ["codes", "quantity", "email"].forEach(function (name) {
+        if (form.elements[name]) body.set(name, form.elements[name].value || "");
+      });
+      var a = sheet.address;
+      body.set("country", a.country || ""); body.set("region", a.state || "");
+      body.set("postal_code", a.postal_code || ""); body.set("city", a.city || "");
+      if (sheet.option) body.set("shipping_option", sheet.option);
+      Object.keys(extra || {}).forEach(function (k) { body.set(k, extra[k]); });
+      var response = await fetch(form.dataset.quoteUrl, {
+        method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      var q = await response.json();
+      if (!response.ok || q.blocked) return null;
+      sheet.total = q.totals.total.amount;
+      sheet.option = q.selected_shipping;
+      walletElements.update({ amount: sheet.total });
+      return q;
+    }
+    function lineItems(q) {
+      var t = q.totals, items = [{ name: "Items", amount: t.subtotal.amount - t.discount.amount }];
+      if (!t.tax.included && t.tax.amount) items.push({ name: t.tax.label, amount: t.tax.amount });
+      return items;
+    }
+    function rates(q) {
+      return q.shipping_options.map(function (o) {
+        return { id: o.id, displayName: o.title, amount: q.selected_shipping === o.id ? q.totals.shipping.amount : o.price.amount };
+      }).sort(function (a, b) { return a.id === q.selected_shipping ? -1 : b.id === q.selected_shipping ? 1 : 0; });
+    }
+    express.on("shippingaddresschange", async function (event) {
+      sheet.address = event.address || {}; sheet.option = null;
+      var q = await sheetQuote().catch(function () { return null; });
+      if (!q || !q.shipping_options.length) { event.reject(); return; }
+      event.resolve({ lineItems: lineItems(q), shippingRates: rates(q) });
+    });
+    express.on("shippingratechange", async function (event) {
+      sheet.option = event.shippingRate && event.shippingRate.id;
+      var q = await sheetQuote().catch(function () { return null; });
+      if (!q) { event.reject(); return; }
+      event.resolve({ lineItems: lineItems(q) });
     });
     express.on("confirm", async function (event) {
       setBusy(true);
@@ -112,8 +159,10 @@
         var ship = (event.shippingAddress || {}).address || {};
         await pay(created.paymentMethod.id, {
           email: billing.email, name: (event.shippingAddress || {}).name || billing.name,
-          line1: ship.line1, line2: ship.line2, city: ship.city,
+          line1: ship.line1, line2: ship.line2, city: ship.city, region: ship.state,
           postal_code: ship.postal_code, country: ship.country,
+          shipping_option: (event.shippingRate && event.shippingRate.id) || sheet.option,
+          shown_total: String(sheet.total != null ? sheet.total : form.dataset.total), quoted: "1",
         });
       } catch (error) {
         event.paymentFailed && event.paymentFailed();

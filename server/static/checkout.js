@@ -1,39 +1,218 @@
-// Hosted checkout: keep the total in step with the quantity and stop double taps.
-// The page works without this file; the server is idempotent either way.
+// Hosted checkout: live totals from the server, the address form per country, the test
+// wallet's one tap, the card expiry as typed, and no double taps.
+// The page works without this file (the "Apply" and "Update" buttons post it back and the
+// server prices it); the server is idempotent either way and charges only the total shown.
 // When it has run, the form carries data-ready="1" (browser tests wait for it).
 (function () {
   "use strict";
   var form = document.getElementById("checkout");
   if (!form) return;
-  var unit = parseInt(form.dataset.unitAmount, 10);
-  var currency = form.dataset.currency;
-  var fmt = new Intl.NumberFormat(undefined, { style: "currency", currency: currency });
-  var digits = fmt.resolvedOptions().maximumFractionDigits;
-  var quantity = document.getElementById("quantity");
-  function show() {
-    var text = fmt.format((unit * parseInt(quantity.value, 10)) / Math.pow(10, digits));
-    document.getElementById("total").textContent = text;
-    document.getElementById("pay-amount").textContent = text;
+  var $ = function (id) { return document.getElementById(id); };
+  var QUOTE_FIELDS = ["country", "region", "postal_code", "city", "line1", "codes",
+    "shipping_option", "quantity", "email"];
+  var seq = 0, timer = null;
+
+  // -- the quote ---------------------------------------------------------------------------
+  function quoteBody(extra) {
+    var all = new FormData(form), body = new FormData();
+    QUOTE_FIELDS.forEach(function (name) { if (all.has(name)) body.set(name, all.get(name)); });
+    var variant = new URLSearchParams(location.search).get("variant");
+    if (variant) body.set("variant", variant);
+    Object.keys(extra || {}).forEach(function (k) { body.set(k, extra[k]); });
+    return body;
   }
-  // A multi-item page has no picker: each line's quantity is fixed and the server's total stays.
-  if (quantity) {
-    quantity.addEventListener("change", show);
-    // A quantity picked before this script ran (a quick shopper on a slow phone, a form the
-    // browser restored) counts too: start from the form as it is now. The server's rendering
-    // stays when the quantity is still the one it rendered.
-    var rendered = Array.prototype.filter.call(quantity.options, function (o) {
-      return o.defaultSelected;
-    })[0] || quantity.options[0];
-    if (!rendered || quantity.value !== rendered.value) show();
+  function fetchQuote(extra) {
+    var mine = ++seq;
+    form.setAttribute("aria-busy", "true");
+    return fetch(form.dataset.quoteUrl, {
+      method: "POST", body: quoteBody(extra), credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    }).then(function (response) {
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+    }).then(function (answer) {
+      if (mine !== seq) return null; // a newer question is on its way
+      form.removeAttribute("aria-busy");
+      if (!answer.ok) { showQuoteError(answer.data.error ? answer.data.error.message : ""); return null; }
+      showQuote(answer.data);
+      return answer.data;
+    }).catch(function () { form.removeAttribute("aria-busy"); return null; });
   }
-  var expiry = form.elements.card_expiry; // the test provider's card form only
+  function refresh(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(function () { fetchQuote(); }, delay == null ? 250 : delay);
+  }
+  function text(id, value) { var el = $(id); if (el && el.textContent !== value) el.textContent = value; }
+  function row(id, show) { var el = $(id); if (el) el.hidden = !show; }
+  function showQuoteError(message) {
+    var box = $("quote-error");
+    box.textContent = message || ""; box.hidden = !message;
+  }
+  function showQuote(q) {
+    var t = q.totals, ships = form.dataset.requiresShipping === "true";
+    text("t-subtotal", t.subtotal.formatted);
+    text("t-discount", "\u2212" + t.discount.formatted);
+    row("r-discount", t.discount.amount > 0);
+    if (ships) text("t-shipping", !q.address_known || !q.selected_shipping ? "With your address"
+      : t.shipping.amount === 0 ? "Free" : t.shipping.formatted);
+    text("t-tax-label", t.tax.label); text("t-tax", t.tax.formatted);
+    row("r-tax", t.tax.amount > 0);
+    text("total", t.total.formatted); text("pay-amount", t.total.formatted);
+    var lines = $("quote-lines");
+    if (lines && q.lines.length === 1) {
+      var l = q.lines[0], li = lines.firstElementChild;
+      if (li) { li.firstElementChild.lastElementChild.textContent = l.quantity + " \u00d7 " + l.unit_price.formatted;
+        li.lastElementChild.textContent = l.subtotal.formatted; }
+    }
+    $("shown-total").value = String(t.total.amount);
+    $("quoted").value = q.address_known || !ships ? "1" : "0";
+    form.dataset.total = String(t.total.amount);
+    row("quote-note", !(q.address_known || !ships));
+    if (ships) showOptions(q);
+    var notes = q.messages.filter(function (m) { return /^\$\.discounts/.test(m.path || "") || /discount/.test(m.code || ""); });
+    fill($("code-notes"), notes);
+    var others = q.messages.filter(function (m) { return m.severity !== "error" && notes.indexOf(m) < 0; });
+    fill($("shipping-notes"), others);
+    showQuoteError(q.messages.filter(function (m) { return m.severity === "error"; })
+      .map(function (m) { return m.content; }).join(" "));
+    form.querySelectorAll("#pay-card, #pay-wallet").forEach(function (b) { b.disabled = q.blocked; });
+    form.dispatchEvent(new CustomEvent("quote", { detail: q }));
+  }
+  function fill(box, messages) {
+    if (!box) return;
+    box.textContent = "";
+    messages.forEach(function (m) {
+      var p = box.appendChild(document.createElement("p"));
+      p.className = "note " + m.severity; p.textContent = m.content;
+    });
+  }
+  function showOptions(q) {
+    var box = $("shipping-choices");
+    if (!box) return;
+    var same = q.shipping_options.map(function (o) { return o.id + o.price.amount; }).join() ===
+      Array.prototype.map.call(box.querySelectorAll("input"), function (i) { return i.value + i.dataset.amount; }).join();
+    if (same && q.shipping_options.length) {
+      box.querySelectorAll("input").forEach(function (i) { i.checked = i.value === q.selected_shipping; });
+      return;
+    }
+    box.textContent = "";
+    q.shipping_options.forEach(function (o) {
+      var label = box.appendChild(document.createElement("label"));
+      label.className = "option";
+      var input = label.appendChild(document.createElement("input"));
+      input.type = "radio"; input.name = "shipping_option"; input.value = o.id;
+      input.dataset.amount = o.price.amount; input.checked = o.id === q.selected_shipping;
+      var title = label.appendChild(document.createElement("span"));
+      title.className = "option-title"; title.textContent = o.title + " ";
+      if (o.estimate) {
+        var small = title.appendChild(document.createElement("small"));
+        small.className = "option-estimate"; small.textContent = o.estimate;
+      }
+      var price = label.appendChild(document.createElement("span"));
+      price.className = "option-price"; price.textContent = o.price.amount === 0 ? "Free" : o.price.formatted;
+    });
+    if (!q.shipping_options.length) {
+      var p = box.appendChild(document.createElement("p"));
+      p.className = "hint"; p.id = "shipping-hint";
+      p.textContent = q.address_known ? "No shipping for this address."
+        : "Shipping options and tax appear once we know your country and postal code.";
+    }
+  }
+
+  // -- the address form, per country (GET /api/public/address-format/{country}) -------------
+  function swapAddress(country) {
+    var box = form.querySelector("[data-address-fields]");
+    if (!box) return Promise.resolve();
+    return fetch("/api/public/address-format/" + encodeURIComponent(country))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (format) {
+        if (!format) return;
+        var old = {};
+        box.querySelectorAll("[data-field]").forEach(function (label) {
+          var input = label.querySelector("input, select");
+          if (input) old[input.name] = input.value;
+          label.remove();
+        });
+        format.fields.forEach(function (f) {
+          if (f.name === "name") return;
+          box.appendChild(fieldFor(f, old[f.name] || "", box.dataset.section || "shipping"));
+        });
+        box.dataset.country = format.country;
+      });
+  }
+  function fieldFor(f, value, section) {
+    var label = document.createElement("label");
+    label.className = "field"; label.dataset.field = f.name;
+    var span = label.appendChild(document.createElement("span"));
+    span.textContent = f.label + (f.required ? "" : " (optional)");
+    var input;
+    if (f.choices.length) {
+      input = document.createElement("select");
+      var none = input.appendChild(document.createElement("option"));
+      none.value = ""; none.textContent = "Choose\u2026";
+      f.choices.forEach(function (c) {
+        var o = input.appendChild(document.createElement("option"));
+        o.value = c.code; o.textContent = c.name; o.selected = c.code === value;
+      });
+    } else {
+      input = document.createElement("input");
+      input.type = "text"; input.value = value; input.maxLength = f.max_length;
+      if (f.name === "postal_code") { input.autocapitalize = "characters"; input.spellcheck = false; }
+    }
+    input.name = f.name; input.id = f.name; input.required = f.required;
+    input.autocomplete = f.autocomplete ? section + " " + f.autocomplete : "off";
+    label.insertBefore(input, null);
+    if (f.example) {
+      var hint = label.appendChild(document.createElement("small"));
+      hint.className = "hint"; hint.id = "hint-" + f.name; hint.textContent = "For example " + f.example;
+      input.setAttribute("aria-describedby", hint.id);
+    }
+    return label;
+  }
+
+  form.querySelectorAll("[data-no-js], [data-address-refresh]").forEach(function (b) { b.hidden = true; });
+  form.addEventListener("change", function (event) {
+    var name = event.target.name;
+    if (name === "country") { swapAddress(event.target.value).then(function () { refresh(0); }); return; }
+    if (QUOTE_FIELDS.indexOf(name) >= 0) refresh(name === "shipping_option" || name === "quantity" ? 0 : 250);
+  });
+  form.addEventListener("input", function (event) {
+    if (event.target.name === "postal_code" || event.target.name === "codes") refresh(600);
+  });
+  var apply = $("apply-code");
+  if (apply) apply.addEventListener("click", function (event) { event.preventDefault(); refresh(0); });
+  if (form.dataset.quoteUrl) refresh(0); // the page came without shipping and tax: ask now
+
+  // -- the test wallet: quote for the wallet's address (the "sheet"), then pay, one tap -----
+  var wallet = $("pay-wallet"), walletGo = false;
+  if (wallet) wallet.addEventListener("click", function (event) {
+    if (walletGo) return;
+    event.preventDefault();
+    wallet.disabled = true;
+    clearTimeout(timer);
+    fetchQuote({ method: "wallet" }).then(function (q) {
+      wallet.disabled = false;
+      if (!q || q.blocked) return;
+      var sheet = $("wallet-sheet");
+      if (sheet && q.wallet) {
+        sheet.textContent = "Test Wallet \u00b7 " + (form.dataset.shopName || "") + " \u00b7 " +
+          q.totals.total.formatted + " \u00b7 " + [q.wallet.city, q.wallet.postal_code, q.wallet.country].join(" ");
+        sheet.hidden = false;
+      }
+      walletGo = true;
+      if (form.requestSubmit) form.requestSubmit(wallet); else wallet.click();
+    });
+  });
+
+  // -- the test provider's card expiry --------------------------------------------------
+  var expiry = form.elements.card_expiry;
   if (expiry) {
     expiry.addEventListener("input", function (e) {
       var v = formatExpiry(expiry.value, /^delete/.test(e.inputType || ""));
       if (v !== expiry.value) expiry.value = v;
     });
     form.addEventListener("submit", function (e) {
-      if (e.submitter && e.submitter.value === "wallet") return;
+      if (e.submitter && (e.submitter.value === "wallet" || e.submitter.name === "apply" ||
+        e.submitter.name === "address_refresh")) return;
       var m = /^(\d\d) \/ (\d\d)$/.exec(expiry.value = formatExpiry(expiry.value, true));
       var ok = m && m[1] > 0 && m[1] < 13; // the message is payments/messages.py's
       fieldError(expiry, ok ? "" : "Enter the expiry date as MM / YY.");
@@ -78,7 +257,7 @@
       // Disable after the browser has read the form, so the pressed button's value is sent.
       setTimeout(function () {
         form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
-        if (submitter) submitter.textContent = "Processing…";
+        if (submitter) submitter.textContent = "Processing\u2026";
       }, 0);
     });
     window.addEventListener("pageshow", function (event) {

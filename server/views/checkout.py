@@ -16,23 +16,20 @@ from urllib.parse import urlencode, urlsplit
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import MAX_QUANTITY, CheckoutLink
 from buybutton.urls import absolute, checkout_path, order_path
 from buybutton_server.domain import analytics
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView
-from buybutton_server.domain.vocabulary import is_low_stock
 from buybutton_server.errors import (
     InternalError,
     LinkExpired,
-    LinkNotValid,
     NotFound,
     ProductUnavailable,
 )
-from buybutton_server.services import checkout
+from buybutton_server.services import checkout, checkout_quote
 from buybutton_server.services.checkout import (
     HoldPolicy,
     Outcome,
@@ -40,126 +37,36 @@ from buybutton_server.services.checkout import (
     PaymentMethod,
     Problem,
 )
+from buybutton_server.services.checkout_quote import parse_codes
 from buybutton_server.settings import origin_of
 from buybutton_server.views.bought import already_bought, remember_purchase
 from buybutton_server.views.card_form import field_errors, shown_values
+from buybutton_server.views.checkout_page import NO_STORE, address_values, render_page, ships
+from buybutton_server.views.checkout_quote import page_quote, verify
+from buybutton_server.views.checkout_quote import quote as quote
 from buybutton_server.views.errors import render_error, wants_json
 from buybutton_server.views.origins import allowed_origins, load_origins, shop_identity
 
-NO_STORE = {"Cache-Control": "no-store"}
 # The answer's status for each way an attempt can stop on the page.
 STATUS_BY_PROBLEM = {
     Problem.INCOMPLETE_FORM: 400,
     Problem.INVALID_FIELDS: 422,
     Problem.NOT_ENOUGH_STOCK: 409,
     Problem.PAYMENT_FAILED: 402,
+    Problem.TOTAL_CHANGED: 409,
 }
 _PAYMENT_FIELDS = ("card_number", "card_expiry", "card_cvc", "payment_method")
-
-
-def _verify(request: Request, token: str) -> CheckoutLink:
-    try:
-        link: CheckoutLink = request.app.state.link_signer.verify(token)
-        return link
-    except ExpiredLink as expired:
-        raise LinkExpired(context={"expired_link": expired.link}) from None
-    except InvalidLink:
-        raise LinkNotValid() from None
-
-
-# Stand-ins rendered into cached pages and replaced on the way out.
-_ATTEMPT_SLOT = "\x00attempt\x00"
-_NONCE_SLOT = "\x00nonce\x00"
-
-
-def _page(
-    request: Request,
-    *,
-    token: str,
-    link: CheckoutLink,
-    product: ProductView,
-    quantity: int,
-    values: Mapping[str, str],
-    embedded: bool,
-    variants: tuple[ProductView, ...] = (),
-    items: tuple[Item, ...] = (),
-    errors: Mapping[str, str] | None = None,
-    alert: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    state = request.app.state
-    back = return_url(request, request.query_params.get("return"))
-    shop = shop_identity(request)
-
-    def render() -> str:
-        available = product.available
-        # What the link allows (just its own quantity unless it signs a range), within the
-        # product's per-order maximum and what is left.
-        low, high = link.quantity_range
-        top = max(low, min(high, product.max_per_order, available))
-        context: dict[str, Any] = {
-            "token": token,
-            "link": link,
-            "product": product,
-            "quantity": min(max(quantity, low), top),
-            "quantity_choices": range(low, top + 1),
-            "sold_out": available <= 0,
-            "low_stock": is_low_stock(available),
-            "values": values,
-            "errors": errors or {},
-            "alert": alert,
-            "fields": checkout.FIELDS,
-            "attempt_key": _ATTEMPT_SLOT,
-            "csp_nonce": _NONCE_SLOT,
-            "provider": state.payments.name,
-            "provider_settings": state.payments.page_settings(),
-            "image_url": absolute(state.settings.base_url, product.image_url),
-            "return_url": back,
-            "embedded": embedded,
-            "variants": variants,
-            "variant_query": _query_without_variant(request),
-            "shop_identity": shop,
-            **_cart_context(state.settings.base_url, items),
-        }
-        return str(state.templates.get_template("checkout.html").render(context))
-
-    if errors or alert:
-        html = render()
-    else:  # the plain page: the same bytes for the same link, product row and quantity
-        key = (token, product, variants, items, quantity, back, request.url.query, shop)
-        html = state.page_cache.get_or_render(key, render)
-    html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
-        _NONCE_SLOT, request.state.csp_nonce
-    )
-    return HTMLResponse(html, status_code=status_code, headers=NO_STORE)
-
-
-def _cart_context(base_url: str, items: tuple[Item, ...]) -> dict[str, Any]:
-    """A multi-item page: its lines with their images, the total, and the lines the shelf
-    cannot fill now (the page names them and offers no payment)."""
-    if not items:
-        return {"items": ()}
-    short = [i.product.title for i in items if i.product.available < i.quantity]
-    return {
-        "items": [(i, absolute(base_url, i.product.image_url)) for i in items],
-        "cart_total": sum(i.total for i in items),
-        "cart_ships": any(i.product.requires_shipping for i in items),
-        "sold_out": bool(short),
-        "short_titles": short,
-    }
-
-
-def _query_without_variant(request: Request) -> str:
-    """The page's other query parameters, for the variant links to keep (return, embed)."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "variant"]
-    return ("&" + urlencode(kept)) if kept else ""
+_DETAILS = (*checkout.FIELDS, *checkout.ADDRESS_FIELDS)
+# Buttons that post the form back to be shown again, priced, without paying: "Apply" (a
+# code), "Update total" (a shipping option) and "Update address fields" (a new country).
+_SHOW_AGAIN = ("apply", "address_refresh")
 
 
 async def checkout_page(request: Request) -> Response:
     token = request.path_params["token"]
     await load_origins(request)
     try:
-        link = _verify(request, token)
+        link = verify(request, token)
     except LinkExpired as error:
         return await _expired_page(request, error)
     bought = await already_bought(request, embedded=_allow_overlay(request))
@@ -173,13 +80,16 @@ async def checkout_page(request: Request) -> Response:
     if product is None or not product.active:
         raise ProductUnavailable()
     values = {"email": link.email or "", "name": link.name or ""}
+    if offer.prefill is not None:  # a short link's address: the form starts filled in
+        values.update(address_values(offer.prefill))
+    countries = await _countries(request, product, offer.items)
     embedded = _allow_overlay(request)
     # The widget's card lets the shopper pick a quantity before tapping, within the link's range.
     quantity = _read_quantity(request.query_params, link.quantity)
     if not link.allows(quantity):
         quantity = link.quantity
     state.analytics.count("click", [(token, link)], request.headers, request.client)
-    response = _page(
+    response = render_page(
         request,
         token=token,
         link=link,
@@ -187,11 +97,22 @@ async def checkout_page(request: Request) -> Response:
         quantity=quantity,
         values=values,
         embedded=embedded,
+        back=return_url(request, request.query_params.get("return")),
+        countries=countries,
         variants=offer.variants,
         items=offer.items,
     )
     _remember_first_touch(request, response, link)
     return response
+
+
+async def _countries(
+    request: Request, product: ProductView, items: tuple[Item, ...]
+) -> tuple[str, ...]:
+    """The shop's shipping countries for the picker (empty: any country), when it ships."""
+    if not ships(product, items):
+        return ()
+    return await checkout_quote.read_countries(request.app.state.sessions)
 
 
 def _remember_first_touch(request: Request, response: Response, link: CheckoutLink) -> None:
@@ -266,6 +187,14 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _shown_total(form: FormData) -> int | None:
+    """The total the page showed (minor units), or None when the form carried none."""
+    raw = str(form.get("shown_total", ""))
+    if raw.isascii() and raw.isdecimal() and len(raw) <= 15:
+        return int(raw)
+    return None
+
+
 def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> PaymentForm:
     method: PaymentMethod = "wallet" if form.get("method") == "wallet" else "card"
     return PaymentForm(
@@ -274,11 +203,15 @@ def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> Payme
         quantity=_read_quantity(form, link.quantity),
         attempt_key=str(form.get("attempt", "")),
         method=method,
-        details={name: str(form.get(name, "")) for name in checkout.FIELDS},
+        details={name: str(form.get(name, "")) for name in _DETAILS},
         payment_details={name: str(form.get(name, "")) for name in _PAYMENT_FIELDS},
         first_touch=_first_touch(request),
         client=_client(request),
         token=request.path_params["token"],
+        codes=parse_codes(str(form.get("codes", "")))[0],
+        shipping_option=str(form.get("shipping_option", ""))[:40] or None,
+        shown_total=_shown_total(form),
+        quoted=form.get("quoted") == "1",
     )
 
 
@@ -310,7 +243,7 @@ async def pay(request: Request) -> Response:
     """Take a payment. A plain form post gets pages; Stripe.js (Accept: JSON) gets JSON."""
     token = request.path_params["token"]
     await load_origins(request)
-    link = _verify(request, token)
+    link = verify(request, token)
     embedded = _allow_overlay(request)
     await _limit_payment_attempts(request, None)
     async with request.form(max_files=0, max_fields=40) as form:
@@ -318,6 +251,12 @@ async def pay(request: Request) -> Response:
         back = return_url(
             request, str(form.get("return") or request.query_params.get("return", ""))
         )
+        again = any(form.get(name) for name in _SHOW_AGAIN) and not wants_json(request)
+        extra = {
+            name: str(form.get(name, ""))[:300] for name in ("codes", "shipping_option", "quantity")
+        }
+    if again:
+        return await _show_again(request, attempt, link, extra, back=back, embedded=embedded)
     state = request.app.state
     outcome = await run_in_threadpool(
         checkout.pay,
@@ -330,18 +269,24 @@ async def pay(request: Request) -> Response:
     if wants_json(request):
         return _as_json(request, outcome, back)
     if outcome.problem is not None:
-        return _page(
+        values = {**shown_values(state.payments.name, outcome.values, attempt.payment_details)}
+        fields = {**values, **extra, "quantity": str(outcome.quantity), "variant": outcome.link.sku}
+        quote = await run_in_threadpool(page_quote, request, outcome.link, fields)
+        return render_page(
             request,
             token=token,
             link=outcome.link,
             product=outcome.product,
             quantity=outcome.quantity,
-            values=shown_values(state.payments.name, outcome.values, attempt.payment_details),
+            values={**values, "codes": extra["codes"]},
             embedded=embedded,
+            back=back,
+            countries=await _countries(request, outcome.product, outcome.items),
             variants=outcome.variants,
             items=outcome.items,
             alert=outcome.alert,
             errors=field_errors(outcome.code, outcome.alert, outcome.errors),
+            quote=quote,
             status_code=STATUS_BY_PROBLEM[outcome.problem],
         )
     response = RedirectResponse(_order_address(request, outcome, back), status_code=303)
@@ -377,6 +322,44 @@ def _as_json(request: Request, outcome: Outcome, back: str | None) -> Response:
     response = JSONResponse(body, headers=NO_STORE)
     remember_purchase(request, response, outcome)
     return response
+
+
+async def _show_again(
+    request: Request,
+    attempt: PaymentForm,
+    link: CheckoutLink,
+    extra: Mapping[str, str],
+    *,
+    back: str | None,
+    embedded: bool,
+) -> Response:
+    """The form posted back by "Apply" or "Update": shown again as typed, priced for it;
+    nothing is validated against the shopper, reserved or charged."""
+    state = request.app.state
+    offer = await checkout.read_offer(state.sessions, link, attempt.variant)
+    if offer.problem is not None:
+        raise offer.problem
+    if offer.product is None or not offer.product.active:
+        raise ProductUnavailable()
+    quantity = attempt.quantity if link.allows(attempt.quantity) else link.quantity
+    values = {name: " ".join(value.split()) for name, value in attempt.details.items()}
+    values = shown_values(state.payments.name, values, attempt.payment_details)
+    fields = {**values, **extra, "quantity": str(quantity), "variant": offer.link.sku}
+    quote = await run_in_threadpool(page_quote, request, offer.link, fields)
+    return render_page(
+        request,
+        token=request.path_params["token"],
+        link=offer.link,
+        product=offer.product,
+        quantity=quantity,
+        values={**values, "codes": extra.get("codes", "")},
+        embedded=embedded,
+        back=back,
+        countries=await _countries(request, offer.product, offer.items),
+        variants=offer.variants,
+        items=offer.items,
+        quote=quote,
+    )
 
 
 async def abandon(request: Request) -> Response:
