@@ -36,22 +36,18 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server.db import read_session, run_read
+from buybutton_server.db import run_read
 from buybutton_server.domain import carts, rate_limits, short_links
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
 from buybutton_server.domain.checkout_model import Address
-from buybutton_server.domain.order_rows import order_by_public_id
 from buybutton_server.domain.orders import (
     Choice,
     HoldLimits,
     OrderSummary,
-    OrderView,
     Shopper,
-    find_order_view,
     order_summary,
     place_order,
-    reconcile_order,
     record_payment_reference,
     settle_order,
 )
@@ -60,7 +56,6 @@ from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import (
     InvalidInput,
     NotEnoughStock,
-    NotFound,
     PaymentUnavailable,
     ProductUnavailable,
     RateLimited,
@@ -125,15 +120,11 @@ def load_offer(factory: sessionmaker[Session], link: CheckoutLink, variant: str 
     """The link's product, or the variant the shopper picked (``variant``, only within the
     signed product's variant group), with a short link's stored pre-fill filled in. A
     multi-item link reads all its lines' products at once (no variants)."""
+    link, prefill = _with_prefill(factory, link)
     if link.items:
         items, problem = carts.read_items(factory, link.items)
-        return Offer(link, items[0].product if items else None, items=items, problem=problem)
-    prefill: Address | None = None
-    if link.short_code:
-        stored = short_links.find(factory, link.short_code)
-        if stored is not None and stored.sku == link.sku:
-            link = replace(link, email=stored.email, name=stored.name)
-            prefill = getattr(stored, "address", None)  # a short link's shipping address
+        first = items[0].product if items else None
+        return Offer(link, first, items=items, problem=problem, prefill=prefill)
     product = product_view(factory, link.sku)
     if product is None or not product.variant_group:
         return Offer(link, product, prefill=prefill)
@@ -141,8 +132,22 @@ def load_offer(factory: sessionmaker[Session], link: CheckoutLink, variant: str 
     if variant and variant != product.sku:
         for candidate in variants:
             if candidate.sku == variant:
-                return Offer(replace(link, sku=candidate.sku), candidate, variants)
-    return Offer(link, product, variants)
+                chosen = replace(link, sku=candidate.sku)
+                return Offer(chosen, candidate, variants, prefill=prefill)
+    return Offer(link, product, variants, prefill=prefill)
+
+
+def _with_prefill(
+    factory: sessionmaker[Session], link: CheckoutLink
+) -> tuple[CheckoutLink, Address | None]:
+    """A short link's stored pre-fill (email, name, shipping address), when the link names
+    a short code whose stored lines are the link's own; else the link as it is."""
+    if not link.short_code:
+        return link, None
+    stored = short_links.find(factory, link.short_code)
+    if stored is None or not stored.matches(link):
+        return link, None
+    return replace(link, email=stored.email, name=stored.name), stored.address
 
 
 async def read_offer(
@@ -401,11 +406,6 @@ def _settled(shown: Outcome, order: OrderSummary, *, client_secret: str | None =
     return replace(shown, order=order, client_secret=client_secret)
 
 
-def find_order(factory: sessionmaker[Session], public_id: str) -> OrderView | None:
-    """The shopper's order page: the order with this public id, or None."""
-    return find_order_view(factory, public_id)
-
-
 def limit_payment_attempts(
     factory: sessionmaker[Session],
     *,
@@ -426,24 +426,3 @@ def limit_payment_attempts(
     verdict = rate_limits.take(factory, rules)  # a refused try writes nothing
     if not verdict.allowed:
         raise RateLimited(verdict.retry_after)
-
-
-def abandon(factory: sessionmaker[Session], provider: PaymentProvider, public_id: str) -> str:
-    """The browser could not finish a payment (3-D Secure failed or was closed).
-
-    Nothing trusts that report: a pending order is settled from what the provider says
-    (``settlement.reconcile_order``), so at worst a genuine payment is recorded as paid a
-    little before its webhook. Returns the order's status afterwards; raises ``NotFound``.
-    """
-    with read_session(factory) as session:
-        order = order_by_public_id(session, public_id)
-    if order is None:
-        raise NotFound()
-    if order.status != OrderStatus.PENDING:
-        return order.status
-    reconcile_order(factory, provider, order, reason="abandoned")
-    with read_session(factory) as session:
-        order = order_by_public_id(session, public_id)
-    if order is None:
-        raise NotFound()
-    return order.status

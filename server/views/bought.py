@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from buybutton.urls import order_path
 from buybutton_server.domain.vocabulary import OrderStatus
-from buybutton_server.services import checkout
+from buybutton_server.services import order_pages
 from buybutton_server.services.checkout import Outcome
 from buybutton_server.views.origins import shop_identity
 
@@ -72,7 +72,7 @@ async def already_bought(request: Request, *, embedded: bool) -> Response | None
     if not _PUBLIC_ID.fullmatch(public_id):
         return None
     state = request.app.state
-    order = await run_in_threadpool(checkout.find_order, state.sessions, public_id)
+    order = await run_in_threadpool(order_pages.find_order, state.sessions, public_id)
     if order is None or order.status != OrderStatus.PAID:
         return None
     kept = {k: v for k, v in query if k in ("embed", "return")}

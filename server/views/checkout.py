@@ -29,7 +29,7 @@ from buybutton_server.errors import (
     NotFound,
     ProductUnavailable,
 )
-from buybutton_server.services import checkout, checkout_quote
+from buybutton_server.services import checkout, checkout_quote, order_pages
 from buybutton_server.services.checkout import (
     HoldPolicy,
     Outcome,
@@ -368,14 +368,16 @@ async def abandon(request: Request) -> Response:
     public_id = request.path_params["public_id"]
     await _limit_payment_attempts(request, public_id)
     state = request.app.state
-    status = await run_in_threadpool(checkout.abandon, state.sessions, state.payments, public_id)
+    status = await run_in_threadpool(order_pages.abandon, state.sessions, state.payments, public_id)
     return JSONResponse({"status": status}, headers=NO_STORE)
 
 
 async def order_page(request: Request) -> Response:
     sessions = request.app.state.sessions
     await load_origins(request)
-    order = await run_in_threadpool(checkout.find_order, sessions, request.path_params["public_id"])
+    order = await run_in_threadpool(
+        order_pages.find_order, sessions, request.path_params["public_id"]
+    )
     if order is None:
         raise NotFound("We could not find that order. Check the link in your confirmation.")
     back = return_url(request, request.query_params.get("return"))
