@@ -3,7 +3,7 @@ and verified webhook events. Each keeps the JSON it came from in ``raw``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Any
 
 
@@ -36,11 +36,27 @@ class Product:
 
 @dataclass(frozen=True, slots=True)
 class OrderLine:
+    """One line of an order, amounts in minor units. ``total_amount`` is ``subtotal_amount
+    - discount_amount``, plus ``tax_amount`` when the order's tax was added on top. The
+    parts default to 0 so payloads from servers before 0.x (without them) still parse."""
+
     sku: str
     title: str
     quantity: int
     unit_amount: int
     total_amount: int
+    subtotal_amount: int = 0
+    discount_amount: int = 0
+    tax_amount: int = 0
+    tax_rate_bp: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderLine:
+        """The line, ignoring keys this version does not know (a newer server's)."""
+        return cls(**{name: data[name] for name in _LINE_FIELDS if name in data})
+
+
+_LINE_FIELDS = tuple(f.name for f in fields(OrderLine))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +78,34 @@ class Order:
     tracking_number: str | None
     tracking_url: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # The total's parts (minor units, in ``currency``): ``subtotal_amount - discount_amount +
+    # shipping_amount (+ tax_amount unless tax_included) == total_amount``. Keyword-only
+    # with defaults, so answers from servers that did not send them still parse.
+    _: KW_ONLY
+    subtotal_amount: int = 0
+    discount_amount: int = 0
+    shipping_amount: int = 0
+    tax_amount: int = 0
+    shipping_tax_amount: int = 0  # the part of tax_amount charged on shipping
+    tax_included: bool = False
+    shipping_option: str | None = None
+    shipping_title: str | None = None
+    discount_codes: tuple[str, ...] = ()
+    # The first link this browser came through (the attribution above is the last).
+    first_source: str | None = None
+    first_campaign: str | None = None
+    first_content: str | None = None
+    first_touch_at: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Order:
         tracking = data.get("tracking") or {}
+        first = data["attribution"].get("first_touch") or {}
+
+        def amount(name: str) -> int:
+            part = data.get(name)
+            return int(part["amount"]) if part else 0
+
         return cls(
             number=data["number"],
             status=data["status"],
@@ -74,7 +114,7 @@ class Order:
             currency=data["total"]["currency"],
             email=data["email"],
             name=data["name"],
-            lines=tuple(OrderLine(**line) for line in data["lines"]),
+            lines=tuple(OrderLine.from_json(line) for line in data["lines"]),
             source=data["attribution"]["source"],
             campaign=data["attribution"]["campaign"],
             content=data["attribution"]["content"],
@@ -84,6 +124,19 @@ class Order:
             tracking_number=tracking.get("number"),
             tracking_url=tracking.get("url"),
             raw=data,
+            subtotal_amount=amount("subtotal"),
+            discount_amount=amount("discount"),
+            shipping_amount=amount("shipping_cost"),
+            tax_amount=amount("tax"),
+            shipping_tax_amount=amount("shipping_tax"),
+            tax_included=bool(data.get("tax_included", False)),
+            shipping_option=data.get("shipping_option"),
+            shipping_title=data.get("shipping_title"),
+            discount_codes=tuple(data.get("discount_codes") or ()),
+            first_source=first.get("source"),
+            first_campaign=first.get("campaign"),
+            first_content=first.get("content"),
+            first_touch_at=first.get("at"),
         )
 
 

@@ -170,6 +170,7 @@ def test_the_list_shows_its_columns_and_pages_by_fifty(
                     status="paid",
                     currency="USD",
                     total_amount=100,
+                    subtotal_amount=100,  # the parts add up (CHECK totals_add_up)
                     refunded_amount=0,
                     email=f"bulk{n}@example.com",
                     name="Bulk",

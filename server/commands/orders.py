@@ -1,15 +1,17 @@
-"""``buybutton orders list|refund|fulfil|sweep``: what a merchant does with orders from a
-terminal."""
+"""``buybutton orders list|show|refund|fulfil|sweep``: what a merchant does with orders from
+a terminal."""
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from buybutton.money import format_amount, parse_amount
 from buybutton_server.commands.base import note, server_command
 from buybutton_server.db import Sessions, open_sessions, read_session
 from buybutton_server.domain.fulfilment import CARRIERS, tracking
 from buybutton_server.domain.order_search import order_by_reference, recent_orders
+from buybutton_server.domain.order_views import order_view
 from buybutton_server.domain.orders import fulfill_order, refund_order, release_expired
 from buybutton_server.domain.vocabulary import ORDER_STATUSES
 from buybutton_server.errors import (
@@ -29,6 +31,8 @@ def _define(parser: argparse.ArgumentParser) -> None:
     listing.add_argument("--status", choices=ORDER_STATUSES)
     listing.add_argument("--attention", action="store_true", help="only orders to look at")
     listing.add_argument("--limit", type=int, default=50)
+    show = actions.add_parser("show", help="one order: its lines and the parts of its total")
+    show.add_argument("order", help="order number (BB-...) or id")
     refund = actions.add_parser("refund", help="refund all or part of a paid order")
     refund.add_argument("order", help="order number (BB-...) or id")
     refund.add_argument("--amount", help="in major units, e.g. 12.50 (default: what is left)")
@@ -57,6 +61,8 @@ def _run(args: argparse.Namespace) -> int:
     with open_sessions(settings.database_url) as sessions:
         if args.action == "list":
             return _list(sessions, args)
+        if args.action == "show":
+            return _show(sessions, args)
         if args.action in ("fulfil", "fulfill"):
             return _fulfil(sessions, args)
         provider = make_provider(settings)
@@ -92,6 +98,53 @@ def _list(sessions: Sessions, args: argparse.Namespace) -> int:
             f"{order.number:14}  {when:16}  {order.status:9}  {total:>12}  "
             f"{order.source or '-':12}  {order.email}{refunded}{flag}"
         )
+    return 0
+
+
+def _show(sessions: Sessions, args: argparse.Namespace) -> int:
+    """The order as its receipt adds it up: each line, then subtotal, discount, shipping,
+    tax (included or added) and total, each right-aligned in one column."""
+    with read_session(sessions) as session:
+        order = order_by_reference(session, args.order)
+        if order is None:
+            note(f"no order {args.order}")
+            return 1
+        view = order_view(order)
+        facts = [
+            (order.number, order.status),
+            ("placed", f"{order.created_at:%Y-%m-%d %H:%M} UTC" if order.created_at else "-"),
+            ("email", order.email),
+        ]
+        if order.source or order.first_source:
+            facts.append(
+                ("source", f"{order.source or '-'} (first touch: {order.first_source or '-'})")
+            )
+    money = partial(format_amount, currency=view.currency)
+    rows: list[tuple[str, str]] = []
+    for line in view.lines:
+        rows.append((f"{line.quantity} x {line.sku} {line.title}", money(line.subtotal_amount)))
+        if line.discount_amount:
+            rows.append(("    discount", "-" + money(line.discount_amount)))
+        if line.tax_amount:
+            rate = f"{line.tax_rate_bp / 100:g}%{' incl.' if view.tax_included else ''}"
+            rows.append((f"    tax {rate}", money(line.tax_amount)))
+    rows.append(("subtotal", money(view.subtotal_amount)))
+    if view.discount_amount:
+        codes = f" ({' '.join(view.discount_codes)})" if view.discount_codes else ""
+        rows.append((f"discount{codes}", "-" + money(view.discount_amount)))
+    if view.ship_line1 or view.shipping_title:
+        title = f" ({view.shipping_title})" if view.shipping_title else ""
+        rows.append((f"shipping{title}", money(view.shipping_amount)))
+    if view.tax_amount and not view.tax_included:
+        rows.append((view.tax_label, money(view.tax_amount)))
+    rows.append(("total", money(view.total_amount)))
+    if view.tax_amount and view.tax_included:
+        rows.append((view.tax_label, money(view.tax_amount)))
+    for label, value in facts:
+        print(f"{label}: {value}")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:{width}}  {value:>12}")
     return 0
 
 

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session
 from buybutton_server.db.models import Order
+from buybutton_server.domain.address_rules import country_code, country_name
 from buybutton_server.domain.order_rows import order_by_public_id
+from buybutton_server.domain.tax_rates import SALES_TAX_COUNTRIES, VAT_RATES
 
 _PUBLIC_ID_SHAPE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -28,11 +30,18 @@ class OrderSummary:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LineView:
+    """A line with its parts (minor units): ``total_amount = subtotal_amount -
+    discount_amount`` (+ ``tax_amount`` when the order's tax was added on top)."""
+
     sku: str
     title: str
     quantity: int
     unit_amount: int
     total_amount: int
+    subtotal_amount: int = 0
+    discount_amount: int = 0
+    tax_amount: int = 0
+    tax_rate_bp: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,6 +63,41 @@ class OrderView:
     failure_code: str | None
     failure_message: str | None
     lines: tuple[LineView, ...]
+    # The total's parts as priced when the order was placed (docs/tax.md): ``subtotal -
+    # discount + shipping (+ tax unless tax_included) = total``.
+    subtotal_amount: int = 0
+    discount_amount: int = 0
+    shipping_amount: int = 0
+    tax_amount: int = 0
+    tax_included: bool = False
+    shipping_title: str | None = None
+    discount_codes: tuple[str, ...] = ()
+    ship_region: str | None = None
+
+    @property
+    def country_label(self) -> str | None:
+        """The country as people read it (orders store its ISO code)."""
+        return country_name(self.ship_country) if self.ship_country else None
+
+    @property
+    def tax_label(self) -> str:
+        """``incl. VAT 19%`` (in the prices) or ``Sales tax 7.25%`` (added on top); the
+        rate only when every taxed line paid the same one."""
+        return tax_label(self.ship_country, self.lines, included=self.tax_included)
+
+
+def tax_label(country: str | None, lines: tuple[LineView, ...], *, included: bool) -> str:
+    """The tax line's name for an order shipped to ``country`` (a code or, on orders from
+    before country codes, a name)."""
+    code = country_code(country or "") or ""
+    if code in VAT_RATES:
+        name = VAT_RATES[code][0]
+    else:
+        name = "Sales tax" if code in SALES_TAX_COUNTRIES else "Tax"
+    rates = {line.tax_rate_bp for line in lines if line.tax_amount}
+    if len(rates) == 1:
+        name += f" {rates.pop() / 100:g}%"
+    return f"incl. {name}" if included else name
 
 
 def order_summary(order: Order) -> OrderSummary:
@@ -90,9 +134,21 @@ def order_view(order: Order) -> OrderView:
                 quantity=line.quantity,
                 unit_amount=line.unit_amount,
                 total_amount=line.total_amount,
+                subtotal_amount=line.unit_amount * line.quantity,
+                discount_amount=line.discount_amount,
+                tax_amount=line.tax_amount,
+                tax_rate_bp=line.tax_rate_bp,
             )
             for line in order.lines
         ),
+        subtotal_amount=order.subtotal_amount,
+        discount_amount=order.discount_amount,
+        shipping_amount=order.shipping_amount,
+        tax_amount=order.tax_amount,
+        tax_included=order.tax_included,
+        shipping_title=order.shipping_title,
+        discount_codes=tuple(order.discount_codes.split()) if order.discount_codes else (),
+        ship_region=order.ship_region,
     )
 
 

@@ -7,6 +7,7 @@ then :func:`identity` answers the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import unicodedata
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from buybutton.tokens import EMAIL_PATTERN
 from buybutton_server.db.models import ShopProfile
+from buybutton_server.domain.address_rules import country_code
+from buybutton_server.domain.quoting import ShopTax
 from buybutton_server.errors import InvalidInput
 
 DEFAULT_NAME = "buybutton shop"
@@ -30,6 +33,10 @@ _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _JOINERS = frozenset("\u200c\u200d")
 URL_FIELDS = ("logo_url", "terms_url", "returns_url", "privacy_url")
 FIELDS = ("name", "support_email", "legal_address", *URL_FIELDS, "allowed_origins")
+# How the shop charges tax (docs/tax.md): where it sells from, whether its prices include
+# VAT/GST, and whether it collects tax at all. A form without them leaves them as they are.
+TAX_FIELDS = ("country", "prices_include_tax", "collect_tax")
+_YES, _NO = ("yes", "1", "on", "true"), ("no", "0", "off", "false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class Profile:
 
     identity: ShopIdentity
     allowed_origins: tuple[str, ...] = ()
+    tax: ShopTax = dataclasses.field(default_factory=ShopTax)
 
 
 class ProfileInvalid(InvalidInput):
@@ -89,6 +97,11 @@ def profile(session: Session) -> Profile:
             privacy_url=row.privacy_url,
         ),
         tuple(row.allowed_origins.split()),
+        ShopTax(
+            country=row.country or "US",
+            prices_include_tax=bool(row.prices_include_tax),
+            collect_tax=bool(row.collect_tax),
+        ),
     )
 
 
@@ -184,9 +197,37 @@ def _origins(raw: str, errors: dict[str, str], *, allow_http: bool) -> tuple[str
     return tuple(found)
 
 
-def validate(values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
+def _yes_no(values: Mapping[str, str], name: str, errors: dict[str, str]) -> bool:
+    value = str(values[name]).strip().lower()
+    if value in _YES:
+        return True
+    if value not in _NO:
+        errors[name] = "choose yes or no"
+    return False
+
+
+def _tax(values: Mapping[str, str], errors: dict[str, str]) -> ShopTax | None:
+    """The tax settings in ``values``; None when the form has none of them (unchanged)."""
+    if not any(name in values for name in TAX_FIELDS):
+        return None
+    missing = [name for name in TAX_FIELDS if name not in values]
+    for name in missing:
+        errors[name] = "choose one"
+    if missing:
+        return None
+    country = country_code(str(values["country"]).strip()) or ""
+    if len(country) != 2:
+        errors["country"] = "choose the country the shop sells from"
+    include = _yes_no(values, "prices_include_tax", errors)
+    collect = _yes_no(values, "collect_tax", errors)
+    return ShopTax(country=country, prices_include_tax=include, collect_tax=collect)
+
+
+def validate(
+    values: Mapping[str, str], *, allow_http_origins: bool, saved: ShopTax | None = None
+) -> Profile:
     """The profile ``values`` (a form's text fields) describe, or :class:`ProfileInvalid`
-    with a message per wrong field."""
+    with a message per wrong field. Without tax fields, the tax settings are ``saved``."""
     errors: dict[str, str] = {}
     text = {name: str(values.get(name, "")).strip() for name in FIELDS}
     name = text["name"]
@@ -205,6 +246,7 @@ def validate(values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
     if len(address) > 1000 or "\x00" in address:
         errors["legal_address"] = "the address must be at most 1000 characters"
     origins = _origins(text["allowed_origins"], errors, allow_http=allow_http_origins)
+    tax = _tax(values, errors)
     if errors:
         first = next(iter(errors.items()))
         raise ProfileInvalid(
@@ -214,13 +256,15 @@ def validate(values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
     return Profile(
         ShopIdentity(name=name, support_email=email, legal_address=address or None, **urls),
         origins,
+        tax or saved or ShopTax(),
     )
 
 
 def save(session: Session, values: Mapping[str, str], *, allow_http_origins: bool) -> Profile:
     """Validate and store the profile (nothing is written when a field is wrong)."""
-    new = validate(values, allow_http_origins=allow_http_origins)
     row = _row(session)
+    saved = profile(session).tax if row is not None else None
+    new = validate(values, allow_http_origins=allow_http_origins, saved=saved)
     if row is None:
         row = ShopProfile(id=1, name=new.identity.name)
         session.add(row)
@@ -233,6 +277,9 @@ def save(session: Session, values: Mapping[str, str], *, allow_http_origins: boo
     row.returns_url = shown.returns_url
     row.privacy_url = shown.privacy_url
     row.allowed_origins = "\n".join(new.allowed_origins)
+    row.country = new.tax.country
+    row.prices_include_tax = new.tax.prices_include_tax
+    row.collect_tax = new.tax.collect_tax
     session.flush()
     return new
 

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.money import decimal_string, format_amount, parse_amount
 from buybutton_server.db import read_session
 from buybutton_server.domain import order_search
+from buybutton_server.domain.address_rules import country_name
 from buybutton_server.domain.catalog import AMOUNT_MAX
 from buybutton_server.domain.fulfilment import CARRIERS, fulfill_order, known_carrier, tracking
+from buybutton_server.domain.order_views import order_view
 from buybutton_server.domain.vocabulary import ORDER_STATUSES, OrderStatus
 from buybutton_server.errors import InvalidInput
 from buybutton_server.payments import PaymentProvider
@@ -149,6 +151,10 @@ class LineRow:
     quantity: int
     unit: str
     total: str
+    subtotal: str = ""
+    discount: str = ""  # "" when the line had none
+    tax: str = ""  # "" when the line paid none
+    tax_rate: str = ""  # "19%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +179,16 @@ class OrderDetail:
     lines: tuple[LineRow, ...]
     total: str
     refunded: str
+    # The total's parts as priced when the order was placed; "" for a part that is 0
+    # (shipping: "Free" when the order ships).
+    subtotal: str
+    discount: str
+    discount_codes: str
+    shipping: str
+    shipping_title: str | None
+    tax: str
+    tax_label: str
+    tax_included: bool
     refundable: str  # in major units, for the refund form ("" when nothing is left)
     refunds: tuple[RefundRow, ...]
     payment_provider: str
@@ -203,7 +219,16 @@ def order_detail(sessions: Sessions, number: str) -> OrderDetail:
         currency = o.currency
         left = o.total_amount - o.refunded_amount
         paid = o.status == OrderStatus.PAID
-        address = (o.ship_line1, o.ship_line2, o.ship_city, o.ship_postal_code, o.ship_country)
+        country = country_name(o.ship_country) if o.ship_country else None
+        address = (
+            o.ship_line1,
+            o.ship_line2,
+            " ".join(part for part in (o.ship_postal_code, o.ship_city) if part),
+            o.ship_region,
+            country,
+        )
+        view = order_view(o)
+        ships = bool(o.ship_line1 or o.shipping_option)
         carrier_key = known_carrier(o.carrier) if o.carrier else None
         return OrderDetail(
             number=o.number,
@@ -222,11 +247,23 @@ def order_detail(sessions: Sessions, number: str) -> OrderDetail:
                     quantity=line.quantity,
                     unit=format_amount(line.unit_amount, currency),
                     total=format_amount(line.total_amount, currency),
+                    subtotal=format_amount(line.unit_amount * line.quantity, currency),
+                    discount=_shown(line.discount_amount, currency),
+                    tax=_shown(line.tax_amount, currency),
+                    tax_rate=f"{line.tax_rate_bp / 100:g}%" if line.tax_amount else "",
                 )
                 for line in o.lines
             ),
             total=format_amount(o.total_amount, currency),
             refunded=format_amount(o.refunded_amount, currency),
+            subtotal=format_amount(o.subtotal_amount, currency),
+            discount=_shown(o.discount_amount, currency),
+            discount_codes=" ".join((o.discount_codes or "").split()),
+            shipping=(_shown(o.shipping_amount, currency) or "Free") if ships else "",
+            shipping_title=o.shipping_title,
+            tax=_shown(o.tax_amount, currency),
+            tax_label=view.tax_label,
+            tax_included=o.tax_included,
             refundable=decimal_string(left, currency) if paid and left > 0 else "",
             refunds=tuple(
                 RefundRow(
@@ -257,6 +294,10 @@ def order_detail(sessions: Sessions, number: str) -> OrderDetail:
             can_fulfil=paid,
             can_resend=o.paid_at is not None,
         )
+
+
+def _shown(amount: int, currency: str) -> str:
+    return format_amount(amount, currency) if amount else ""
 
 
 def new_form_token() -> str:

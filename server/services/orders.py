@@ -44,8 +44,16 @@ class OrderLine(Answer):
     sku: str
     title: str
     quantity: int
-    unit_amount: int
-    total_amount: int
+    unit_amount: Annotated[int, Field(description="price of one, minor units")]
+    subtotal_amount: Annotated[int, Field(description="unit_amount * quantity")]
+    discount_amount: Annotated[int, Field(description="taken off this line by codes")]
+    tax_amount: Annotated[
+        int, Field(description="tax on this line: contained in it when the order's tax_included")
+    ]
+    tax_rate_bp: Annotated[int, Field(description="the rate applied, basis points: 1900 = 19%")]
+    total_amount: Annotated[
+        int, Field(description="subtotal_amount - discount_amount (+ tax_amount when added)")
+    ]
 
 
 class Shipping(Answer):
@@ -53,13 +61,25 @@ class Shipping(Answer):
     line2: str | None
     city: str | None
     postal_code: str | None
+    region: Annotated[str | None, Field(description="state or province code, e.g. CA")]
     country: str | None
+
+
+class FirstTouch(Answer):
+    source: str | None
+    campaign: str | None
+    content: str | None
+    at: Timestamp
 
 
 class Attribution(Answer):
     source: str | None
     campaign: str | None
     content: str | None
+    first_touch: Annotated[
+        FirstTouch | None,
+        Field(description="the first link this browser came through (attribution window)"),
+    ]
 
 
 class Payment(Answer):
@@ -77,8 +97,21 @@ class Tracking(Answer):
 class Order(Answer):
     number: str
     status: OrderStatus
-    total: Money
+    subtotal: Annotated[Money, Field(description="the lines at their prices")]
+    discount: Annotated[Money, Field(description="taken off by discount codes")]
+    shipping_cost: Annotated[Money, Field(description="shipping charged")]
+    tax: Annotated[Money, Field(description="included in the total, or added to it")]
+    shipping_tax: Annotated[Money, Field(description="the part of tax charged on shipping")]
+    tax_included: Annotated[
+        bool, Field(description="true: prices contain the tax; false: it was added")
+    ]
+    total: Annotated[
+        Money, Field(description="subtotal - discount + shipping_cost (+ tax unless included)")
+    ]
     refunded: Money
+    shipping_option: Annotated[str | None, Field(description="the shipping option's id")]
+    shipping_title: Annotated[str | None, Field(description="its name, as the shopper saw it")]
+    discount_codes: Annotated[list[str], Field(description="codes applied, upper case")]
     email: str
     name: str
     shipping: Shipping | None

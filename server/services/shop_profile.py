@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import engine_of, read_session, write_session
-from buybutton_server.domain import shop_profile
+from buybutton_server.domain import addresses, shop_profile
+from buybutton_server.domain.address_rules import Country
 from buybutton_server.domain.shop_profile import Profile, ShopIdentity
 
 REFRESH_SECONDS = 30.0
@@ -30,6 +31,11 @@ REFRESH_SECONDS = 30.0
 def profile(sessions: sessionmaker[Session]) -> Profile:
     with read_session(sessions) as session:
         return shop_profile.profile(session)
+
+
+def country_choices() -> tuple[Country, ...]:
+    """The countries a shop can sell from, for the settings page's picker (ISO codes)."""
+    return addresses.countries()
 
 
 def identity(sessions: sessionmaker[Session]) -> ShopIdentity:

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from buybutton_server.domain.admin_auth import COOKIE, MIN_PASSWORD, ROLES, SESSION_LIFETIME, Admin
-from buybutton_server.domain.shop_profile import FIELDS, Profile, ProfileInvalid
+from buybutton_server.domain.shop_profile import FIELDS, TAX_FIELDS, Profile, ProfileInvalid
 from buybutton_server.errors import Conflict, InvalidInput, ShopError
 from buybutton_server.services import shop_profile, staff
 from buybutton_server.views.admin_kit import (
@@ -293,6 +293,9 @@ def _settings_values(saved: Profile) -> dict[str, str]:
         "returns_url": shown.returns_url or "",
         "privacy_url": shown.privacy_url or "",
         "allowed_origins": "\n".join(saved.allowed_origins),
+        "country": saved.tax.country,
+        "prices_include_tax": "yes" if saved.tax.prices_include_tax else "no",
+        "collect_tax": "yes" if saved.tax.collect_tax else "no",
     }
 
 
@@ -302,6 +305,7 @@ def _settings_context(request: Request, values: dict[str, str]) -> dict[str, Any
         "errors": {},
         "configured_origins": request.app.state.settings.allowed_origins,
         "https_only": request.app.state.settings.production,
+        "countries": shop_profile.country_choices(),
     }
 
 
@@ -315,8 +319,9 @@ async def settings_page(request: Request, user: Admin) -> Response:
 
 @admin_page(owner_only=True)
 async def save_settings(request: Request, user: Admin) -> Response:
-    form = await posted_form(request, max_fields=12)
+    form = await posted_form(request, max_fields=16)
     values = {name: str(form.get(name, "")) for name in FIELDS}
+    values.update({name: str(form[name]) for name in TAX_FIELDS if name in form})
     try:
         await run_in_threadpool(
             partial(

@@ -32,7 +32,14 @@ EVENT_TYPES = (
     "order.canceled",
     "order.refunded",
     "order.fulfilled",
+    "return.requested",
+    "return.approved",
+    "return.received",
+    "return.rejected",
     "stock.low",
+    "payee.updated",
+    "transfer.created",
+    "transfer.reversed",
 )
 
 
@@ -45,13 +52,28 @@ def iso_time(moment: datetime | None) -> str | None:
 
 def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]:
     """An order (ORM object or Core row) as the API and the webhooks show it: the one
-    definition of that shape (the API's ``Order`` type is checked against it)."""
+    definition of that shape (the API's ``Order`` type is checked against it).
+
+    The total's parts are as priced when the order was placed: ``subtotal - discount +
+    shipping_cost (+ tax unless tax_included) = total``; each line's parts sum to the
+    order's, and ``shipping_tax`` is the part of ``tax`` charged on shipping."""
     lines = order.lines if lines is None else lines
+    currency = order.currency
+    line_tax = sum(line.tax_amount for line in lines)
     return {
         "number": order.number,
         "status": order.status,
-        "total": money_json(order.total_amount, order.currency),
-        "refunded": money_json(order.refunded_amount, order.currency),
+        "subtotal": money_json(order.subtotal_amount, currency),
+        "discount": money_json(order.discount_amount, currency),
+        "shipping_cost": money_json(order.shipping_amount, currency),
+        "tax": money_json(order.tax_amount, currency),
+        "shipping_tax": money_json(max(order.tax_amount - line_tax, 0), currency),
+        "tax_included": bool(order.tax_included),
+        "total": money_json(order.total_amount, currency),
+        "refunded": money_json(order.refunded_amount, currency),
+        "shipping_option": order.shipping_option,
+        "shipping_title": order.shipping_title,
+        "discount_codes": order.discount_codes.split() if order.discount_codes else [],
         "email": order.email,
         "name": order.name,
         "shipping": None
@@ -61,6 +83,7 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
             "line2": order.ship_line2,
             "city": order.ship_city,
             "postal_code": order.ship_postal_code,
+            "region": order.ship_region,
             "country": order.ship_country,
         },
         "lines": [
@@ -69,6 +92,10 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
                 "title": line.title,
                 "quantity": line.quantity,
                 "unit_amount": line.unit_amount,
+                "subtotal_amount": line.unit_amount * line.quantity,
+                "discount_amount": line.discount_amount,
+                "tax_amount": line.tax_amount,
+                "tax_rate_bp": line.tax_rate_bp,
                 "total_amount": line.total_amount,
             }
             for line in lines
@@ -77,6 +104,14 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
             "source": order.source,
             "campaign": order.campaign,
             "content": order.content,
+            "first_touch": None
+            if order.first_touch_at is None
+            else {
+                "source": order.first_source,
+                "campaign": order.first_campaign,
+                "content": order.first_content,
+                "at": iso_time(order.first_touch_at),
+            },
         },
         "payment": {
             "provider": order.payment_provider,
