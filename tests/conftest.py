@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import URL, Connection, create_engine, make_url, select
+from sqlalchemy import URL, Connection, create_engine, make_url, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -26,7 +26,7 @@ from buybutton_server.db import (
     session_factory,
     write_session,
 )
-from buybutton_server.db.models import Order, Product
+from buybutton_server.db.models import DEFAULT_LOCATION, Location, Order, Product, StockLevel
 from buybutton_server.domain.catalog import upsert_products
 from buybutton_server.domain.catalog_import import validate_rows
 
@@ -145,6 +145,26 @@ def add_product(sessions: sessionmaker[Session], **fields: Any) -> None:
     }
     with write_session(sessions) as session:
         upsert_products(session, validate_rows([("test", row)]))
+
+
+def set_stock(
+    sessions: sessionmaker[Session],
+    sku: str = "MUG-01",
+    *,
+    on_hand: int | None = None,
+    reserved: int | None = None,
+) -> None:
+    """Write a product's stock at the default location (MAIN) directly, as a test's setup;
+    the shop itself moves stock only through domain/inventory."""
+    values = {k: v for k, v in (("on_hand", on_hand), ("reserved", reserved)) if v is not None}
+    with write_session(sessions) as session:
+        product_id = select(Product.id).where(Product.sku == sku).scalar_subquery()
+        main = select(Location.id).where(Location.code == DEFAULT_LOCATION).scalar_subquery()
+        session.execute(
+            update(StockLevel)
+            .where(StockLevel.product_id == product_id, StockLevel.location_id == main)
+            .values(**values)
+        )
 
 
 def product(sessions: sessionmaker[Session], sku: str = "MUG-01") -> Product:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -23,7 +23,7 @@ from buybutton_server.domain.admin_auth import STAFF, ScryptCost, create_admin
 from buybutton_server.domain.api_keys import create_key
 from buybutton_server.errors import InvalidInput
 from buybutton_server.services import catalog
-from tests.conftest import add_product, path_of, product
+from tests.conftest import add_product, path_of, product, set_stock
 
 PASSWORD = "correct horse battery staple"
 NEW = {
@@ -344,8 +344,7 @@ def test_stock_on_hand_never_goes_below_what_checkouts_hold(
     admin: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     add_product(sessions)  # stock 5
-    with write_session(sessions) as session:
-        session.execute(update(Product).values(reserved=3))
+    set_stock(sessions, reserved=3)
     assert (
         post(admin, "/admin/products/MUG-01/stock", {"on_hand": "9", "was": "5"}).status_code == 303
     )
@@ -367,8 +366,7 @@ def test_a_stale_stock_form_never_overwrites_a_sale(
     page = admin.get("/admin/products/MUG-01").text
     shown = re.search(r'name="was" value="([0-9]+)"', page)
     assert shown is not None and shown[1] == "5"
-    with write_session(sessions) as session:  # a unit sells while the page is open
-        session.execute(update(Product).where(Product.sku == "MUG-01").values(on_hand=4))
+    set_stock(sessions, on_hand=4)  # a unit sells while the page is open
     form = {"csrf": csrf(admin), "was": shown[1], "on_hand": "15"}  # "5 plus the 10 that came"
     refused = admin.post("/admin/products/MUG-01/stock", data=form, follow_redirects=False)
     assert refused.status_code == 409

@@ -7,16 +7,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
-from buybutton_server.db.models import Product
 from buybutton_server.domain import admin_auth
 from buybutton_server.domain.admin_auth import ScryptCost, create_admin
-from tests.conftest import add_product, product
+from tests.conftest import add_product, product, set_stock
 
 PASSWORD = "correct horse battery staple"
 SKUS = ("MUG-01", "MUG-02", "TEE-01", "TEE-02")
@@ -72,8 +70,7 @@ def stock_of(sessions: sessionmaker[Session]) -> dict[str, int]:
 
 
 def set_reserved(sessions: sessionmaker[Session], sku: str, reserved: int) -> None:
-    with write_session(sessions) as session:
-        session.execute(update(Product).where(Product.sku == sku).values(reserved=reserved))
+    set_stock(sessions, sku, reserved=reserved)
 
 
 def test_the_sheet_lists_every_product_with_its_stock(https_client: TestClient, staff: str) -> None:
@@ -94,8 +91,7 @@ def test_saving_changes_only_the_edited_rows(
     fields["on_hand.MUG-01"] = "7"
     fields["on_hand.TEE-02"] = "0"
     # Another clerk changes an untouched row meanwhile: ours must not write it back.
-    with write_session(sessions) as session:
-        session.execute(update(Product).where(Product.sku == "MUG-02").values(on_hand=99))
+    set_stock(sessions, "MUG-02", on_hand=99)
     answer = https_client.post("/admin/stock", data=fields, follow_redirects=False)
     assert answer.status_code == 303, answer.text
     assert stock_of(sessions) == {"MUG-01": 7, "MUG-02": 99, "TEE-01": 30, "TEE-02": 0}
@@ -133,8 +129,7 @@ def test_a_row_changed_since_the_page_was_loaded_is_refused(
 ) -> None:
     fields = sheet_form(https_client.get("/admin/stock").text)
     # A sale takes two units after the page was rendered.
-    with write_session(sessions) as session:
-        session.execute(update(Product).where(Product.sku == "MUG-01").values(on_hand=8))
+    set_stock(sessions, "MUG-01", on_hand=8)
     fields["on_hand.MUG-01"] = "15"
     fields["on_hand.TEE-01"] = "31"
     answer = https_client.post("/admin/stock", data=fields)
@@ -224,8 +219,7 @@ def test_csv_apply_refuses_stock_that_moved_after_the_preview(
         "/admin/stock/csv", data={"csrf": staff, "csv_text": "MUG-01,1\nMUG-02,2\n"}
     )
     changes = re.findall(r'name="change" value="([^"]+)"', preview.text)
-    with write_session(sessions) as session:
-        session.execute(update(Product).where(Product.sku == "MUG-02").values(on_hand=19))
+    set_stock(sessions, "MUG-02", on_hand=19)
     answer = https_client.post("/admin/stock/csv/apply", data={"csrf": staff, "change": changes})
     assert answer.status_code == 422
     assert "line 2: MUG-02: changed since you loaded the page (now 19)" in answer.text

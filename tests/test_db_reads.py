@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton_server.db import SqliteReader, close_readers, write_session
 from buybutton_server.db.models import Product
 from buybutton_server.domain.catalog import product_view
-from tests.conftest import add_product
+from tests.conftest import add_product, set_stock
 
 
 def test_every_read_sees_the_latest_commit(sessions: sessionmaker[Session]) -> None:
@@ -20,7 +20,8 @@ def test_every_read_sees_the_latest_commit(sessions: sessionmaker[Session]) -> N
     first = product_view(sessions, "MUG-01")
     assert first is not None and first.available == 5 and first.active is True
     with write_session(sessions) as session:
-        session.execute(update(Product).values(on_hand=2, price_amount=2600))
+        session.execute(update(Product).values(price_amount=2600))
+    set_stock(sessions, on_hand=2)
     again = product_view(sessions, "MUG-01")
     assert again is not None and (again.available, again.price_amount) == (2, 2600)
     # ...from another thread too, which has its own connection.

@@ -37,24 +37,29 @@ def test_downgrade_and_upgrade_again(database_url: str) -> None:
 
 
 def test_stock_check_constraint_is_enforced_by_the_database(database_url: str) -> None:
+    """Stock lives per location (``stock_levels``, migration 0025), behind the same CHECK."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
         connection.exec_driver_sql(
             "INSERT INTO products (sku, title, description, image_url, price_amount, currency,"
-            " on_hand, reserved, requires_shipping, active, created_at, updated_at) VALUES"
-            " ('X-1', 'X', '', '', 100, 'USD', 2, 0, true, true,"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            " requires_shipping, active, created_at, updated_at) VALUES"
+            " ('X-1', 'X', '', '', 100, 'USD', true, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO stock_levels (product_id, location_id, on_hand, reserved, updated_at)"
+            " SELECT p.id, l.id, 2, 0, CURRENT_TIMESTAMP FROM products p, locations l"
+            " WHERE l.code = 'MAIN'"
         )
         connection.commit()
         for statement in (
-            "UPDATE products SET reserved = 3",
-            "UPDATE products SET reserved = -1",
-            "UPDATE products SET on_hand = -1",
+            "UPDATE stock_levels SET reserved = 3",
+            "UPDATE stock_levels SET reserved = -1",
+            "UPDATE stock_levels SET on_hand = -1",
         ):
             with pytest.raises(IntegrityError):
                 connection.exec_driver_sql(statement)
             connection.rollback()
-        connection.exec_driver_sql("UPDATE products SET reserved = 2")  # the edge is allowed
+        connection.exec_driver_sql("UPDATE stock_levels SET reserved = 2")  # the edge is allowed
         connection.commit()
     engine.dispose()
 

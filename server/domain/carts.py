@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import Product
-from buybutton_server.domain.catalog import ProductView
+from buybutton_server.domain.catalog import VIEW_COLUMNS, ProductView
 from buybutton_server.domain.checkout_model import MAX_LINES
 from buybutton_server.errors import (
     Conflict,
@@ -32,9 +32,7 @@ _PRODUCTS: Table = Product.metadata.tables["products"]
 # One prebuilt statement for up to MAX_LINES skus (unused slots get ""), so the bare SQLite
 # reader can run it like the single-product read.
 _SLOTS = [f"sku{n}" for n in range(MAX_LINES)]
-_BY_SKUS = select(*(_PRODUCTS.c[name] for name in ProductView.__slots__)).where(
-    _PRODUCTS.c.sku.in_([bindparam(slot) for slot in _SLOTS])
-)
+_BY_SKUS = select(*VIEW_COLUMNS).where(_PRODUCTS.c.sku.in_([bindparam(slot) for slot in _SLOTS]))
 
 
 @dataclass(frozen=True, slots=True)

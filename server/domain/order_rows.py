@@ -26,9 +26,9 @@ REFUNDED_OUT_OF_STOCK = "Paid after its stock ran out: refunded automatically."
 
 # In product id order: stock changes of a multi-item order lock products in that order.
 _ORDER_LINES = (
-    select(LINES.c.product_id, LINES.c.quantity, LINES.c.sku)
+    select(LINES.c.product_id, LINES.c.quantity, LINES.c.sku, LINES.c.location_id)
     .where(LINES.c.order_id == bindparam("order_id"))
-    .order_by(LINES.c.product_id)
+    .order_by(LINES.c.product_id, LINES.c.location_id)
 )
 
 

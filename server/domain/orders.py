@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, case, func, insert, or_, select
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,18 +33,18 @@ from buybutton_server.db import write_session
 from buybutton_server.db.models import Order, OrderLine, utcnow
 from buybutton_server.domain import (
     analytics,
+    commissions,
     discounts,
-    inventory,
     outbox,
     quoting,
     rate_limits,
+    routing,
     shipping,
 )
 from buybutton_server.domain.carts import LineShort
 from buybutton_server.domain.checkout_model import (
     Address,
     CartLine,
-    CartProduct,
     Quote,
     Severity,
     TaxProvider,
@@ -53,7 +53,6 @@ from buybutton_server.domain.fulfilment import fulfill_order
 from buybutton_server.domain.order_rows import (
     LINES,
     ORDERS,
-    PRODUCTS,
     load_order,
     order_by_attempt,
     order_by_public_id,
@@ -153,8 +152,13 @@ _ORDER_INSERT_COLUMNS = [c.name for c in ORDERS.columns if c.name != "id"]
 _LINE_COLUMNS = [c.name for c in LINES.columns if c.name != "id"]
 # Prebuilt statements: the checkout's hot path skips the ORM's unit of work.
 _ATTEMPT_TAKEN = select(ORDERS.c.id).where(ORDERS.c.attempt_key == bindparam("key"))
-_AVAILABLE = select(PRODUCTS.c.on_hand - PRODUCTS.c.reserved).where(
-    PRODUCTS.c.id == bindparam("id")
+_LINES_AT = (
+    update(LINES)
+    .where(
+        LINES.c.order_id == bindparam("oid"),
+        LINES.c.product_id.in_(bindparam("products", expanding=True)),
+    )
+    .values(location_id=bindparam("loc"))
 )
 _HOLDING_CLIENT = ORDERS.c.hold_client == bindparam("client")
 _HOLDING_LINK = ORDERS.c.hold_link == bindparam("link")
@@ -307,13 +311,30 @@ def place_order(
                 discounts.redeem(
                     session, priced.quote.discounts, order_id=order.id, email=shopper.email
                 )
-            # All lines or none: each reservation is one conditional UPDATE, taken in product
-            # id order (two carts with the same products lock them in the same order, so
-            # PostgreSQL cannot deadlock them); a line that fails rolls all of them back.
-            several = len(priced.cart) > 1
-            for cart_line in sorted(priced.cart, key=lambda line: line.product.product_id):
-                if not inventory.reserve(session, cart_line.product.product_id, cart_line.quantity):
-                    _refuse_short(session, cart_line.product, several=several)
+            # All lines or none, each at a location (domain/routing.py): one conditional
+            # UPDATE per product and location, locked in product id then location id order
+            # (two carts with the same products cannot deadlock on PostgreSQL); a line that
+            # fails rolls all of them back.
+            wants = [
+                routing.Want(c.product.product_id, c.quantity, c.product.sku, c.product.title)
+                for c in priced.cart
+            ]
+            try:
+                where = routing.reserve(session, wants)
+            except routing.Unfilled as short:
+                _refuse_short(short, several=len(priced.cart) > 1)
+            # The lines were written before routing: each learns its location (one UPDATE
+            # per location used, usually one).
+            for location_id in sorted(set(where)):
+                there = [
+                    w.product_id for w, at in zip(wants, where, strict=True) if at == location_id
+                ]
+                params = {"oid": order.id, "loc": location_id, "products": there}
+                connection.execute(_LINES_AT, params)
+            for line, location_id in zip(lines, where, strict=True):
+                line.location_id = location_id
+            # Each payee's share, frozen now (lines and their locations are written).
+            commissions.freeze(session, order, lines, link)
             # Caps are judged after the stock: a sold-out product says "sold out", not "too
             # many tries". Over a cap, the rollback takes this order and its reservation back.
             if limits is not None:
@@ -388,14 +409,13 @@ def _priced(
     return _Priced(cart, quote)
 
 
-def _refuse_short(session: Session, product: CartProduct, *, several: bool) -> NoReturn:
-    """Raise what the shopper is told when ``product`` cannot be reserved: sold out or how
-    many are left, naming the product in a multi-item order. The caller's rollback releases
-    every line reserved before it."""
-    left = session.connection().execute(_AVAILABLE, {"id": product.product_id}).scalar_one()
-    available = max(left, 0)
+def _refuse_short(short: routing.Unfilled, *, several: bool) -> NoReturn:
+    """Raise what the shopper is told when a line cannot be reserved: sold out or how many
+    are left (the most one location can send), naming the product in a multi-item order.
+    The caller's rollback releases every line reserved before it."""
+    available = max(short.available, 0)
     if several:
-        raise LineShort(product.sku, product.title, available)
+        raise LineShort(short.want.sku, short.want.title, available)
     if available <= 0:
         raise SoldOut()
     raise NotEnoughStock(available)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.money import format_amount
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, Refund, utcnow
-from buybutton_server.domain import analytics, inventory, mail, outbox
+from buybutton_server.domain import analytics, commission_ledger, inventory, mail, outbox
 from buybutton_server.domain.order_rows import (
     ORDERS,
     REFUNDED_OUT_OF_STOCK,
@@ -222,8 +222,11 @@ def _record(
             raise RefundRefused(f"order {order.number} changed meanwhile; try again")
         if full and restock:
             for line in lines_of(session, order_id):
-                inventory.restock(session, line.product_id, line.quantity)
+                inventory.restock(
+                    session, line.product_id, line.quantity, location_id=line.location_id
+                )
         outbox.record_order_event(session, "order.refunded", order_id)
+        commission_ledger.on_refund(session, order_id, amount=claim.amount, key=claim.key)
         mail.queue_refund(session, order, claim.amount, claim.key)
         analytics.record_order_event(session, "refunded", order, amount=claim.amount)
 

@@ -40,10 +40,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Order, utcnow
-from buybutton_server.domain import analytics, discounts, inventory, mail, outbox
+from buybutton_server.domain import (
+    analytics,
+    commission_ledger,
+    discounts,
+    inventory,
+    mail,
+    outbox,
+)
 from buybutton_server.domain.order_rows import (
     ORDERS,
-    PRODUCTS,
     REFUND_DUE,
     changed_rows,
     lines_of,
@@ -126,9 +132,7 @@ _HOLD_LONGER = (
     .where(_O.id == _ORDER_ID, _O.status == OrderStatus.PENDING)
     .values(reserved_until=bindparam("reserved_until"))
 )
-_STOCK_OF = select(PRODUCTS.c.sku, PRODUCTS.c.on_hand, PRODUCTS.c.reserved).where(
-    PRODUCTS.c.id == bindparam("id")
-)
+_PAYMENT_STATUS = select(_O.payment_status).where(_O.id == _ORDER_ID)
 
 
 def settle_order(
@@ -211,7 +215,9 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     if changed_rows(session, _PAID_FROM_PENDING, params):
         lines = lines_of(session, order_id)
         for line in lines:
-            if not inventory.take_reserved(session, line.product_id, line.quantity):
+            if not inventory.take_reserved(
+                session, line.product_id, line.quantity, location_id=line.location_id
+            ):
                 raise _reservation_missing(order_id, line.sku)
         _announce_paid(session, order_id, lines)
         return False
@@ -219,7 +225,12 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
         return False  # already paid or refunded
     lines = lines_of(session, order_id)
     with session.begin_nested() as savepoint:
-        if all(inventory.take_available(session, ln.product_id, ln.quantity) for ln in lines):
+        if all(
+            inventory.take_available(
+                session, ln.product_id, ln.quantity, location_id=ln.location_id
+            )
+            for ln in lines
+        ):
             _announce_paid(session, order_id, lines)
             return False
         savepoint.rollback()
@@ -231,16 +242,17 @@ def _announce_paid(session: Session, order_id: int, lines: list[Row[Any]]) -> No
     """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
     written to the outbox in the transaction that makes the order paid."""
     order = outbox.record_order_event(session, "order.paid", order_id)
+    commission_ledger.on_paid(session, order_id)  # payees' shares into the ledger
     mail.queue_receipt(session, order)
     analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)
     for line in lines:
-        row = session.connection().execute(_STOCK_OF, {"id": line.product_id}).one()
-        available = row.on_hand - row.reserved
+        on_hand, reserved = inventory.totals_of(session, line.product_id)
+        available = on_hand - reserved
         if available <= LOW_STOCK < available + line.quantity:
             outbox.record(
                 session,
                 "stock.low",
-                {"sku": row.sku, "available": available, "on_hand": row.on_hand},
+                {"sku": line.sku, "available": available, "on_hand": on_hand},
             )
 
 
@@ -270,9 +282,14 @@ def apply_failure(
         "message": message,
         "reference": reference,
     }
+    was = session.scalar(_PAYMENT_STATUS, {"order_id": order_id})  # for the email's rule
     if changed_rows(session, _GIVEN_UP_FROM_PENDING, params):
+        if mail.wants_payment_failed(was, status, reason):  # 3-D Secure failed: a way back
+            mail.queue_payment_failed(session, order_id)
         for line in lines_of(session, order_id):
-            if not inventory.release(session, line.product_id, line.quantity):
+            if not inventory.release(
+                session, line.product_id, line.quantity, location_id=line.location_id
+            ):
                 raise _reservation_missing(order_id, line.sku)
         discounts.release(session, order_id)  # the codes' uses go back too
         if status == OrderStatus.FAILED:

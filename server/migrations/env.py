@@ -16,6 +16,14 @@ def run_migrations_online() -> None:
     assert url is not None
     engine = make_engine(url)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # A batch migration rebuilds a table (copy, DROP, rename); with foreign keys on,
+            # the DROP would first delete its rows, cascading to the rows that reference them
+            # (a product's prices, images and stock). Off for this connection, before any
+            # transaction begins (SQLite ignores the pragma inside one).
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

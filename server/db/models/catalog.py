@@ -1,4 +1,4 @@
-"""Products, their stock counters and their price lists."""
+"""Products, their stock (derived from ``stock_levels``) and their price lists."""
 
 from __future__ import annotations
 
@@ -15,16 +15,33 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from .base import Base, utcnow
+from .locations import Location, StockLevel
+
+
+def _online(counter: str, product_id: Mapped[int]) -> Mapped[int]:
+    """A product's ``counter`` summed over the active locations that sell online (ship):
+    the one definition of "the product's stock", read with the product."""
+    level = StockLevel.__table__.c
+    return column_property(
+        select(func.coalesce(func.sum(level[counter]), literal_column("0")))
+        .join(Location, Location.id == level.location_id)
+        .where(level.product_id == product_id, Location.ships.is_(True))
+        .where(Location.active.is_(True))
+        .correlate_except(StockLevel, Location)
+        .scalar_subquery()
+    )
 
 
 class Product(Base):
     __tablename__ = "products"
     __table_args__ = (
-        CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="stock_bounds"),
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint("max_per_order >= 1", name="max_per_order_positive"),
@@ -32,6 +49,7 @@ class Product(Base):
         CheckConstraint(
             "tax_class IN ('standard', 'reduced', 'zero', 'digital')", name="tax_class_known"
         ),
+        CheckConstraint("condition IN ('new', 'refurbished', 'used')", name="condition_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,8 +59,6 @@ class Product(Base):
     image_url: Mapped[str] = mapped_column(String(2048), default="")
     price_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
     requires_shipping: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Products sharing a variant group are one product in several sizes or colours: a link
@@ -60,10 +76,20 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Derived, read-only: the sums of the selling locations' levels (domain/inventory.py
+    # moves stock; nothing writes these).
+    on_hand: Mapped[int] = _online("on_hand", id)
+    reserved: Mapped[int] = _online("reserved", id)
     # Exact prices in other currencies (never converted); loaded when read.
     prices: Mapped[list[ProductPrice]] = relationship(
         order_by="ProductPrice.currency", cascade="all, delete-orphan", passive_deletes=True
     )
+    # What shopping channels (feeds, structured data) ask of a product: domain/feeds_fields.py.
+    brand: Mapped[str | None] = mapped_column(String(70))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    mpn: Mapped[str | None] = mapped_column(String(70))
+    condition: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    google_category: Mapped[str | None] = mapped_column(String(250))
 
     @property
     def available(self) -> int:

@@ -147,6 +147,9 @@ class OrderLine(Base):
     tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The tax rate applied, in basis points (1900 = 19 %).
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the line's units are reserved and taken from (domain/routing.py); None only for
+    # a line written without routing, which inventory reads as the default location.
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

@@ -98,6 +98,9 @@ class Router:
     def patch(self, path: str, summary: str, *, errors: Iterable[int] = ()) -> Callable[[H], H]:
         return self._declare("PATCH", path, summary, scope="write", status=200, errors=errors)
 
+    def put(self, path: str, summary: str, *, errors: Iterable[int] = ()) -> Callable[[H], H]:
+        return self._declare("PUT", path, summary, scope="write", status=200, errors=errors)
+
     def delete(self, path: str, summary: str, *, errors: Iterable[int] = ()) -> Callable[[H], H]:
         return self._declare("DELETE", path, summary, scope="write", status=200, errors=errors)
 
