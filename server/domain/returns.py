@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from buybutton_server.db.models import Order, Return, ReturnLine
+from buybutton_server.db.models import Order, Refund, Return, ReturnLine
 from buybutton_server.domain import inventory, outbox
 from buybutton_server.domain.order_rows import changed_rows
 from buybutton_server.domain.vocabulary import OrderStatus, money_json
@@ -297,8 +297,28 @@ def receive(session: Session, return_id: int, now: datetime) -> Return:
     return ret
 
 
+def refund_key(order_public_id: str, return_id: int) -> str:
+    """The key a return's refund is made under (one refund per return, at the provider too)."""
+    return f"{order_public_id}-return-{return_id}"
+
+
 def reject(session: Session, return_id: int, note: str | None, now: datetime) -> Return:
+    """Reject a return not yet refunded. A return whose refund is under way (the order's
+    refund claim is its key) or recorded is refused: the money is going out or gone."""
     text = check_note(note)
+    order_id = session.scalar(select(Return.order_id).where(Return.id == return_id))
+    if order_id is None:
+        raise NotFound(f"There is no return {return_id}.")
+    order = _locked_order(session, order_id)
+    key = refund_key(order.public_id, return_id)
+    refunded = session.scalar(
+        select(Refund.id).where(Refund.order_id == order_id, Refund.idempotency_key == key)
+    )
+    if order.refund_claim == key or refunded is not None:
+        raise Conflict(
+            f"Return {return_id} is being refunded, so it cannot be rejected now.",
+            code="return_state",
+        )
     _move(
         session,
         return_id,

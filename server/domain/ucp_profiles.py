@@ -20,7 +20,8 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -53,6 +54,9 @@ CACHE_SIZE = 256
 MAX_PROFILE_BYTES = 64 * 1024
 FETCH_DEADLINE = 5.0
 MAX_HEADER = 2048
+# Profile fetches under way at once (per process); more are refused with 503 at once, so
+# agents naming slow or silent hosts cannot hold every worker thread the shop has.
+MAX_FETCHES = 4
 _SPEC = f"https://ucp.dev/{VERSION}"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z][a-z0-9_]*)+$")
@@ -269,6 +273,24 @@ class ProfileCache:
     seconds: float = CACHE_SECONDS
     _entries: OrderedDict[str, tuple[float, dict[str, Any]]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fetching: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(MAX_FETCHES)
+    )
+
+    @contextmanager
+    def fetch_slot(self) -> Iterator[None]:
+        """One of the :data:`MAX_FETCHES` fetch slots, or ``NegotiationFailed`` (503) at
+        once when all are taken."""
+        if not self._fetching.acquire(blocking=False):
+            raise NegotiationFailed(
+                503,
+                "profile_unreachable",
+                "Unable to fetch agent profile now: too many are being fetched; try again.",
+            )
+        try:
+            yield
+        finally:
+            self._fetching.release()
 
     def get(self, url: str) -> dict[str, Any] | None:
         with self._lock:
@@ -313,9 +335,12 @@ def fetch_profile(
         port = port_of(url)
         host = parts.hostname or ""
         address = public_address(host, port, allow_private=allow_private)
-    except UnsafeDestination as unsafe:
+    except UnsafeDestination:  # one answer for every reason: no oracle of our network's names
         raise NegotiationFailed(
-            400, "invalid_profile_url", f"Profile URL refused: {unsafe.message}"
+            400,
+            "invalid_profile_url",
+            "Profile URL refused: it must be an https URL on an allowed port whose host "
+            "resolves to public addresses only.",
         ) from None
     netloc = (f"[{address}]" if ":" in address else address) + f":{port}"
     target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
@@ -356,7 +381,7 @@ def read_profile(raw: bytes) -> dict[str, Any]:
 
     try:
         document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise malformed("is not JSON") from None
     ucp = document.get("ucp") if isinstance(document, dict) else None
     if not isinstance(ucp, dict):

@@ -100,12 +100,15 @@ def insert(
     return row
 
 
-def find(session: Session, public_id: str) -> UcpCheckoutSession | None:
+def find(session: Session, public_id: str, *, lock: bool = False) -> UcpCheckoutSession | None:
+    """The session, or None; ``lock``: its row locked (``FOR UPDATE``) for a write, so a
+    write that read it cannot overwrite a move another made meanwhile (a complete)."""
     if not public_id.startswith("chk_") or len(public_id) > 40:
         return None
-    return session.scalar(
-        select(UcpCheckoutSession).where(UcpCheckoutSession.public_id == public_id)
-    )
+    query = select(UcpCheckoutSession).where(UcpCheckoutSession.public_id == public_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
 
 
 def current_status(row: UcpCheckoutSession, now: datetime) -> str:

@@ -209,7 +209,7 @@ def refund(
         order = ret.order
         wanted = rules.suggested_refund(session, ret) if amount is None else amount
         left = order.total_amount - order.refunded_amount
-        key = f"{order.public_id}-return-{ret.id}"
+        key = rules.refund_key(order.public_id, ret.id)
     if wanted > left:
         raise InvalidInput(
             f"Refund at most {format_amount(left, order.currency)}: that is what is left "

@@ -99,7 +99,8 @@ def negotiate(
     url = ucp_profiles.profile_url(header, allow_http=allow_private)
     profile = cache.get(url)
     if profile is None:
-        raw = ucp_profiles.fetch_profile(url, allow_private=allow_private, ports=ports)
+        with cache.fetch_slot():
+            raw = ucp_profiles.fetch_profile(url, allow_private=allow_private, ports=ports)
         profile = ucp_profiles.read_profile(raw)
         cache.put(url, profile)
     return ucp_profiles.negotiate(profile, url)
@@ -241,7 +242,7 @@ def get(shop: Shop, public_id: str) -> Answer:
 def open_row(session: Session, public_id: str) -> UcpCheckoutSession | None:
     """The session to write, or None; raises :class:`Immutable` for a final one (an
     expired one is marked canceled first) or ``Conflict`` while it is being completed."""
-    row = ucp_sessions.find(session, public_id)
+    row = ucp_sessions.find(session, public_id, lock=True)
     if row is None:
         return None
     status = ucp_sessions.current_status(row, utcnow())

@@ -91,7 +91,8 @@ async def _shop(request: Request) -> Shop | Response:
                 "severity": "unrecoverable",
             }
             return _json(200, {"ucp": {"version": VERSION, "status": "error"}, "messages": [note]})
-        return _problem(failed.status, failed.code, failed.message)
+        retry = {"Retry-After": "5"} if failed.status == 503 else None
+        return _problem(failed.status, failed.code, failed.message, retry)
     return Shop(
         factory=state.sessions,
         agent=agent,
@@ -121,7 +122,7 @@ async def _body(request: Request) -> tuple[bytes, object]:
         return raw, {}
     try:
         return raw, json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep: not ours
         raise BadRequest("The body must be JSON.", code="invalid_request") from None
 
 
