@@ -119,6 +119,7 @@ class BuyButton(ApiClient):
         expires_in: timedelta | int | None = None,
         min_quantity: int | None = None,
         max_quantity: int | None = None,
+        creator: str | None = None,
     ) -> str:
         """A signed URL that opens a pre-filled one-step checkout for ``sku``.
 
@@ -131,7 +132,9 @@ class BuyButton(ApiClient):
 
         ``items=[("MUG-01", 2), ("TEE-M", 1)]`` instead of ``sku`` signs one checkout for
         several products (at most ``MAX_LINES``, each SKU once, each quantity binding).
-        ``codes`` carries discount codes the checkout applies.
+        ``codes`` carries discount codes the checkout applies. ``creator`` (a creator
+        payee's code, ``"anna"``) signs who published the link: their commission is frozen
+        on the order.
         """
         if (sku is None) == (items is None):
             raise ValueError("give sku or items, exactly one")
@@ -143,6 +146,7 @@ class BuyButton(ApiClient):
             "content": content,
             "expires_at": _expiry(expires_in),
             "codes": tuple(codes) if codes else None,
+            "creator": creator,
         }
         if items is not None:
             if quantity != 1 or min_quantity is not None or max_quantity is not None:

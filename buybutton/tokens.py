@@ -58,6 +58,7 @@ _WIRE = {
     "max_quantity": "qx",
     "items": "i",
     "codes": "dc",
+    "creator": "cr",
 }
 _FROM_WIRE = {wire: field for field, wire in _WIRE.items()}
 
@@ -90,6 +91,9 @@ class CheckoutLink:
     items: tuple[tuple[str, int], ...] | None = None
     # Discount codes to apply at checkout (upper-cased by the checkout; None: none).
     codes: tuple[str, ...] | None = None
+    # The creator whose post carries the link (a payee's code, e.g. "anna"): their fee is
+    # frozen on the order (server: domain/commissions.py). Attribution, not personal data.
+    creator: str | None = None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -150,6 +154,7 @@ class CheckoutLink:
             max_quantity=self.max_quantity,
             items=self.items,
             codes=self.codes,
+            creator=self.creator,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -235,7 +240,7 @@ def _problem(link: CheckoutLink) -> str | None:
         not isinstance(name, str) or not 0 < len(name) <= 200 or not name.isprintable()
     ):
         return "name must be 1-200 printable characters"
-    for label in ("source", "campaign", "content"):
+    for label in ("source", "campaign", "content", "creator"):
         value = getattr(link, label)
         if value is not None and (not isinstance(value, str) or not _LABEL.match(value)):
             return f"{label} must be 1-64 letters, digits or . _ : / + -"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
 from buybutton_server.db.models import Order, utcnow
-from buybutton_server.domain import mail, outbox
+from buybutton_server.domain import commission_ledger, mail, outbox
 from buybutton_server.domain.order_rows import changed_rows, load_order
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import FulfillRefused, InvalidInput, NotFound
@@ -177,6 +177,7 @@ def fulfill_order(
             )
         if changed_rows(session, statement):
             outbox.record_order_event(session, "order.fulfilled", order.id)
+            commission_ledger.on_fulfilled(session, order.id)  # sellers' transfers due
             fresh = load_order(session, order.id)
             # The shopper's shipped email, in this transaction (once per tracking number).
             mail.queue_shipped(

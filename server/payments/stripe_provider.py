@@ -194,9 +194,9 @@ class StripePaymentProvider:
     def refund(self, reference: str, *, amount: int, idempotency_key: str) -> RefundResult:
         params: dict[str, Any] = {"payment_intent": reference, "amount": amount}
         try:
-            if self.connect and self.client.v1.payment_intents.retrieve(
-                reference
-            ).to_dict().get("transfer_data"):
+            if self.connect and self.client.v1.payment_intents.retrieve(reference).to_dict().get(
+                "transfer_data"
+            ):
                 # A destination charge: Stripe takes back the seller's transfer and our fee
                 # in proportion to the amount refunded.
                 params.update(reverse_transfer=True, refund_application_fee=True)

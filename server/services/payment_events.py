@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton_server.domain.payment_events import apply_payment_event
 from buybutton_server.domain.refunds import refund_order
 from buybutton_server.errors import PaymentUnavailable
-from buybutton_server.payments.base import PaymentEvent, PaymentProvider
+from buybutton_server.payments.base import AccountEvent, PaymentEvent, PaymentProvider
+from buybutton_server.services.payees import apply_account_event
 
 log = logging.getLogger("buybutton.webhooks")
 
@@ -24,11 +25,16 @@ class Received:
 
 
 def receive_payment_event(
-    factory: sessionmaker[Session], provider: PaymentProvider, event: PaymentEvent
+    factory: sessionmaker[Session],
+    provider: PaymentProvider,
+    event: PaymentEvent | AccountEvent,
 ) -> Received:
     """Apply ``event`` (exactly once per event id). When it makes an order paid after its
     stock ran out, refund it at once; if the provider cannot be reached for that, the
-    sweeper (``settlement.release_expired``) retries later."""
+    sweeper (``settlement.release_expired``) retries later. A payee's ``account.updated``
+    keeps its status in step (docs/commissions.md)."""
+    if isinstance(event, AccountEvent):
+        return Received(duplicate=not apply_account_event(factory, provider.name, event))
     outcome = apply_payment_event(factory, provider.name, event)
     if outcome.refund_due and outcome.order_id is not None:
         try:

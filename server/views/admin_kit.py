@@ -31,6 +31,7 @@ AdminHandler = Callable[[Request, Admin], Awaitable[Response]]
 # (path, label, owner only). The order is the order of the navigation bar.
 NAVIGATION: tuple[tuple[str, str, bool], ...] = (
     ("/admin/orders", "Orders", False),
+    ("/admin/returns", "Returns", False),
     ("/admin/products", "Products", False),
     ("/admin/stock", "Stock", False),
     ("/admin/discounts", "Discounts", False),
@@ -40,6 +41,7 @@ NAVIGATION: tuple[tuple[str, str, bool], ...] = (
     ("/admin/mail", "Emails", False),
     ("/admin/keys", "API keys", True),
     ("/admin/webhooks", "Webhooks", True),
+    ("/admin/payees", "Payees", True),
     ("/admin/staff", "Staff", True),
     ("/admin/settings", "Settings", True),
 )

@@ -78,6 +78,10 @@ class DiscountCode(Base):
     collection: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A creator's code (migration 0026): an order using it owes that creator their fee.
+    payee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payees.id", ondelete="SET NULL"), index=True
+    )
 
     skus: Mapped[list[DiscountCodeSku]] = relationship(
         order_by="DiscountCodeSku.sku", cascade="all, delete-orphan", passive_deletes=True
