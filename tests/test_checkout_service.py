@@ -15,7 +15,7 @@ from buybutton.tokens import CheckoutLink
 from buybutton_server.domain.orders import Shopper, place_order
 from buybutton_server.errors import NotFound, PaymentUnavailable, RateLimited
 from buybutton_server.payments import ChargeRequest, ChargeResult, TestPaymentProvider
-from buybutton_server.services import checkout
+from buybutton_server.services import checkout, order_pages
 from buybutton_server.services.checkout import PaymentForm, Problem
 from tests.conftest import DECLINED_CARD, GOOD_CARD, SHOPPER, add_product, orders, product
 
@@ -136,19 +136,19 @@ def test_abandoning_settles_from_the_provider(sessions: sessionmaker[Session]) -
         method="card",
         hold_for=HOLD,
     )
-    assert checkout.abandon(sessions, TestPaymentProvider(), order.public_id) == "canceled"
+    assert order_pages.abandon(sessions, TestPaymentProvider(), order.public_id) == "canceled"
     assert product(sessions).reserved == 0
     with pytest.raises(NotFound):
-        checkout.abandon(sessions, TestPaymentProvider(), "A" * 22)
+        order_pages.abandon(sessions, TestPaymentProvider(), "A" * 22)
 
 
 def test_the_order_page_reads_a_plain_view(sessions: sessionmaker[Session]) -> None:
     add_product(sessions)
     paid = pay(sessions, form()).order
-    view = checkout.find_order(sessions, paid.public_id)
+    view = order_pages.find_order(sessions, paid.public_id)
     assert view is not None and view.number == paid.number
     assert [(line.sku, line.quantity) for line in view.lines] == [("MUG-01", 1)]
-    assert checkout.find_order(sessions, "../../etc") is None
+    assert order_pages.find_order(sessions, "../../etc") is None
 
 
 @pytest.mark.parametrize("module", ["server/views/checkout.py", "server/views/webhooks.py"])

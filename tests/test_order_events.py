@@ -28,7 +28,7 @@ from buybutton_server.domain.api_keys import create_key
 from buybutton_server.domain.orders import Shopper, note_progress, place_order, release_expired
 from buybutton_server.errors import SoldOut
 from buybutton_server.payments.test_provider import TestPaymentProvider
-from buybutton_server.services import checkout
+from buybutton_server.services import order_pages
 from tests.conftest import BASE_URL, add_product, orders, product
 from tests.live_server import LiveServers, free_port
 from tests.stripe_support import intent_event, signed
@@ -230,7 +230,7 @@ def test_an_abandoned_checkout_is_announced_as_canceled(
     secret = subscribe(sessions, url, ["order.canceled"])
     order = place(sessions)
     for _ in range(2):  # the browser reports it twice; the order is canceled once
-        assert checkout.abandon(sessions, TestPaymentProvider(), order.public_id) == "canceled"
+        assert order_pages.abandon(sessions, TestPaymentProvider(), order.public_id) == "canceled"
     deliver_due(sessions)
     [event] = arrived(hook, secret)
     assert event["type"] == "order.canceled"
