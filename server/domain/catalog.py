@@ -22,6 +22,9 @@ from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton.tokens import MAX_QUANTITY, SKU_PATTERN
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import Product
+from buybutton_server.domain import inventory
+from buybutton_server.domain.feeds_fields import FEED_COLUMNS
+from buybutton_server.domain.inventory import STOCK_MAX as STOCK_MAX  # re-exported
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
 
 # -- the rules ----------------------------------------------------------------------------
@@ -29,7 +32,6 @@ from buybutton_server.errors import Conflict, InvalidInput, NotFound
 SKU_MAX, TITLE_MAX, DESCRIPTION_MAX, IMAGE_URL_MAX, LABEL_MAX = 64, 200, 5000, 2048, 64
 PRICE_MAX = 20  # characters of a decimal price such as "24.90"
 AMOUNT_MAX = 10**12  # minor units
-STOCK_MAX = 10**9
 WEIGHT_MAX = 10**8  # grams
 TAX_CLASSES = ("standard", "reduced", "zero", "digital")
 
@@ -157,13 +159,18 @@ def products_after(
 
 
 def create_product(session: Session, sku: str, fields: Mapping[str, Any]) -> Product:
-    """A new product; ``fields`` are checked columns (``on_hand`` among them)."""
-    product = Product(sku=check_sku(sku), reserved=0, **fields)
+    """A new product; ``fields`` are checked columns, and ``on_hand`` its first stock (at
+    the default location)."""
+    columns = dict(fields)
+    on_hand = int(columns.pop("on_hand", 0))
+    product = Product(sku=check_sku(sku), **columns)
     session.add(product)
     try:
         session.flush()
     except IntegrityError:
         raise Conflict(f"A product with sku {sku!r} exists already.") from None
+    inventory.open_levels(session, [(product.id, on_hand)])
+    session.refresh(product)
     return product
 
 
@@ -212,9 +219,10 @@ class ProductView:
 
 # ``metadata.tables`` gives the table typed as a ``Table`` (``__table__`` is a FromClause).
 _PRODUCTS: Table = Product.metadata.tables["products"]
-_PRODUCT_VIEW = select(*(_PRODUCTS.c[name] for name in ProductView.__slots__)).where(
-    _PRODUCTS.c.sku == bindparam("sku")
-)
+# Every column of the view; on_hand and reserved are the derived sums (correlated scalar
+# subqueries over the selling locations' levels), so the read stays one statement.
+VIEW_COLUMNS = tuple(getattr(Product, name) for name in ProductView.__slots__)
+_PRODUCT_VIEW = select(*VIEW_COLUMNS).where(_PRODUCTS.c.sku == bindparam("sku"))
 
 
 def _view(row: tuple[Any, ...]) -> ProductView:
@@ -233,7 +241,7 @@ def product_view(factory: sessionmaker[Session], sku: str) -> ProductView | None
 
 
 _VARIANTS = (
-    select(*(_PRODUCTS.c[name] for name in ProductView.__slots__))
+    select(*VIEW_COLUMNS)
     .where(_PRODUCTS.c.variant_group == bindparam("group"))
     .where(_PRODUCTS.c.active.is_(True))
     .order_by(_PRODUCTS.c.price_amount, _PRODUCTS.c.sku)
@@ -272,6 +280,7 @@ class ProductRow:
     max_per_order: int | None = None  # None: keep the product's (10 for a new one)
     weight_grams: int | None = None  # None: keep the product's (0 for a new one)
     tax_class: str | None = None  # None: keep the product's ("standard" for a new one)
+    feed: tuple[tuple[str, str | None], ...] = ()  # the feed columns given (feeds_fields)
 
 
 class CatalogImportError(InvalidInput):
@@ -294,20 +303,10 @@ class ImportResult:
 # -- the import's writing ---------------------------------------------------------------
 
 _COLUMNS = (
-    "title",
-    "description",
-    "image_url",
-    "price_amount",
-    "currency",
-    "on_hand",
-    "requires_shipping",
-    "active",
-    "variant_group",
-    "variant_label",
-    "max_per_order",
-    "weight_grams",
-    "tax_class",
-)
+    "title", "description", "image_url", "price_amount", "currency", "on_hand",
+    "requires_shipping", "active", "variant_group", "variant_label", "max_per_order",
+    "weight_grams", "tax_class", *FEED_COLUMNS,
+)  # fmt: skip
 _KEPT = {"max_per_order": 10, "weight_grams": 0, "tax_class": "standard"}  # when not given
 
 
@@ -347,7 +346,7 @@ class ImportPlan:
 
 
 def _existing(session: Session, skus: list[str]) -> dict[str, dict[str, Any]]:
-    columns = [_PRODUCTS.c[name] for name in ("id", "sku", "reserved", *_COLUMNS)]
+    columns = [getattr(Product, name) for name in ("id", "sku", "reserved", *_COLUMNS)]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(skus), _CHUNK):
         query = select(*columns).where(_PRODUCTS.c.sku.in_(skus[start : start + _CHUNK]))
@@ -381,10 +380,11 @@ def plan_import(session: Session, rows: list[ProductRow]) -> ImportPlan:
             "weight_grams": row.weight_grams,
             "tax_class": row.tax_class,
         }
+        fields.update(row.feed)  # the feed columns the row gives (brand, gtin ...)
         unset = [name for name in _KEPT if fields[name] is None]
         if before is None:
             fields.update({name: _KEPT[name] for name in unset})
-            plan.creates.append({"sku": row.sku, "reserved": 0, **fields})
+            plan.creates.append({"sku": row.sku, **fields})
             new = tuple((k, None, v) for k, v in fields.items())
             plan.changes.append(Change(row.sku, True, new))
             continue
@@ -400,7 +400,7 @@ def plan_import(session: Session, rows: list[ProductRow]) -> ImportPlan:
         if not changed:
             plan.unchanged += 1
             continue
-        plan.updates.append({"id": before["id"], **fields})
+        plan.updates.append({"id": before["id"], **fields, "moved": row.stock != before["on_hand"]})
         plan.changes.append(Change(row.sku, False, changed))
     if problems:
         raise CatalogImportError(problems)
@@ -408,13 +408,23 @@ def plan_import(session: Session, rows: list[ProductRow]) -> ImportPlan:
 
 
 def apply_plan(session: Session, plan: ImportPlan, progress: Progress | None = None) -> None:
-    """Write the plan in bulk statements, inside the caller's transaction."""
+    """Write the plan in bulk statements, inside the caller's transaction. Stock goes to
+    the default location (a product's total is set there, as the API's ``/stock`` does)."""
     total = len(plan.creates) + len(plan.updates)
     batches = [(True, plan.creates[i : i + _CHUNK]) for i in range(0, len(plan.creates), _CHUNK)]
     batches += [(False, plan.updates[i : i + _CHUNK]) for i in range(0, len(plan.updates), _CHUNK)]
     done = 0
     for creating, batch in batches:  # ORM bulk statements: one executemany per batch
-        session.execute(insert(Product) if creating else update(Product), batch)
+        rows = [{k: v for k, v in row.items() if k not in ("on_hand", "moved")} for row in batch]
+        session.execute(insert(Product) if creating else update(Product), rows)
+        if creating:
+            stock = {row["sku"]: row["on_hand"] for row in batch}
+            ids = session.execute(select(Product.sku, Product.id).where(Product.sku.in_(stock)))
+            inventory.open_levels(session, [(id_, stock[sku]) for sku, id_ in ids])
+        elif not inventory.set_totals(
+            session, [(r["id"], r["on_hand"]) for r in batch if r["moved"]]
+        ):
+            raise CatalogImportError(["stock changed while importing; import again"])
         done += len(batch)
         if progress is not None:
             progress(done, total)

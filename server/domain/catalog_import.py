@@ -13,6 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from buybutton_server.domain.catalog import (
     check_title,
     price_in_minor_units,
 )
+from buybutton_server.domain.feeds_fields import FEED_COLUMNS
+from buybutton_server.domain.feeds_fields import RULES as FEED_RULES
 from buybutton_server.errors import InvalidInput
 
 FIELDS = (
@@ -53,6 +56,7 @@ FIELDS = (
     "max_per_order",
     "weight_grams",
     "tax_class",
+    *FEED_COLUMNS,
 )
 _REQUIRED = ("sku", "title", "currency")
 _DELIMITERS = (",", ";", "\t")
@@ -253,6 +257,10 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _feed_field(raw: Mapping[str, Any], name: str) -> str | None:
+    return FEED_RULES[name](_text(raw, name))
+
+
 def _validate_row(raw: Mapping[str, Any]) -> tuple[ProductRow | None, list[str]]:
     """A row of a file: text as the file has it (numbers and flags may be strings), checked
     by the same rules as the API. Every problem of the row is listed, not only the first."""
@@ -312,8 +320,12 @@ def _validate_row(raw: Mapping[str, Any]) -> tuple[ProductRow | None, list[str]]
         if _blank(tax_class)
         else check(lambda: check_tax_class(_text(raw, "tax_class").lower())),
     }
+    # Feed columns (brand, gtin, ...): only those the row names; blank clears one.
+    feed = tuple(
+        (name, check(partial(_feed_field, raw, name))) for name in FEED_COLUMNS if name in raw
+    )
     if problems:
         return None, problems
     return ProductRow(
-        sku=sku, title=title, price_amount=amount, currency=currency, **values
+        sku=sku, title=title, price_amount=amount, currency=currency, feed=feed, **values
     ), problems

@@ -33,6 +33,8 @@ from buybutton_server.domain.catalog import (
     check_title,
     price_in_minor_units,
 )
+from buybutton_server.domain.feeds_fields import BRAND_MAX, CATEGORY_MAX, FEED_COLUMNS, MPN_MAX
+from buybutton_server.domain.feeds_fields import RULES as FEED_RULES
 from buybutton_server.domain.outbox import iso_time
 from buybutton_server.domain.price_lists import LIST_MAX
 from buybutton_server.domain.product_search import Status
@@ -61,6 +63,26 @@ Weight = Annotated[
     int, Field(ge=0, le=catalog.WEIGHT_MAX, description="grams, for shipping by weight")
 ]
 TaxClassName = Literal["standard", "reduced", "zero", "digital"]
+
+
+def _kept(name: str) -> Any:
+    """Check a feed field by its rule but keep the text ("" clears it in ``_columns``)."""
+
+    def check(value: str) -> str:
+        FEED_RULES[name](value)
+        return value
+
+    return rule(check)
+
+
+Brand = Annotated[str, Field(max_length=BRAND_MAX), _kept("brand")]
+Gtin = Annotated[str, Field(max_length=20, description="GTIN-8/12/13/14, check digit verified"),
+                 _kept("gtin")]  # fmt: skip
+Mpn = Annotated[str, Field(max_length=MPN_MAX), _kept("mpn")]
+Condition = Literal["new", "refurbished", "used"]
+GoogleCategory = Annotated[
+    str, Field(max_length=CATEGORY_MAX, description="Google product category id or path")
+]
 PerOrder = Annotated[
     int,
     Field(ge=1, le=MAX_QUANTITY, description="the most one order may take; 10 unless set"),
@@ -97,6 +119,11 @@ class _ProductFields(Input):
     weight_grams: Weight | None = None
     tax_class: TaxClassName | None = None
     prices: Prices | None = None
+    brand: Brand | None = None
+    gtin: Gtin | None = None
+    mpn: Mpn | None = None
+    condition: Condition | None = None
+    google_category: GoogleCategory | None = None
 
     def _given(self, *names: str) -> dict[str, Any]:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
@@ -115,6 +142,9 @@ class _ProductFields(Input):
         for name in ("variant_group", "variant_label"):
             if getattr(self, name) is not None:
                 fields[name] = getattr(self, name) or None  # "" leaves the group
+        for name in FEED_COLUMNS:  # "" clears one
+            if getattr(self, name) is not None:
+                fields[name] = FEED_RULES[name](getattr(self, name))
         return fields
 
     def price_list(self) -> list[tuple[str, int]] | None:
@@ -211,6 +241,11 @@ class Product(Answer):
     max_per_order: int
     weight_grams: int
     tax_class: str
+    brand: str | None
+    gtin: str | None
+    mpn: str | None
+    condition: str
+    google_category: str | None
     created_at: Timestamp | None
     updated_at: Timestamp | None
 
@@ -235,6 +270,11 @@ class Product(Answer):
             max_per_order=product.max_per_order,
             weight_grams=product.weight_grams,
             tax_class=product.tax_class,
+            brand=product.brand,
+            gtin=product.gtin,
+            mpn=product.mpn,
+            condition=product.condition or "new",
+            google_category=product.google_category,
             created_at=iso_time(product.created_at),
             updated_at=iso_time(product.updated_at),
         )

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from buybutton.money import CURRENCIES
 from buybutton_server.domain.admin_auth import Admin
 from buybutton_server.domain.catalog import STOCK_MAX, check_currency, check_price
+from buybutton_server.domain.feeds_fields import FEED_COLUMNS
 from buybutton_server.domain.product_search import Status
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
 from buybutton_server.services import catalog, price_lists, stock
@@ -99,6 +100,7 @@ _TEXT = (
     "max_per_order",
     "weight_grams",
     "tax_class",
+    *FEED_COLUMNS,
 )
 TAX_CLASSES = {
     "standard": "Standard rate",
@@ -112,6 +114,8 @@ def _typed(form: FormData, *, create: bool) -> dict[str, Any]:
     """The form as typed (what the page shows again if it is refused)."""
     values: dict[str, Any] = {name: str(form.get(name, "")) for name in _TEXT}
     for name in ("price", "currency", "image_url", "variant_group", "variant_label", "tax_class"):
+        values[name] = values[name].strip()
+    for name in FEED_COLUMNS:
         values[name] = values[name].strip()
     values["currency"] = values["currency"].upper()
     values["requires_shipping"] = form.get("requires_shipping") == "on"
@@ -129,6 +133,7 @@ def _body(values: Mapping[str, Any]) -> dict[str, Any]:
         # Left blank (or not on the form): the product keeps its weight and tax class.
         "weight_grams": _whole(values["weight_grams"]) if values["weight_grams"].strip() else None,
         "tax_class": values["tax_class"] or None,
+        "condition": values["condition"] or None,
     }
     if "stock" in body:
         body["stock"] = _whole(body["stock"])
@@ -163,6 +168,7 @@ def _values_of(product: Product) -> dict[str, Any]:
         "tax_class": product.tax_class,
         "variant_group": product.variant_group or "",
         "variant_label": product.variant_label or "",
+        **{name: getattr(product, name) or "" for name in FEED_COLUMNS},
     }
 
 

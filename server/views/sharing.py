@@ -7,12 +7,13 @@ import re
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton.urls import absolute, short_path
 from buybutton_server.db import run_read
-from buybutton_server.services import sharing
+from buybutton_server.services import feeds_sharing, sharing
 from buybutton_server.services.catalog_reads import active_product
 from buybutton_server.services.sharing import OEmbedNotImplemented, ProductPage
 
@@ -68,6 +69,7 @@ def _render(
     canonical: str,
     embed: bool = False,
     vary: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     oembed = absolute(request.app.state.settings.base_url, "/oembed?")
     context: dict[str, Any] = {
@@ -78,6 +80,7 @@ def _render(
         "oembed_json": oembed + urlencode({"url": page.page_url, "format": "json"}),
         "oembed_xml": oembed + urlencode({"url": page.page_url, "format": "xml"}),
         "csp_nonce": request.state.csp_nonce,
+        **(extra or {}),
     }
     # Each answer carries its own CSP nonce: a shared cache must not hand one response (and
     # its nonce) to everyone, so only the visitor's own browser may keep it.
@@ -106,9 +109,32 @@ async def _page(request: Request, *, source: str) -> ProductPage:
 
 
 async def product_page(request: Request) -> Response:
-    """``/p/{sku}``: a public product page, the URL people paste into a CMS or a post."""
-    page = await _page(request, source="web")
-    return _render(request, page, canonical=page.page_url)
+    """``/p/{sku}``: a public product page, the URL people paste into a CMS or a post, and
+    the landing page of the product feeds (``?source=google_shopping`` ...: the buy link
+    carries it, so the checkout is credited to the channel). It carries schema.org JSON-LD,
+    Meta's ``product:*`` tags, a 1200x630 link preview and share links per messenger."""
+    state = request.app.state
+    page = await _page(
+        request, source=feeds_sharing.page_source(request.query_params.get("source"))
+    )
+    extras = await run_in_threadpool(
+        feeds_sharing.page_extras,
+        state.sessions,
+        state.settings.base_url,
+        page.product.sku,
+        page_url=page.page_url,
+        image_url=page.image_url,
+        buy_url=page.buy_url,
+    )
+    extra: dict[str, Any] = {}
+    if extras is not None:
+        extra = {
+            "product_facts": extras.facts,
+            "product_jsonld": extras.jsonld,
+            "preview_url": extras.preview_url,
+            "share": extras.share,
+        }
+    return _render(request, page, canonical=page.page_url, extra=extra)
 
 
 async def product_embed(request: Request) -> Response:
