@@ -91,7 +91,7 @@ async def _save_or_refuse(
         invalid = isinstance(problem, InvalidInput)
         shown = {
             f"{prefix}values": values,
-            f"{prefix}errors": _fields(problem) if invalid else {},
+            f"{prefix}errors": _fields(problem) if isinstance(problem, InvalidInput) else {},
             "problem": problem.message,
         }
         page = await run_in_threadpool(context, **shown)
