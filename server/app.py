@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -26,7 +28,7 @@ from buybutton_server.domain.orders import release_expired
 from buybutton_server.domain.outbox import Sender, deliver_due
 from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
-from buybutton_server.services import mail, retention
+from buybutton_server.services import commissions, mail, retention
 from buybutton_server.settings import Settings
 from buybutton_server.templating import RenderCache, make_templates
 from buybutton_server.views import (
@@ -37,6 +39,7 @@ from buybutton_server.views import (
     admin_keys,
     admin_mail,
     admin_orders,
+    admin_payees,
     admin_products,
     admin_returns,
     admin_shipping,
@@ -45,6 +48,9 @@ from buybutton_server.views import (
     admin_webhooks,
     api,
     checkout,
+    counter,
+    feeds,
+    local_feed,
     order_links,
     permalinks,
     privacy,
@@ -66,9 +72,15 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def sweep_forever(
-    sessions: sessionmaker[Session], provider: PaymentProvider, every: float, stop: asyncio.Event
+    sessions: sessionmaker[Session],
+    provider: PaymentProvider,
+    every: float,
+    stop: asyncio.Event,
+    return_window: timedelta = timedelta(days=30),
 ) -> None:
-    """Release reservations whose time ran out and retry due refunds, every few seconds.
+    """Release reservations whose time ran out, retry due refunds, and send the payees'
+    transfers that are due (sellers after fulfilment, creators after ``return_window``),
+    every few seconds.
 
     Work runs in a thread that cancellation cannot interrupt, so shutdown sets ``stop`` and
     waits for the current run to end before the engine is disposed."""
@@ -81,6 +93,11 @@ async def sweep_forever(
             if changed:
                 log.info("sweeper settled %d orders", changed)
             await run_in_threadpool(_forget_old_rate_windows, sessions)
+            await run_in_threadpool(
+                functools.partial(
+                    commissions.pay_due, sessions, provider, return_window=return_window
+                )
+            )
         except Exception:
             log.exception("sweeper run failed; trying again next time")
 
@@ -155,6 +172,8 @@ def create_app(
         Route("/", storefront.index, methods=["GET"]),
         Route("/c/{token}", checkout.checkout_page, methods=["GET"]),
         Route("/c/{token}", checkout.pay, methods=["POST"]),
+        Route("/c/{token}/quote", checkout.quote, methods=["POST"]),
+        *order_links.ROUTES,  # before /orders/{public_id}: /orders/find is its own page
         Route("/orders/{public_id}", checkout.order_page, methods=["GET"]),
         Route("/orders/{public_id}/abandon", checkout.abandon, methods=["POST"]),
         Route("/l/{code}", sharing.short_link, methods=["GET"]),
@@ -183,10 +202,13 @@ def create_app(
         *admin_staff.ROUTES,
         *admin_mail.ROUTES,
         *admin_returns.ROUTES,
+        *admin_payees.ROUTES,
         *ucp.ROUTES,
-        *order_links.ROUTES,
         *returns.ROUTES,
+        *counter.ROUTES,
+        *local_feed.ROUTES,
         *privacy.ROUTES,
+        *feeds.ROUTES,
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"]),
         Route("/api/public/products/{sku}", public.product, methods=["GET"]),
         Route("/api/public/events", public.events, methods=["POST"]),
@@ -214,7 +236,13 @@ def create_app(
         sender = Sender(allow_private=not settings.production, ports=settings.webhook_ports)
         workers = [
             asyncio.create_task(
-                sweep_forever(app.state.sessions, provider, settings.sweep_seconds, stop)
+                sweep_forever(
+                    app.state.sessions,
+                    provider,
+                    settings.sweep_seconds,
+                    stop,
+                    timedelta(days=settings.return_window_days),
+                )
             ),
             asyncio.create_task(
                 deliver_forever(app.state.sessions, sender, settings.webhook_seconds, stop)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from buybutton.errors import ConfigurationError
 from buybutton_server import settings_doc
+from buybutton_server import settings_stripe as stripe
 from buybutton_server.settings_rules import (
     DEV_SECRET_KEY,
     ENVIRONMENTS,
@@ -27,6 +28,7 @@ from buybutton_server.settings_rules import (
     MIN_KEY_DISTINCT,
     MIN_PRODUCTION_KEY,
     PAYMENT_PROVIDERS,
+    RETURN_WINDOW,
     VARIABLE_KEY,
     Retention,
     Variable,
@@ -35,7 +37,6 @@ from buybutton_server.settings_rules import (
     cap_text,
     https_only,
     https_origins,
-    https_urls,
     is_origin,
     joined,
     mail_address,
@@ -64,8 +65,6 @@ from buybutton_server.settings_rules import (
     retention_text,
     smtp_url,
     some_keys,
-    stripe_key,
-    stripe_url,
     variable,
 )
 
@@ -300,69 +299,29 @@ class Settings:
             "connections and requests one server process takes at once; more get 503",
         ),
     )
-    stripe_secret_key: str = field(
-        default="",
-        repr=False,
-        metadata=variable(
-            "BUYBUTTON_STRIPE_SECRET_KEY",
-            parse_text,
-            "`sk_…` or `rk_…`; required with `stripe`",
-            check=stripe_key("BUYBUTTON_STRIPE_SECRET_KEY", ("sk_", "rk_")),
-        ),
-    )
-    stripe_publishable_key: str = field(
-        default="",
-        metadata=variable(
-            "BUYBUTTON_STRIPE_PUBLISHABLE_KEY",
-            parse_text,
-            "`pk_…`; required with `stripe`",
-            check=stripe_key("BUYBUTTON_STRIPE_PUBLISHABLE_KEY", ("pk_",)),
-        ),
-    )
+    stripe_secret_key: str = field(default="", repr=False, metadata=stripe.STRIPE_SECRET_KEY)
+    stripe_publishable_key: str = field(default="", metadata=stripe.STRIPE_PUBLISHABLE_KEY)
     stripe_webhook_secret: str = field(
-        default="",
-        repr=False,
-        metadata=variable(
-            "BUYBUTTON_STRIPE_WEBHOOK_SECRET",
-            parse_text,
-            "`whsec_…` of the webhook endpoint; required with `stripe`",
-            check=stripe_key("BUYBUTTON_STRIPE_WEBHOOK_SECRET", ("whsec_",)),
-        ),
+        default="", repr=False, metadata=stripe.STRIPE_WEBHOOK_SECRET
     )
-    stripe_api_base: str = field(
-        default="",
-        metadata=variable(
-            "BUYBUTTON_STRIPE_API_BASE",
-            parse_text,
-            "another API origin (tests point it at localstripe)",
-            default_doc="Stripe's",
-            check=stripe_url("BUYBUTTON_STRIPE_API_BASE"),
-            production=https_urls("BUYBUTTON_STRIPE_API_BASE"),
-            production_doc=("`BUYBUTTON_STRIPE_API_BASE` is set and not `https://`",),
-        ),
-    )
-    stripe_js_url: str = field(
-        default="https://js.stripe.com/v3/",
-        metadata=variable(
-            "BUYBUTTON_STRIPE_JS_URL",
-            parse_text,
-            "where the checkout loads Stripe.js from",
-            check=stripe_url("BUYBUTTON_STRIPE_JS_URL"),
-            production=https_urls("BUYBUTTON_STRIPE_JS_URL"),
-            production_doc=("`BUYBUTTON_STRIPE_JS_URL` is not `https://`",),
-        ),
+    stripe_api_base: str = field(default="", metadata=stripe.STRIPE_API_BASE)
+    stripe_js_url: str = field(default="https://js.stripe.com/v3/", metadata=stripe.STRIPE_JS_URL)
+    stripe_connect: bool = field(default=False, metadata=stripe.STRIPE_CONNECT)
+    stripe_connect_webhook_secret: str = field(
+        default="", repr=False, metadata=stripe.STRIPE_CONNECT_WEBHOOK_SECRET
     )
     retention: Retention = field(
         default=Retention(),
         metadata=variable(
             "BUYBUTTON_RETENTION_DAYS",
             parse_retention,
-            "days kept: raw analytics events (then daily totals), the totals, finished "
-            "webhook events with deliveries and attempts, provider events, idempotency answers",
+            "days kept: raw analytics events (then daily totals), the totals, finished webhook "
+            "events, provider events, idempotency answers, unpaid orders' data (then erased)",
             dump=retention_text,
             check=retention_floors,
         ),
     )
+    return_window_days: int = field(default=30, metadata=RETURN_WINDOW)
     # How often buffered impressions and clicks are written (not read from the environment).
     flush_seconds: float = 1
 

@@ -50,6 +50,8 @@ def make_provider(settings: Settings) -> PaymentProvider:
             webhook_secret=settings.stripe_webhook_secret,
             api_base=settings.stripe_api_base or None,
             js_url=settings.stripe_js_url,
+            connect=settings.stripe_connect,
+            connect_webhook_secret=settings.stripe_connect_webhook_secret or None,
         )
     raise ConfigurationError(
         f"BUYBUTTON_PAYMENT_PROVIDER {settings.payment_provider!r} is not available"

@@ -63,6 +63,7 @@ from buybutton_server.errors import (
     TotalChanged,
 )
 from buybutton_server.payments.base import ChargeRequest, ChargeResult, PaymentProvider
+from buybutton_server.services import commissions
 from buybutton_server.services.checkout_details import (
     ADDRESS_FIELDS,
     FIELDS,
@@ -365,6 +366,8 @@ def pay(
         details=form.payment_details,
         metadata=metadata,
         record_reference=functools.partial(record_payment_reference, factory, order.id),
+        # Stripe Connect: one seller's destination charge and application fee (issue 17).
+        connect=commissions.charge_params(factory, order.id) if _connects(provider) else {},
     )
     try:
         result = provider.charge(charge)
@@ -426,3 +429,8 @@ def limit_payment_attempts(
     verdict = rate_limits.take(factory, rules)  # a refused try writes nothing
     if not verdict.allowed:
         raise RateLimited(verdict.retry_after)
+
+
+def _connects(provider: PaymentProvider) -> bool:
+    """Whether the provider pays sellers through Stripe Connect (only Stripe, when set)."""
+    return bool(getattr(provider, "connect", False))
