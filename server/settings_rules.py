@@ -360,12 +360,13 @@ class Retention:
     webhooks: int = 30  # webhook events with their finished deliveries and attempts
     provider_events: int = 90  # processed payment-provider events (duplicate guard)
     idempotency: int = 7  # API answers stored under an Idempotency-Key
+    unpaid_orders: int = 30  # personal data on orders never paid (then erased, domain/privacy)
 
 
 # The shortest period that still does its job: webhook retries run about three days, Stripe
 # retries an event for three days, an Idempotency-Key is for retrying within a day.
 RETENTION_FLOORS = {"analytics": 1, "rollups": 1, "webhooks": 4, "provider_events": 7,
-                    "idempotency": 1}  # fmt: skip
+                    "idempotency": 1, "unpaid_orders": 1}  # fmt: skip
 
 
 def parse_retention(name: str, raw: str) -> Retention:
@@ -434,3 +435,11 @@ def mail_address(address: str, settings: Settings) -> str | None:
     return (
         f"BUYBUTTON_MAIL_FROM must be an address such as 'Shop <shop@example.com>', got {address!r}"
     )
+
+
+# The return window (docs/returns.md): counted from fulfilment, or from payment if unfulfilled.
+RETURN_WINDOW = variable(
+    "BUYBUTTON_RETURN_WINDOW_DAYS",
+    parse_count,
+    "days a shopper may ask for a return, from fulfilment (from payment if unfulfilled)",
+)

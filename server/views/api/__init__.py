@@ -25,6 +25,7 @@ from buybutton_server.views.api import (
     links,
     locations,
     orders,
+    payees,
     privacy,
     products,
     returns,
@@ -40,6 +41,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *locations.router.operations,
     *discounts.router.operations,
     *returns.router.operations,
+    *payees.router.operations,
     *privacy.router.operations,
     *webhooks.router.operations,
 )
