@@ -18,6 +18,12 @@ class Product:
     available: int
     active: bool
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # What shopping channels ask for (docs/feeds.md); None when not set.
+    brand: str | None = None
+    gtin: str | None = None
+    mpn: str | None = None
+    condition: str | None = None
+    google_category: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Product:
@@ -31,6 +37,11 @@ class Product:
             available=data["stock"]["available"],
             active=data["active"],
             raw=data,
+            brand=data.get("brand"),
+            gtin=data.get("gtin"),
+            mpn=data.get("mpn"),
+            condition=data.get("condition"),
+            google_category=data.get("google_category"),
         )
 
 
@@ -49,6 +60,7 @@ class OrderLine:
     discount_amount: int = 0
     tax_amount: int = 0
     tax_rate_bp: int = 0
+    shipped_quantity: int = 0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderLine:

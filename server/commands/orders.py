@@ -13,6 +13,7 @@ from buybutton_server.domain.fulfilment import CARRIERS, tracking
 from buybutton_server.domain.order_search import order_by_reference, recent_orders
 from buybutton_server.domain.order_views import order_view
 from buybutton_server.domain.orders import fulfill_order, refund_order, release_expired
+from buybutton_server.domain.shipments import ship_lines
 from buybutton_server.domain.vocabulary import ORDER_STATUSES
 from buybutton_server.errors import (
     FulfillRefused,
@@ -52,6 +53,12 @@ def _define(parser: argparse.ArgumentParser) -> None:
     fulfil.add_argument("--tracking", help="the parcel's tracking number")
     fulfil.add_argument(
         "--tracking-url", help="https link to follow it (built for the known carriers)"
+    )
+    fulfil.add_argument(
+        "--line",
+        action="append",
+        metavar="SKU:QTY",
+        help="a partial shipment: send these units only (repeat per line)",
     )
     actions.add_parser("sweep", help="release expired reservations, retry due refunds")
 
@@ -185,14 +192,25 @@ def _fulfil(sessions: Sessions, args: argparse.Namespace) -> int:
         return 1
     try:
         given = tracking(args.carrier, args.tracking, args.tracking_url)
-        order = fulfill_order(sessions, order.number, given)
+        if args.line:
+            order = ship_lines(sessions, order.number, [_parcel_line(t) for t in args.line], given)
+        else:
+            order = fulfill_order(sessions, order.number, given)
     except (InvalidInput, FulfillRefused, NotFound) as error:
         note(error.message)
         return 1
     parts = [order.carrier, order.tracking_number, order.tracking_url]
     shown = " ".join(part for part in parts if part) or "no tracking"
-    print(f"{order.number} fulfilled: {shown}")
+    state = "fulfilled" if order.fulfilled_at else "partly shipped"
+    print(f"{order.number} {state}: {shown}")
     return 0
+
+
+def _parcel_line(text: str) -> tuple[str, int]:
+    sku, _, quantity = text.rpartition(":")
+    if not sku or not (quantity.isascii() and quantity.isdigit()) or len(quantity) > 3:
+        raise InvalidInput(f"--line {text!r}: write SKU:QUANTITY, e.g. MUG-01:1")
+    return sku, int(quantity)
 
 
 ORDERS = server_command("orders", _define, _run)

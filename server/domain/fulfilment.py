@@ -8,7 +8,6 @@ values changes nothing and announces nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import or_, select, update
@@ -18,6 +17,7 @@ from buybutton_server.db import write_session
 from buybutton_server.db.models import Order, utcnow
 from buybutton_server.domain import commission_ledger, mail, outbox
 from buybutton_server.domain.order_rows import changed_rows, load_order
+from buybutton_server.domain.shipments import Tracking, ship_the_rest
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import FulfillRefused, InvalidInput, NotFound
 
@@ -52,19 +52,6 @@ _ALIASES = {
     "postnl": "postnl",
 }
 _NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./_-]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Tracking:
-    """How a parcel travels; each part optional. Build it with :func:`tracking`."""
-
-    carrier: str | None = None
-    number: str | None = None
-    url: str | None = None
-
-    @property
-    def given(self) -> bool:
-        return any((self.carrier, self.number, self.url))
 
 
 def known_carrier(name: str) -> str | None:
@@ -176,6 +163,7 @@ def fulfill_order(
                 .values(**values)
             )
         if changed_rows(session, statement):
+            ship_the_rest(session, order.id, given)
             outbox.record_order_event(session, "order.fulfilled", order.id)
             commission_ledger.on_fulfilled(session, order.id)  # sellers' transfers due
             fresh = load_order(session, order.id)

@@ -292,6 +292,7 @@ def place_order(
                     discount_amount=line.discount,
                     tax_amount=line.tax.amount,
                     tax_rate_bp=line.tax.rate_bp,
+                    shipped_quantity=0,
                 )
                 for cart_line, line in zip(priced.cart, priced.quote.lines, strict=True)
             ]

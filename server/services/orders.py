@@ -26,6 +26,7 @@ from buybutton_server.domain.fulfilment import (
 )
 from buybutton_server.domain.orders import fulfill_order, refund_order
 from buybutton_server.domain.outbox import order_json
+from buybutton_server.domain.shipments import MAX_PARCEL_LINES, ship_lines
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import InvalidInput
 from buybutton_server.payments import PaymentProvider
@@ -54,6 +55,7 @@ class OrderLine(Answer):
     total_amount: Annotated[
         int, Field(description="subtotal_amount - discount_amount (+ tax_amount when added)")
     ]
+    shipped_quantity: Annotated[int, Field(description="units sent in shipments so far")] = 0
 
 
 class Shipping(Answer):
@@ -152,6 +154,11 @@ class RefundInput(Input):
     ) = None
 
 
+class ParcelLine(Input):
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=1, le=999)]
+
+
 class FulfilInput(Input):
     carrier: (
         Annotated[
@@ -164,6 +171,17 @@ class FulfilInput(Input):
         | None
     ) = None
     tracking_number: Annotated[str, Field(max_length=TRACKING_NUMBER_MAX)] | None = None
+    lines: (
+        Annotated[
+            list[ParcelLine],
+            Field(
+                min_length=1,
+                max_length=MAX_PARCEL_LINES,
+                description="a partial shipment: these units only (left out: everything left)",
+            ),
+        ]
+        | None
+    ) = None
     tracking_url: (
         Annotated[
             str,
@@ -235,6 +253,9 @@ def fulfil(sessions: Sessions, number: str, body: FulfilInput | None = None) -> 
     given = tracking(body.carrier, body.tracking_number, body.tracking_url) if body else None
     with read_session(sessions) as session:
         order_search.order_by_number(session, number)
+    if body is not None and body.lines:
+        parcel = [(line.sku, line.quantity) for line in body.lines]
+        return Order.of(ship_lines(sessions, number, parcel, given))
     return Order.of(fulfill_order(sessions, number, given))
 
 

@@ -28,6 +28,7 @@ from .orders import Order, OrderLine, ProcessedEvent, Refund
 from .outbox import DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
 from .privacy import Erasure
 from .returns import Return, ReturnLine
+from .shipments import Shipment, ShipmentLine
 from .shipping import ShippingRate, ShippingRateBracket, ShippingZone, ShippingZoneArea
 from .shop import ShopProfile
 from .ucp import UcpCheckoutSession, UcpIdempotencyKey
@@ -65,6 +66,8 @@ __all__ = [
     "Refund",
     "Return",
     "ReturnLine",
+    "Shipment",
+    "ShipmentLine",
     "ShippingRate",
     "ShippingRateBracket",
     "ShippingZone",

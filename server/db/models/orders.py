@@ -132,7 +132,13 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "shipped_quantity >= 0 AND shipped_quantity <= quantity",
+            name="shipped_within_quantity",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -150,6 +156,8 @@ class OrderLine(Base):
     # Where the line's units are reserved and taken from (domain/routing.py); None only for
     # a line written without routing, which inventory reads as the default location.
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    # Units sent in shipments so far (domain/shipments.py); the line is shipped when equal.
+    shipped_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

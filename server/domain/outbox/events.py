@@ -32,6 +32,7 @@ EVENT_TYPES = (
     "order.canceled",
     "order.refunded",
     "order.fulfilled",
+    "order.partially_fulfilled",
     "order.ready_for_pickup",
     "order.collected",
     "reservation.expired",
@@ -100,6 +101,7 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
                 "tax_amount": line.tax_amount,
                 "tax_rate_bp": line.tax_rate_bp,
                 "total_amount": line.total_amount,
+                "shipped_quantity": line.shipped_quantity,
             }
             for line in lines
         ],
