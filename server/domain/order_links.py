@@ -101,6 +101,14 @@ def email_key(email: str) -> str:
     return hashlib.sha256(normal_email(email).encode()).hexdigest()[:32]
 
 
+def lookup_key(email: str, number: str) -> str:
+    """What the ``/orders/find`` limit names a lookup by: a digest of the email and the
+    order number together (both in any case), so posts naming someone's address with other
+    numbers do not use up that person's own tries."""
+    text = f"{normal_email(email)}\n{normal_number(number)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def find_order(session: Session, email: str, number: str) -> Order | None:
     """The order numbered ``number`` placed with ``email`` (both compared in any case), or
     None. Numbers are stored in upper case; one indexed read by number either way, the

@@ -6,7 +6,11 @@
 - Webhook events older than ``webhooks`` days go with their deliveries and attempts, once no
   delivery of theirs is still pending.
 - Processed payment-provider events older than ``provider_events`` days.
-- Idempotency answers older than ``idempotency`` days.
+- Idempotency answers older than ``idempotency`` days: the REST API's, and the UCP
+  endpoint's (kept at least :data:`UCP_KEYS_MIN`, the spec's recommended 48 hours).
+- UCP checkout sessions (with their buyer's email, name and address) ``idempotency`` days
+  after they expired (6 hours after creation): an agent can read a finished one back for
+  that long.
 - The personal data on orders never paid (failed, canceled, or pending with their hold
   ended) placed more than ``unpaid_orders`` days ago: erased as an erasure request would
   (:func:`buybutton_server.domain.privacy.erase_orders`), the amounts and lines kept.
@@ -39,10 +43,11 @@ from buybutton_server.db.models import (
     WebhookEvent,
     utcnow,
 )
-from buybutton_server.domain import privacy
+from buybutton_server.domain import privacy, ucp_idempotency, ucp_sessions
 from buybutton_server.settings_rules import Retention
 
 BATCH = 2_000
+UCP_KEYS_MIN = timedelta(hours=48)
 _EVENTS = cast(Table, AnalyticsEvent.__table__)
 _DAILY = cast(Table, AnalyticsDaily.__table__)
 _KEY = ("kind", "sku", "source", "campaign", "content", "currency")
@@ -217,5 +222,12 @@ def prune(
         IdempotencyRecord.id,
         IdempotencyRecord.created_at < now - timedelta(days=keep.idempotency),
     )
+    keys_before = now - max(timedelta(days=keep.idempotency), UCP_KEYS_MIN)
+    with write_session(sessions) as session:
+        done.counts["UCP idempotency answers"] += ucp_idempotency.forget_old(session, keys_before)
+    with write_session(sessions) as session:
+        done.counts["UCP checkout sessions"] += ucp_sessions.forget_old(
+            session, now - timedelta(days=keep.idempotency)
+        )
     _erase_unpaid(sessions, now - timedelta(days=keep.unpaid_orders), now, done)
     return done

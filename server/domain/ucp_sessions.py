@@ -12,7 +12,13 @@ A session stores what the agent chose, never a price; every answer quotes afresh
   or giving an address when the platform did not negotiate fulfillment.
 - ``ready_for_complete``: the platform may call complete (test payment handler only).
 - ``completed`` / ``canceled``: final; the session never changes again. A session past
-  ``expires_at`` (6 hours after creation) reads as ``canceled``.
+  ``expires_at`` (6 hours after creation) reads as ``canceled``. A session whose buyer paid
+  on our page (through a short link of its ``continue_url``, :func:`order_placed`) turns
+  ``completed`` with that order (:func:`paid_order`).
+
+Sessions belong to the agent that created them (:func:`find` takes the agent, the SHA-256 of
+its profile URL); ``continue_url`` names the session by ``continue_id``, which only
+:func:`find_continued` (the buyer's browser) accepts.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton.tokens import EMAIL_PATTERN
-from buybutton_server.db.models import Product, UcpCheckoutSession
+from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
+from buybutton_server.db import write_session
+from buybutton_server.db.models import Order, Product, UcpCheckoutSession, UcpHandoff
 from buybutton_server.domain import addresses, quoting, shipping
 from buybutton_server.domain.checkout_model import Address, CartLine, Quote, Severity
 from buybutton_server.domain.ucp_profiles import Agent
@@ -45,6 +52,10 @@ _STOCK = select(Product.sku, Product.on_hand, Product.reserved, Product.image_ur
 
 def new_public_id() -> str:
     return "chk_" + secrets.token_urlsafe(24)
+
+
+def new_continue_id() -> str:
+    return "cnt_" + secrets.token_urlsafe(24)
 
 
 def aware(moment: datetime) -> datetime:
@@ -83,10 +94,13 @@ def write_choices(row: UcpCheckoutSession, choices: Choices) -> None:
 
 
 def insert(
-    session: Session, choices: Choices, *, currency: str, now: datetime
+    session: Session, choices: Choices, *, agent: str, currency: str, now: datetime
 ) -> UcpCheckoutSession:
+    """A new session of ``agent`` (the SHA-256 of its profile URL)."""
     row = UcpCheckoutSession(
         public_id=new_public_id(),
+        agent=agent,
+        continue_id=new_continue_id(),
         status="incomplete",
         currency=currency,
         answer="",
@@ -100,15 +114,64 @@ def insert(
     return row
 
 
-def find(session: Session, public_id: str, *, lock: bool = False) -> UcpCheckoutSession | None:
-    """The session, or None; ``lock``: its row locked (``FOR UPDATE``) for a write, so a
-    write that read it cannot overwrite a move another made meanwhile (a complete)."""
-    if not public_id.startswith("chk_") or len(public_id) > 40:
+def find(
+    session: Session, public_id: str, *, agent: str, lock: bool = False
+) -> UcpCheckoutSession | None:
+    """``agent``'s session, or None (as for an unknown id when another agent created it);
+    ``lock``: its row locked (``FOR UPDATE``) for a write, so a write that read it cannot
+    overwrite a move another made meanwhile (a complete)."""
+    if not public_id.startswith("chk_") or len(public_id) > 40 or not agent:
         return None
-    query = select(UcpCheckoutSession).where(UcpCheckoutSession.public_id == public_id)
+    query = select(UcpCheckoutSession).where(
+        UcpCheckoutSession.public_id == public_id, UcpCheckoutSession.agent == agent
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
+
+
+def find_continued(session: Session, continue_id: str) -> UcpCheckoutSession | None:
+    """The session a ``continue_url`` names (the buyer's browser, no agent), or None."""
+    if not continue_id.startswith("cnt_") or len(continue_id) > 40:
+        return None
+    query = select(UcpCheckoutSession).where(UcpCheckoutSession.continue_id == continue_id)
+    return session.scalar(query.with_for_update())
+
+
+def add_handoff(session: Session, row: UcpCheckoutSession, code: str) -> None:
+    """Remember that short link ``code`` continues ``row`` on our page."""
+    row.handoff_code = code
+    session.add(UcpHandoff(code=code, session_id=row.id))
+
+
+def order_placed(factory: sessionmaker[Session], link: CheckoutLink, order_public_id: str) -> None:
+    """The checkout placed an order through ``link``: when the link came from a session's
+    ``continue_url`` (a UCP short link) record the order on the open session, unless an
+    order recorded before is paid already (an expired session is left alone). A no-op (no
+    transaction) for any other link."""
+    if link.source != "ucp" or not link.short_code:
+        return
+    with write_session(factory) as session:
+        row = session.scalar(
+            select(UcpCheckoutSession)
+            .join(UcpHandoff, UcpHandoff.session_id == UcpCheckoutSession.id)
+            .where(UcpHandoff.code == link.short_code)
+            .with_for_update()
+        )
+        if row is None or current_status(row, datetime.now(UTC)) in FINAL:
+            return
+        if row.order_public_id and paid_order(session, row) is not None:
+            return
+        row.order_public_id = order_public_id
+
+
+def paid_order(session: Session, row: UcpCheckoutSession) -> Order | None:
+    """The order recorded on ``row`` if it has been paid (a buyer who paid on our page)."""
+    if not row.order_public_id:
+        return None
+    return session.scalar(
+        select(Order).where(Order.public_id == row.order_public_id, Order.paid_at.is_not(None))
+    )
 
 
 def current_status(row: UcpCheckoutSession, now: datetime) -> str:
@@ -118,7 +181,10 @@ def current_status(row: UcpCheckoutSession, now: datetime) -> str:
 
 
 def forget_old(session: Session, before: datetime) -> int:
-    """Delete sessions that expired before ``before``."""
+    """Delete sessions that expired before ``before``, with their hand-off records
+    (deleted explicitly: SQLite does not always enforce ``ON DELETE CASCADE``)."""
+    old = select(UcpCheckoutSession.id).where(UcpCheckoutSession.expires_at < before)
+    session.execute(delete(UcpHandoff).where(UcpHandoff.session_id.in_(old)))
     result = session.execute(
         delete(UcpCheckoutSession).where(UcpCheckoutSession.expires_at < before)
     )
@@ -260,14 +326,18 @@ __all__ = [
     "TTL",
     "Evaluation",
     "Severity",
+    "add_handoff",
     "blocked",
     "buyer_name",
     "choices_of",
     "current_status",
     "evaluate",
     "find",
+    "find_continued",
     "forget_old",
     "insert",
+    "order_placed",
+    "paid_order",
     "state_hash",
     "write_choices",
 ]

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import run_read
-from buybutton_server.domain import carts, rate_limits, short_links
+from buybutton_server.domain import carts, rate_limits, short_links, ucp_sessions
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
 from buybutton_server.domain.checkout_model import Address
@@ -340,6 +340,7 @@ def pay(
         )
     if not created:  # a repeated attempt: its order as it stands, nothing charged again
         return _settled(shown, order_summary(order))
+    ucp_sessions.order_placed(factory, link, order.public_id)  # via a UCP continue_url?
 
     metadata = {"order_public_id": order.public_id, "order_number": order.number}
     # The parts of the total, in minor units of the order's currency, as the page showed them.

@@ -4,6 +4,12 @@
 ``/orders/find`` answers the same whether or not an order matches: both ways count against
 the rate limits, open one write transaction and read one order by number; only a match adds
 the email to the outbox (one more insert in the same transaction).
+
+The limits are per client address and per email address *with* order number: keyed on the
+email alone, anyone could lock a buyer out by posting their address five times with wrong
+numbers. Guessing numbers for someone's address gains nothing (the answer is the same and a
+match mails the link to that address only, once per :data:`MAIL_WINDOW`); the per-client
+limit bounds it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from buybutton_server.errors import NotFound, RateLimited
 Sessions = sessionmaker[Session]
 Limit = tuple[int, int]  # (count, seconds)
 
-# At most this many requests per client address, and per email address typed, per window.
+# At most this many requests per client address, and per email address and order number
+# typed (together), per window.
 PER_CLIENT: Limit = (10, 3600)
 PER_EMAIL: Limit = (5, 3600)
 # One order's link is mailed at most once per this many seconds, however often it is asked.
@@ -42,7 +49,8 @@ class LinkNotOurs(NotFound):
 
 @dataclass(frozen=True, slots=True)
 class FindLimits:
-    """The ``/orders/find`` limits; None: no limit."""
+    """The ``/orders/find`` limits; None: no limit. ``per_email`` counts per email address
+    and order number together."""
 
     per_client: Limit | None = PER_CLIENT
     per_email: Limit | None = PER_EMAIL
@@ -93,7 +101,7 @@ def request_link(
         rate_limits.Rule(key, limit[0], limit[1])
         for key, limit in (
             (f"order-find-ip:{rate_limits.client_key(client)}", limits.per_client),
-            (f"order-find-email:{order_links.email_key(email)}", limits.per_email),
+            (f"order-find-email:{order_links.lookup_key(email, number)}", limits.per_email),
         )
         if limit is not None
     ]

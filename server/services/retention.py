@@ -29,6 +29,6 @@ def periods(settings: Settings) -> list[tuple[str, int]]:
         ("daily analytics totals", keep.rollups),
         ("webhook events, deliveries and attempts", keep.webhooks),
         ("processed payment-provider events", keep.provider_events),
-        ("idempotency answers", keep.idempotency),
+        ("idempotency answers (UCP: at least 2), expired UCP checkout sessions", keep.idempotency),
         ("personal data on unpaid orders (then erased)", keep.unpaid_orders),
     ]

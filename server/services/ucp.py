@@ -7,6 +7,9 @@ outcomes (a code that does not apply, an address we cannot ship to, an unknown s
 HTTP 200 with UCP ``messages``, and only protocol problems raise: :class:`BadShape` (400),
 ``Conflict`` (409: an idempotency conflict, or a session that is final),
 ``NegotiationFailed`` (the spec's codes and statuses).
+
+A session answers only the agent that created it (any other gets the spec's not-found), and
+reads ``completed`` once the buyer has paid for it on our page (:func:`settle_from_page`).
 """
 
 from __future__ import annotations
@@ -78,13 +81,18 @@ class Shop:
     hold_for: timedelta = timedelta(minutes=15)
 
     @property
+    def agent_key(self) -> str:
+        """Who owns the sessions this agent creates: the SHA-256 of its profile URL."""
+        return ucp_idempotency.agent_of(self.agent.profile_url)
+
+    @property
     def can_complete(self) -> bool:
         """Whether the platform can pay through the API: our test payment handler, offered
         by the test provider only, and declared by the platform too."""
         return self.provider.name == "test" and ucp_profiles.TEST_HANDLER in self.agent.handlers
 
-    def continue_url(self, public_id: str) -> str:
-        return f"{self.base_url}/ucp/continue/{public_id}"
+    def continue_url(self, continue_id: str) -> str:
+        return f"{self.base_url}/ucp/continue/{continue_id}"
 
 
 def business_profile(base_url: str, provider: PaymentProvider) -> dict[str, Any]:
@@ -158,8 +166,8 @@ def render(
         found = fulfillment(quote, evaluation.cart, choices.destination)
         if found is not None:
             body["fulfillment"] = found
-    if shown not in ucp_sessions.FINAL:
-        body["continue_url"] = shop.continue_url(row.public_id)
+    if shown not in ucp_sessions.FINAL and row.continue_id:
+        body["continue_url"] = shop.continue_url(row.continue_id)
     if order is not None:
         body["order"] = dict(order)
     return body
@@ -193,6 +201,30 @@ def ended(row: UcpCheckoutSession) -> dict[str, Any]:
     return body
 
 
+def settle_from_page(session: Session, row: UcpCheckoutSession, base_url: str) -> bool:
+    """Mark ``row`` completed, with its order, when the buyer paid for it on our page (an
+    order placed through its ``continue_url``); True then. The checkout reads as the agent
+    last saw it, with the order; the order holds what was paid."""
+    if row.status in ucp_sessions.FINAL:
+        return False
+    order = ucp_sessions.paid_order(session, row)
+    if order is None:
+        return False
+    body: dict[str, Any] = {**json.loads(row.answer or "{}"), "status": "completed"}
+    body.pop("continue_url", None)
+    body["messages"] = []
+    body["order"] = {
+        "id": order.public_id,
+        "label": order.number,
+        "permalink_url": f"{base_url}/orders/{order.public_id}",
+    }
+    row.status = "completed"
+    row.answer = json.dumps(body, separators=(",", ":"))
+    row.updated_at = utcnow()
+    session.flush()
+    return True
+
+
 def save(row: UcpCheckoutSession, choices: Choices, status: str, body: Mapping[str, Any]) -> None:
     ucp_sessions.write_choices(row, choices)
     row.status = status
@@ -214,7 +246,13 @@ def create(shop: Shop, data: object) -> Answer:
             )
         except (ProductUnavailable, InvalidInput) as error:
             return _no_checkout(shop, error, "unrecoverable")
-        row = ucp_sessions.insert(session, choices, currency=evaluation.quote.currency, now=now)
+        row = ucp_sessions.insert(
+            session,
+            choices,
+            agent=shop.agent_key,
+            currency=evaluation.quote.currency,
+            now=now,
+        )
         body = render(shop, session, row, choices, evaluation)
         save(row, choices, evaluation.status, body)
         return Answer(201, body)
@@ -223,8 +261,18 @@ def create(shop: Shop, data: object) -> Answer:
 def get(shop: Shop, public_id: str) -> Answer:
     now = utcnow()
     with read_session(shop.factory) as session:
-        row = ucp_sessions.find(session, public_id)
+        row = ucp_sessions.find(session, public_id, agent=shop.agent_key)
         if row is None:
+            return not_found(shop)
+        paid_here = row.status not in ucp_sessions.FINAL and row.order_public_id is not None
+    if paid_here:  # an order placed through continue_url: paid by now?
+        with write_session(shop.factory) as session:
+            row = ucp_sessions.find(session, public_id, agent=shop.agent_key, lock=True)
+            if row is not None and settle_from_page(session, row, shop.base_url):
+                return Answer(200, json.loads(row.answer))
+    with read_session(shop.factory) as session:
+        row = ucp_sessions.find(session, public_id, agent=shop.agent_key)
+        if row is None:  # pragma: no cover - sessions are not deleted while they are read
             return not_found(shop)
         if ucp_sessions.current_status(row, now) in ucp_sessions.FINAL:
             return Answer(200, ended(row))
@@ -239,12 +287,15 @@ def get(shop: Shop, public_id: str) -> Answer:
         return Answer(200, render(shop, session, row, choices, evaluation, status=busy))
 
 
-def open_row(session: Session, public_id: str) -> UcpCheckoutSession | None:
-    """The session to write, or None; raises :class:`Immutable` for a final one (an
-    expired one is marked canceled first) or ``Conflict`` while it is being completed."""
-    row = ucp_sessions.find(session, public_id, lock=True)
+def open_row(session: Session, shop: Shop, public_id: str) -> UcpCheckoutSession | None:
+    """The agent's session to write, or None; raises :class:`Immutable` for a final one (an
+    expired one is marked canceled first, one the buyer paid for on our page completed) or
+    ``Conflict`` while it is being completed."""
+    row = ucp_sessions.find(session, public_id, agent=shop.agent_key, lock=True)
     if row is None:
         return None
+    if settle_from_page(session, row, shop.base_url):
+        raise Immutable("This checkout session is completed; it cannot change any more.")
     status = ucp_sessions.current_status(row, utcnow())
     if status in ucp_sessions.FINAL:
         if row.status != status:  # expired now: it stays canceled
@@ -260,7 +311,7 @@ def open_row(session: Session, public_id: str) -> UcpCheckoutSession | None:
 def update(shop: Shop, public_id: str, data: object) -> Answer:
     now = utcnow()
     with write_session(shop.factory) as session:
-        row = open_row(session, public_id)
+        row = open_row(session, shop, public_id)
         if row is None:
             return not_found(shop)
         choices = read_choices(data, shop.agent, ucp_sessions.choices_of(row))
@@ -278,7 +329,7 @@ def update(shop: Shop, public_id: str, data: object) -> Answer:
 def cancel(shop: Shop, public_id: str) -> Answer:
     now = utcnow()
     with write_session(shop.factory) as session:
-        row = open_row(session, public_id)
+        row = open_row(session, shop, public_id)
         if row is None:
             return not_found(shop)
         choices = ucp_sessions.choices_of(row)

@@ -42,7 +42,15 @@ from buybutton_server.errors import (
     ShopError,
 )
 from buybutton_server.payments.base import ChargeRequest, ChargeResult
-from buybutton_server.services.ucp import Answer, Shop, not_found, open_row, render, save
+from buybutton_server.services.ucp import (
+    Answer,
+    Shop,
+    not_found,
+    open_row,
+    render,
+    save,
+    settle_from_page,
+)
 
 # What each test token pays with: the test provider's own success and decline cards.
 _CARDS = {
@@ -93,7 +101,7 @@ def _claim(shop: Shop, public_id: str) -> UcpCheckoutSession | Answer:
     completes at once, one goes on), or the answer when it cannot complete now."""
     now = utcnow()
     with write_session(shop.factory) as session:
-        row = open_row(session, public_id)
+        row = open_row(session, shop, public_id)
         if row is None:
             return not_found(shop)
         choices = ucp_sessions.choices_of(row)
@@ -128,7 +136,7 @@ def _finish(
     """Render the session after a complete: ``completed`` with its ``order``, or open
     again with ``note`` (why it did not complete)."""
     with write_session(shop.factory) as session:
-        row = ucp_sessions.find(session, public_id)
+        row = ucp_sessions.find(session, public_id, agent=shop.agent_key)
         if row is None:  # pragma: no cover - sessions are not deleted while open
             return not_found(shop)
         choices = ucp_sessions.choices_of(row)
@@ -235,14 +243,17 @@ def _link(choices: Choices) -> CheckoutLink:
     )
 
 
-def handoff(shop: Shop, public_id: str) -> str:
-    """Where ``continue_url`` sends the buyer: a short link to our checkout with the
-    session's lines, codes and pre-fill (minted once per state of the session), the order
-    page of a completed session. Raises ``NotFound`` or ``Gone`` (canceled or expired)."""
+def handoff(shop: Shop, continue_id: str) -> str:
+    """Where ``continue_url`` (naming the session by its ``continue_id``) sends the buyer:
+    a short link to our checkout with the session's lines, codes and pre-fill (minted once
+    per state of the session, each recorded so an order placed through it completes the
+    session), the order page of a completed session. Raises ``NotFound`` or ``Gone``
+    (canceled or expired)."""
     with write_session(shop.factory) as session:
-        row = ucp_sessions.find(session, public_id)
+        row = ucp_sessions.find_continued(session, continue_id)
         if row is None:
             raise NotFound("There is no such checkout.")
+        settle_from_page(session, row, shop.base_url)
         status = ucp_sessions.current_status(row, utcnow())
         if status == "completed" and row.order_public_id:
             return f"/orders/{row.order_public_id}"
@@ -264,5 +275,6 @@ def handoff(shop: Shop, public_id: str) -> str:
             code = short_links.mint(session, link, address=address)
         except short_links.AddressRefused:
             code = short_links.mint(session, link)
-        row.handoff_code, row.handoff_state = code, state
+        ucp_sessions.add_handoff(session, row, code)
+        row.handoff_state = state
         return f"/l/{code}"

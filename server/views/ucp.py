@@ -3,7 +3,10 @@ at ``/.well-known/ucp`` and the checkout capability's REST binding under ``/ucp`
 
 - ``POST /ucp/checkout-sessions`` (201), ``GET`` / ``PUT /ucp/checkout-sessions/{id}``,
   ``POST /ucp/checkout-sessions/{id}/complete`` and ``.../cancel``;
-- ``GET /ucp/continue/{id}``: the ``continue_url`` a buyer opens to finish on our checkout.
+- ``GET /ucp/continue/{id}``: the ``continue_url`` a buyer opens to finish on our checkout
+  (its id is the session's ``continue_id``, never the session id the API takes);
+- ``GET /ucp/handlers/test`` and ``/ucp/handlers/test.json``: the test payment handler's
+  ``spec`` and ``schema``.
 
 Every REST call names its platform in ``UCP-Agent``; every write carries an
 ``Idempotency-Key``. Protocol errors answer ``{"code", "content"}`` with their HTTP status
@@ -23,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from buybutton_server.domain import ucp_handler
 from buybutton_server.domain.ucp_idempotency import fingerprint
 from buybutton_server.domain.ucp_profiles import VERSION, Agent, NegotiationFailed, ProfileCache
 from buybutton_server.errors import (
@@ -69,6 +73,23 @@ async def well_known(request: Request) -> Response:
     state = request.app.state
     body = ucp.business_profile(state.settings.base_url, state.payments)
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+
+
+async def handler_spec(request: Request) -> Response:
+    text = ucp_handler.spec(request.app.state.settings.base_url)
+    return Response(
+        text, media_type="text/markdown; charset=utf-8", headers={"Cache-Control": _PUBLIC}
+    )
+
+
+async def handler_schema(request: Request) -> Response:
+    body = ucp_handler.schema(request.app.state.settings.base_url)
+    return JSONResponse(
+        body, media_type="application/schema+json", headers={"Cache-Control": _PUBLIC}
+    )
+
+
+_PUBLIC = "public, max-age=3600"
 
 
 async def _shop(request: Request) -> Shop | Response:
@@ -204,4 +225,6 @@ ROUTES: list[BaseRoute] = [
     Route("/ucp/checkout-sessions/{id}/complete", complete_session, methods=["POST"]),
     Route("/ucp/checkout-sessions/{id}/cancel", cancel_session, methods=["POST"]),
     Route("/ucp/continue/{id}", continue_checkout, methods=["GET"]),
+    Route(ucp_handler.SPEC_PATH, handler_spec, methods=["GET"]),
+    Route(ucp_handler.SCHEMA_PATH, handler_schema, methods=["GET"]),
 ]

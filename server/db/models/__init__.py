@@ -31,7 +31,7 @@ from .returns import Return, ReturnLine
 from .shipments import Shipment, ShipmentLine
 from .shipping import ShippingRate, ShippingRateBracket, ShippingZone, ShippingZoneArea
 from .shop import ShopProfile
-from .ucp import UcpCheckoutSession, UcpIdempotencyKey
+from .ucp import UcpCheckoutSession, UcpHandoff, UcpIdempotencyKey
 
 __all__ = [
     "DEFAULT_LOCATION",
@@ -78,6 +78,7 @@ __all__ = [
     "Transfer",
     "TransferReversal",
     "UcpCheckoutSession",
+    "UcpHandoff",
     "UcpIdempotencyKey",
     "WebhookDelivery",
     "WebhookEndpoint",

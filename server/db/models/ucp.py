@@ -7,6 +7,15 @@ totals are quoted afresh from the catalog on every answer (:mod:`..domain.quotin
 exactly as it ended. ``handoff_code`` is the short link minted for ``continue_url`` and
 ``handoff_state`` the fingerprint of the state it was minted for.
 
+A session id is no bearer key: ``agent`` is the SHA-256 of the profile URL of the agent that
+created it, and the API answers not-found to any other agent. ``continue_url`` carries a
+random id of its own, ``continue_id``, which the API never accepts. (``agent`` is empty and
+``continue_id`` NULL only on rows written outside the API: such a session is unreachable.)
+
+``UcpHandoff`` maps every short link minted for a session's ``continue_url`` to the session,
+so an order placed on our page through any of them is recorded on the session
+(``order_public_id``), which reads ``completed`` once that order is paid.
+
 ``UcpIdempotencyKey`` stores the first answer to a write under an ``Idempotency-Key``, per
 agent (the SHA-256 of its profile URL): the same key and body get it again, another body is
 a conflict.
@@ -16,7 +25,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -41,6 +59,8 @@ class UcpCheckoutSession(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    agent: Mapped[str] = mapped_column(String(64), server_default="")
+    continue_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(32))
     currency: Mapped[str] = mapped_column(String(3))
     line_items: Mapped[str] = mapped_column(Text)
@@ -55,6 +75,15 @@ class UcpCheckoutSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UcpHandoff(Base):
+    __tablename__ = "ucp_handoffs"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("ucp_checkout_sessions.id", ondelete="CASCADE"), index=True
+    )
 
 
 class UcpIdempotencyKey(Base):
