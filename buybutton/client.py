@@ -178,6 +178,7 @@ class BuyButton(ApiClient):
         source: str | None = None,
         campaign: str | None = None,
         content: str | None = None,
+        creator: str | None = None,
         layout: str | None = None,
         theme: Mapping[str, str] | None = None,
         facts: snippets.CardFacts | None = None,
@@ -197,6 +198,7 @@ class BuyButton(ApiClient):
             source=source,
             campaign=campaign,
             content=content,
+            creator=creator,
             max_quantity=max(quantity, CHOOSABLE_QUANTITY) if adjustable else None,
         )
         return snippets.button_snippet(
@@ -227,12 +229,19 @@ class BuyButton(ApiClient):
         source: str = "email",
         campaign: str | None = None,
         content: str | None = None,
+        creator: str | None = None,
     ) -> str:
         """Email-safe HTML (tables, inline CSS, no script). Give ``email``/``name`` to
         pre-fill the checkout for one recipient: render once per recipient, or use
         :meth:`email_links` to feed a newsletter tool's merge field."""
         href = self.checkout_link(
-            sku, email=email, name=name, source=source, campaign=campaign, content=content
+            sku,
+            email=email,
+            name=name,
+            source=source,
+            campaign=campaign,
+            content=content,
+            creator=creator,
         )
         return snippets.email_snippet(
             href=href, title=title, price=price, image_url=image_url, label=label
@@ -274,9 +283,12 @@ class BuyButton(ApiClient):
         source: str = "video",
         campaign: str | None = None,
         content: str | None = None,
+        creator: str | None = None,
     ) -> snippets.Moment:
         """A product shown over a video from ``at`` to ``until`` seconds."""
-        href = self.checkout_link(sku, source=source, campaign=campaign, content=content)
+        href = self.checkout_link(
+            sku, source=source, campaign=campaign, content=content, creator=creator
+        )
         return snippets.Moment(sku=sku, href=href, title=title, at=at, until=until)
 
     def video_snippet(

@@ -44,6 +44,8 @@ class SnippetOptions:
     source: str | None = None
     campaign: str | None = None
     content: str | None = None
+    # The creator whose post this is (commissions): signed into every link of the snippet.
+    creator: str | None = None
     theme: dict[str, str] = field(default_factory=dict)
     video_src: str = ""
     at: float = 0
@@ -61,6 +63,7 @@ class SnippetOptions:
                 source=self.attribution_source,
                 campaign=self.campaign,
                 content=self.content,
+                creator=self.creator,
             )
         except ValueError as problem:
             raise InvalidInput(str(problem)) from None
@@ -91,6 +94,7 @@ class Attribution(TypedDict):
     source: str
     campaign: str | None
     content: str | None
+    creator: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,10 @@ def make_snippet(
         raise ProductUnavailable("No product with that sku is for sale.")
     price = format_amount(product.price_amount, product.currency)
     attribution = Attribution(
-        source=options.attribution_source, campaign=options.campaign, content=options.content
+        source=options.attribution_source,
+        campaign=options.campaign,
+        content=options.content,
+        creator=options.creator,
     )
     if options.surface in ("button", "card"):
         code = bb.embed_snippet(
@@ -212,6 +219,7 @@ def make_look_snippet(
     campaign: str | None = None,
     content: str | None = None,
     codes: tuple[str, ...] | None = None,
+    creator: str | None = None,
 ) -> str:
     """A "shop the look" card for a blog post or an email: each product with its image,
     title and quantity, the total, and one Buy button to a signed multi-item link. Plain
@@ -219,7 +227,12 @@ def make_look_snippet(
     Raises ``InvalidInput``/``ProductUnavailable`` naming a line the shop cannot sell."""
     try:
         href = bb.checkout_link(
-            items=items, source=source, campaign=campaign, content=content, codes=codes
+            items=items,
+            source=source,
+            campaign=campaign,
+            content=content,
+            codes=codes,
+            creator=creator,
         )
     except ValueError as refused:
         raise InvalidInput(str(refused)) from None

@@ -71,6 +71,8 @@ class ShortLinkView:
     codes: tuple[str, ...] | None = None
     # The pre-filled shipping address; its ``name`` is the link's ``name``.
     address: Address | None = None
+    # The creator whose post this link is (commissions, docs/commissions.md).
+    creator: str | None = None
 
     @property
     def has_personal_data(self) -> bool:
@@ -94,6 +96,7 @@ class ShortLinkView:
             "campaign": self.campaign,
             "content": self.content,
             "codes": self.codes,
+            "creator": self.creator,
             "short_code": self.code if self.has_personal_data else None,
         }
         if self.items:
@@ -136,6 +139,7 @@ def _row(link: CheckoutLink, address: Address | None) -> dict[str, Any]:
         "content": link.content,
         "items": _json([list(line) for line in link.items] if link.items else None),
         "codes": _json(list(link.codes) if link.codes else None),
+        "creator": link.creator,
     }
     for field in ADDRESS_FIELDS:
         row[field] = (getattr(address, field) or None) if address else None
@@ -181,7 +185,7 @@ def existing_code(session: Session, link: CheckoutLink) -> str | None:
 
 _COLUMNS = (
     "code", "sku", "quantity", "email", "name", "source", "campaign", "content", "items",
-    "codes", *ADDRESS_FIELDS,
+    "codes", "creator", *ADDRESS_FIELDS,
 )  # fmt: skip
 _BY_CODE = select(*(ShortLink.__table__.c[name] for name in _COLUMNS)).where(
     ShortLink.__table__.c.code == bindparam("code")
@@ -208,6 +212,7 @@ def _view(row: tuple[Any, ...]) -> ShortLinkView:
         items=tuple((str(sku), int(qty)) for sku, qty in items) if items else None,
         codes=tuple(str(code) for code in codes) if codes else None,
         address=address,
+        creator=values["creator"],
     )
 
 

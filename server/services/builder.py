@@ -71,6 +71,7 @@ def snippet_options(query: Mapping[str, str], default_sku: str | None) -> Snippe
         source=query.get("source") or None,
         campaign=query.get("campaign") or None,
         content=query.get("content") or None,
+        creator=query.get("creator") or None,
         theme={"color": color} if color != DEFAULT_COLOR else {},
         video_src=query.get("video_src", ""),
         at=_seconds(query, "at", 0),
@@ -205,6 +206,7 @@ def _look(
             source=query.get("source") or "blog",
             campaign=query.get("campaign") or None,
             content=query.get("content") or None,
+            creator=query.get("creator") or None,
         )
     except ShopError as problem:  # the typed values are re-shown as they were
         return replace(page, problem=problem.message)
@@ -220,6 +222,7 @@ def _look(
             campaign=options.campaign,
             content=options.content,
             codes=look_codes(typed_codes),
+            creator=options.creator,
         )
     except ShopError as problem:
         return replace(page, problem=problem.message)

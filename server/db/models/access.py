@@ -47,6 +47,8 @@ class ShortLink(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     campaign: Mapped[str | None] = mapped_column(String(64))
     content: Mapped[str | None] = mapped_column(String(64))
+    # The creator whose post the link is, as signed into links (docs/commissions.md).
+    creator: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # A multi-item link's lines and a link's discount codes, as canonical JSON text
     # (``[["MUG-01", 2], ["TEE-M", 1]]``, ``["WELCOME10"]``); ``sku``/``quantity`` repeat the
