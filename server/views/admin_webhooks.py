@@ -78,7 +78,8 @@ async def endpoints_page(request: Request, user: Admin) -> Response:
 
 @admin_page(owner_only=True)
 async def create_endpoint(request: Request, user: Admin) -> Response:
-    form = await posted_form(request, max_fields=20)
+    # One checkbox per event type, plus the URL, description and CSRF token.
+    form = await posted_form(request, max_fields=len(webhook_admin.EVENT_TYPES) + 8)
     url, description = str(form.get("url", "")), str(form.get("description", ""))
     events = [str(e) for e in form.getlist("events")]
     allow_private, ports = _settings(request)
