@@ -37,6 +37,8 @@ def new_order(session: Session, email: str) -> int:
         status="pending",
         currency="EUR",
         total_amount=900,
+        subtotal_amount=1000,
+        discount_amount=100,
         email=email,
         name="Shopper",
         payment_provider="test",
