@@ -18,12 +18,12 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import EMAIL_PATTERN
-from buybutton_server.db.models import AdminSession, AdminUser
+from buybutton_server.db.models import AdminSession, AdminUser, Location, StaffLocation
 from buybutton_server.errors import Conflict, InvalidInput
 
 COOKIE = "__Host-buybutton_admin"
@@ -336,6 +336,36 @@ def update_login(
     elif enabled is True:
         user.disabled_at = None
     return user
+
+
+# -- the stores a login works at (the counter, issue 15) ----------------------------------------
+
+
+def limited_to(session: Session, user_id: int) -> set[int]:
+    """The locations a login is limited to; empty: every location."""
+    query = select(StaffLocation.location_id).where(StaffLocation.user_id == user_id)
+    return set(session.scalars(query))
+
+
+def set_locations(session: Session, user_id: int, location_ids: set[int]) -> None:
+    """Limit a login to ``location_ids`` (empty: every location)."""
+    session.execute(delete(StaffLocation).where(StaffLocation.user_id == user_id))
+    if location_ids:
+        rows = [{"user_id": user_id, "location_id": i} for i in sorted(location_ids)]
+        session.execute(insert(StaffLocation), rows)
+
+
+def scopes(session: Session) -> dict[int, list[str]]:
+    """Each limited login's location codes, by login id."""
+    query = (
+        select(StaffLocation.user_id, Location.code)
+        .join(Location, Location.id == StaffLocation.location_id)
+        .order_by(Location.code)
+    )
+    found: dict[int, list[str]] = {}
+    for user_id, code in session.execute(query):
+        found.setdefault(user_id, []).append(code)
+    return found
 
 
 def csrf_token(secret: str, session_token: str) -> str:

@@ -58,6 +58,7 @@ FIELDS = (
     "ships",
     "accepts_returns",
     "reservation_hold_minutes",
+    "reservations_enabled",
     "priority",
     "active",
 )
@@ -291,3 +292,55 @@ def set_stock_at(session: Session, code: str, sku: str, on_hand: int) -> LevelVi
             "in progress there."
         )
     return next(level for level in levels_of(session, product.id) if level.location == code)
+
+
+# -- the demo shop's stores ---------------------------------------------------------------
+
+_WEEK = {day: [["10:00", "20:00"]] for day in DAYS[:6]}  # Monday to Saturday
+# (code, name, city, postal code, line1, lat, lng, flags, {sku: on_hand}). A is nearest the
+# demo's default position (Lisbon); only B holds the kettle (sold out online).
+_DEMO_STORES: tuple[tuple[str, str, str, str, str, str, str, dict[str, bool], dict[str, int]],
+                    ...] = (
+    ("LIS-CHIADO", "Lisbon Chiado", "Lisboa", "1200-109", "Rua Garrett 10", "38.7107",
+     "-9.1423", {}, {"DRIPPER-01": 3, "BEANS-GUJI-250": 6}),
+    ("PORTO-BAIXA", "Porto Baixa", "Porto", "4000-069", "Rua de Santa Catarina 112", "41.1466",
+     "-8.6066", {"reservations_enabled": True},
+     {"DRIPPER-01": 2, "GRINDER-02": 2, "KETTLE-03": 2}),
+    ("COIMBRA", "Coimbra Baixa", "Coimbra", "3000-150", "Rua Ferreira Borges 50", "40.2089",
+     "-8.4294", {"accepts_returns": True}, {"BEANS-GUJI-250": 4, "GRINDER-02": 1}),
+)  # fmt: skip
+
+
+def seed_demo_stores(session: Session) -> bool:
+    """The demo shop's three stores (all offer pickup; Porto takes reservations, Coimbra
+    takes returns), each with its own stock. Does nothing once a location other than MAIN
+    exists, so a merchant's changes survive a restart. True if it seeded."""
+    other = select(Location.id).where(Location.code != DEFAULT_LOCATION).limit(1)
+    if session.scalar(other) is not None:
+        return False
+    hours = check_opening_hours(_WEEK)
+    for code, name, city, postal, line1, lat, lng, flags, stock in _DEMO_STORES:
+        fields: dict[str, Any] = {
+            "name": name,
+            "kind": "store",
+            "country": "PT",
+            "city": city,
+            "postal_code": postal,
+            "line1": line1,
+            "lat_e6": micro_degrees("lat", lat, 90),
+            "lng_e6": micro_degrees("lng", lng, 180),
+            "time_zone": "Europe/Lisbon",
+            "opening_hours": hours,
+            "pickup_enabled": True,
+            "pickup_ready_minutes": 120,
+            "pickup_instructions": "Ask at the till; bring your pickup code.",
+            "ships": False,
+            "accepts_returns": False,
+            **flags,
+        }
+        location = create_location(session, code, fields)
+        for sku, on_hand in stock.items():
+            product_id = session.scalar(select(Product.id).where(Product.sku == sku))
+            if product_id is not None:
+                inventory.set_level(session, product_id, location.id, on_hand)
+    return True

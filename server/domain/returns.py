@@ -297,6 +297,25 @@ def receive(session: Session, return_id: int, now: datetime) -> Return:
     return ret
 
 
+def receive_at_counter(
+    session: Session, return_id: int, location: dict[str, Any], location_id: int, now: datetime
+) -> Return:
+    """A return handed in at a store's counter: approved and received there at once (its
+    units go back on that store's shelf when refunded); ``return.received`` names it."""
+    _move(
+        session,
+        return_id,
+        (ReturnStatus.REQUESTED,),
+        ReturnStatus.RECEIVED,
+        approved_at=now,
+        received_at=now,
+        location_id=location_id,
+    )
+    ret = load_return(session, return_id)
+    _announce(session, "return.received", ret, ret.order, location=location)
+    return ret
+
+
 def refund_key(order_public_id: str, return_id: int) -> str:
     """The key a return's refund is made under (one refund per return, at the provider too)."""
     return f"{order_public_id}-return-{return_id}"
@@ -382,7 +401,7 @@ def finish_refund(
             product_id = item.order_line.product_id
             units[product_id] = units.get(product_id, 0) + item.quantity
         for product_id, count in sorted(units.items()):
-            inventory.restock(session, product_id, count)
+            inventory.restock(session, product_id, count, location_id=ret.location_id)
     return load_return(session, return_id)
 
 
@@ -407,6 +426,7 @@ def return_json(ret: Return, order: Order) -> dict[str, Any]:
         if ret.refund_amount is None
         else money_json(ret.refund_amount, order.currency),
         "restocked": ret.restocked,
+        "location": ret.location.code if ret.location is not None else None,
         "decision_note": ret.decision_note,
         "created_at": outbox.iso_time(ret.created_at),
         "approved_at": outbox.iso_time(ret.approved_at),
@@ -416,5 +436,6 @@ def return_json(ret: Return, order: Order) -> dict[str, Any]:
     }
 
 
-def _announce(session: Session, event_type: str, ret: Return, order: Order) -> None:
-    outbox.record_order_event(session, event_type, order.id, {"return": return_json(ret, order)})
+def _announce(session: Session, event_type: str, ret: Return, order: Order, **extra: Any) -> None:
+    data = {"return": return_json(ret, order), **extra}
+    outbox.record_order_event(session, event_type, order.id, data)

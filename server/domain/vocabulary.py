@@ -16,9 +16,12 @@ LOW_STOCK = 5
 class OrderStatus(StrEnum):
     """An order's life: ``pending`` (stock reserved, payment under way) becomes ``paid`` or
     ``failed``; an expired hold becomes ``canceled``; a paid order refunded in full becomes
-    ``refunded``. The database's CHECK constraint lists the same values."""
+    ``refunded``. A reservation (reserve online, pay in store) is ``reserved`` until staff
+    mark it paid at the counter or its hold runs out (``canceled``). The database's CHECK
+    constraint lists the same values."""
 
     PENDING = "pending"
+    RESERVED = "reserved"
     PAID = "paid"
     FAILED = "failed"
     CANCELED = "canceled"

@@ -65,6 +65,7 @@ class _LocationFields(Input):
     ships: bool | None = None
     accepts_returns: bool | None = None
     reservation_hold_minutes: HoldMinutes | None = None
+    reservations_enabled: bool | None = None
     priority: Priority | None = None
 
     def _common(self) -> dict[str, Any]:
@@ -149,6 +150,7 @@ class Location(Answer):
     ships: bool
     accepts_returns: bool
     reservation_hold_minutes: int
+    reservations_enabled: bool
     priority: int
     active: bool
     created_at: Timestamp | None
@@ -177,6 +179,7 @@ class Location(Answer):
             ships=row.ships,
             accepts_returns=row.accepts_returns,
             reservation_hold_minutes=row.reservation_hold_minutes,
+            reservations_enabled=row.reservations_enabled,
             priority=row.priority,
             active=row.active,
             created_at=iso_time(row.created_at),
@@ -299,7 +302,7 @@ def _whole(name: str, text: str) -> int:
     return int(text.strip())
 
 
-_FLAGS = ("pickup_enabled", "ships", "accepts_returns")
+_FLAGS = ("pickup_enabled", "ships", "accepts_returns", "reservations_enabled")
 _WHOLES = ("pickup_ready_minutes", "reservation_hold_minutes", "priority")
 _TEXTS = ("code", "name", "kind", "country", "region", "city", "postal_code", "line1")
 _MORE_TEXTS = ("time_zone", "pickup_instructions")

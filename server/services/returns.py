@@ -58,6 +58,7 @@ class ReturnOut(Answer):
     lines: list[ReturnLineOut]
     refund: Money | None
     restocked: bool
+    location: str | None  # the store's code, for a return taken at its counter
     decision_note: str | None
     created_at: Timestamp | None
     approved_at: Timestamp | None

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session, write_session
-from buybutton_server.domain import admin_auth, password_reset, rate_limits
+from buybutton_server.domain import admin_auth, locations, password_reset, rate_limits
 from buybutton_server.domain.admin_auth import Admin, Login
 from buybutton_server.domain.password_reset import INVITE_LIFETIME, RESET_LIFETIME
 from buybutton_server.errors import InvalidInput, RateLimited
@@ -67,6 +67,38 @@ def _send(
 def logins(sessions: sessionmaker[Session]) -> list[Login]:
     with read_session(sessions) as session:
         return admin_auth.logins(session)
+
+
+def location_scopes(
+    sessions: sessionmaker[Session],
+) -> tuple[list[tuple[str, str]], dict[int, list[str]]]:
+    """The active locations ``(code, name)`` and each limited login's location codes."""
+    with read_session(sessions) as session:
+        shown = [(loc.code, loc.name) for loc in locations.all_locations(session) if loc.active]
+        return shown, admin_auth.scopes(session)
+
+
+def counter_only(sessions: sessionmaker[Session], user_id: int) -> bool:
+    """Whether a login is limited to some stores (it then works at their counter only)."""
+    with read_session(sessions) as session:
+        return bool(admin_auth.limited_to(session, user_id))
+
+
+def set_locations(sessions: sessionmaker[Session], user_id: int, codes: list[str]) -> str | None:
+    """Limit a login to the locations ``codes`` (none: every location); its email, or None
+    for an unknown login."""
+    with write_session(sessions) as session:
+        user = admin_auth.login_by_id(session, user_id)
+        if user is None:
+            return None
+        ids: set[int] = set()
+        for code in codes:
+            found = locations.location_by_code(session, code[:32])
+            if found is None:
+                raise InvalidInput(f"There is no location {code[:32]!r}.")
+            ids.add(found.id)
+        admin_auth.set_locations(session, user_id, ids)
+        return user.email
 
 
 def add_login(

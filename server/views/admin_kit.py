@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from buybutton_server.domain.admin_auth import COOKIE, OWNER, Admin
 from buybutton_server.errors import NotFound
-from buybutton_server.services import admin_login
+from buybutton_server.services import admin_login, staff
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -32,6 +32,7 @@ AdminHandler = Callable[[Request, Admin], Awaitable[Response]]
 NAVIGATION: tuple[tuple[str, str, bool], ...] = (
     ("/admin/orders", "Orders", False),
     ("/admin/returns", "Returns", False),
+    ("/store", "Counter", False),  # the store staff's page (views/counter.py)
     ("/admin/products", "Products", False),
     ("/admin/stock", "Stock", False),
     ("/admin/discounts", "Discounts", False),
@@ -70,9 +71,13 @@ def login_redirect(request: Request) -> Response:
 
 
 def admin_page(
-    *, owner_only: bool = False
+    *, owner_only: bool = False, counter: bool = False
 ) -> Callable[[AdminHandler], Callable[[Request], Awaitable[Response]]]:
-    """Wrap a page handler: sign-in first, then the role, then the handler with the login."""
+    """Wrap a page handler: sign-in first, then the role, then the handler with the login.
+
+    A staff login limited to some stores works at their counter only (``counter`` pages,
+    which check the store themselves): every other admin page answers 403, so a clerk of
+    one store never sees another store's orders through the admin."""
 
     def wrap(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
         @wraps(handler)
@@ -92,6 +97,20 @@ def admin_page(
                     },
                     status=403,
                 )
+            if not counter and user.role != OWNER:
+                sessions = request.app.state.sessions
+                if await run_in_threadpool(staff.counter_only, sessions, user.id):
+                    return render(
+                        request,
+                        user,
+                        "admin_message.html",
+                        {
+                            "title": "Your login works at the store counter",
+                            "message": "It is limited to your stores: open the counter at "
+                            "/store. An owner can widen it on the staff page.",
+                        },
+                        status=403,
+                    )
             return await handler(request, user)
 
         return page

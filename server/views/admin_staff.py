@@ -38,6 +38,7 @@ NOTICES = {
     "disabled": "The login was disabled; its sessions have ended.",
     "enabled": "The login was enabled again.",
     "link": "A link to set a new password was emailed.",
+    "locations": "The login's stores were changed.",
     "password": "Your password was changed. Your other sessions have ended.",
     "reset": "Your new password is set and you are signed in. Other sessions have ended.",
     "saved": "The shop's settings were saved.",
@@ -81,8 +82,11 @@ async def _staff_page(
     status: int = 200,
 ) -> Response:
     rows = await run_in_threadpool(staff.logins, request.app.state.sessions)
+    stores, scopes = await run_in_threadpool(staff.location_scopes, request.app.state.sessions)
     context: dict[str, Any] = {
         "logins": rows,
+        "stores": stores,
+        "scopes": scopes,
         "roles": ROLES,
         "values": values or {"role": "staff"},
         "problem": problem,
@@ -124,12 +128,16 @@ async def staff_add(request: Request, user: Admin) -> Response:
 
 @admin_page(owner_only=True)
 async def staff_change(request: Request, user: Admin) -> Response:
-    """``POST /admin/staff/{id}`` with ``action``: role (+ ``role``), disable, enable, link."""
-    form = await posted_form(request, max_fields=8)
+    """``POST /admin/staff/{id}`` with ``action``: role (+ ``role``), disable, enable, link,
+    locations (+ ``location`` codes; none: every location)."""
+    form = await posted_form(request, max_fields=208)
     action, user_id = str(form.get("action", "")), path_id(request, "user_id", "login")
     sessions, settings = request.app.state.sessions, request.app.state.settings
     try:
-        if action == "link":
+        if action == "locations":
+            codes = [str(code) for code in form.getlist("location")]
+            email = await run_in_threadpool(staff.set_locations, sessions, user_id, codes)
+        elif action == "link":
             email = await run_in_threadpool(
                 partial(
                     staff.send_set_password_link,
@@ -161,7 +169,8 @@ async def staff_change(request: Request, user: Admin) -> Response:
             {"title": "No such login", "message": "That login does not exist (or is disabled)."},
             status=404,
         )
-    return done("/admin/staff", {"role": "role", "link": "link"}.get(action, action + "d"))
+    notices = {"role": "role", "link": "link", "locations": "locations"}
+    return done("/admin/staff", notices.get(action, action + "d"))
 
 
 # -- /admin/account ------------------------------------------------------------------------------

@@ -20,7 +20,10 @@ from buybutton_server.errors import Conflict, InvalidInput
 from buybutton_server.services import returns
 from buybutton_server.views.origins import load_origins, shop_identity
 
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# "same-origin", not "no-referrer": the page posts a form, and under no-referrer a browser
+# sends ``Origin: null``, which the cross-site check refuses (no shopper could ask for a
+# return). Other origins still get no Referer, so the order's address stays private.
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 _FIELD_MAX = 600
 
 

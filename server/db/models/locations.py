@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -63,6 +64,10 @@ class Location(Base):
     accepts_returns: Mapped[bool] = mapped_column(Boolean, default=False)
     reservation_hold_minutes: Mapped[int] = mapped_column(
         Integer, default=2880, server_default="2880"
+    )
+    # Takes reservations (reserve online, pay at the counter; migration 0028).
+    reservations_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
     )
     # Routing order: lower first, then id.
     priority: Mapped[int] = mapped_column(Integer, default=100, server_default="100")

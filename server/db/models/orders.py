@@ -25,7 +25,20 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'paid', 'failed', 'canceled', 'refunded')", name="status_known"
+            "status IN ('pending', 'reserved', 'paid', 'failed', 'canceled', 'refunded')",
+            name="status_known",
+        ),
+        # How the order reaches the shopper (migration 0028): a pickup or a reservation
+        # names its store; only a reservation is ever ``reserved`` (unpaid, held in store).
+        CheckConstraint(
+            "fulfilment_method IN ('shipping', 'pickup', 'reserve')", name="fulfilment_known"
+        ),
+        CheckConstraint(
+            "fulfilment_method = 'shipping' OR pickup_location_id IS NOT NULL",
+            name="pickup_has_location",
+        ),
+        CheckConstraint(
+            "status <> 'reserved' OR fulfilment_method = 'reserve'", name="reserved_is_reservation"
         ),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
         # The amount charged is the total shown: the parts add up to it, in every row.
@@ -46,6 +59,7 @@ class Order(Base):
         Index("ix_orders_status_created_at", "status", "created_at"),
         Index("ix_orders_hold_client", "hold_client", "status"),
         Index("ix_orders_hold_link", "hold_link", "status"),
+        Index("ix_orders_pickup_location_status", "pickup_location_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,6 +135,16 @@ class Order(Base):
     carrier: Mapped[str | None] = mapped_column(String(64))
     tracking_number: Mapped[str | None] = mapped_column(String(128))
     tracking_url: Mapped[str | None] = mapped_column(String(500))
+    # Fulfilment (domain/pickup.py, domain/reservations.py): ``shipping``, ``pickup`` (paid
+    # online, collected at ``pickup_location_id``; ``pickup_ready_at`` is the estimate the
+    # shopper was shown, not the store's confirmation) or ``reserve`` (status ``reserved``,
+    # held there until ``reserved_until``, paid at the counter: ``paid_in_store_by``).
+    fulfilment_method: Mapped[str] = mapped_column(
+        String(16), default="shipping", server_default="shipping"
+    )
+    pickup_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    pickup_ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_in_store_by: Mapped[str | None] = mapped_column(String(254))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

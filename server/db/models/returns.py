@@ -26,6 +26,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+from .locations import Location
 from .orders import Order, OrderLine
 
 
@@ -57,8 +58,11 @@ class Return(Base):
     received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Received at a store's counter (issue 15): restocked there; None: by post, to MAIN.
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
 
     order: Mapped[Order] = relationship()
+    location: Mapped[Location | None] = relationship(lazy="joined")
     lines: Mapped[list[ReturnLine]] = relationship(
         back_populates="ret", cascade="all, delete-orphan", order_by="ReturnLine.id"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buybutton_server.services import locations
+from buybutton_server.services import locations, pickup
 from buybutton_server.services.locations import (
     Level,
     Location,
@@ -12,6 +12,7 @@ from buybutton_server.services.locations import (
     ProductStock,
     StockAt,
 )
+from buybutton_server.services.pickup import PickupLocationList, PickupQuery
 from buybutton_server.views.api.routing import ApiContext, Router
 
 router = Router()
@@ -48,3 +49,11 @@ def set_location_stock(api: ApiContext, code: str, sku: str, body: StockAt) -> L
 @router.get("/products/{sku}/stock", "A product's stock: the totals sold online, per location")
 def get_product_stock(api: ApiContext, sku: str) -> ProductStock:
     return locations.product_stock(api.sessions, sku)
+
+
+@router.get(
+    "/products/{sku}/pickup-locations",
+    "Stores where a product can be picked up: in stock first, then nearest to lat/lng",
+)
+def get_pickup_locations(api: ApiContext, sku: str, query: PickupQuery) -> PickupLocationList:
+    return pickup.product_pickup(api.sessions, sku, query)

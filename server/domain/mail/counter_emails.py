@@ -1,0 +1,71 @@
+"""The counter's emails: ``pickup_ready`` (the 6-digit code and a QR code of the collect
+address) and ``pickup_collected``, each queued in the transaction of the change.
+
+The code is in the message's ``data`` only until it is sent: the outbox then keeps the
+bodies and data with the code removed (``messages.SECRET_FIELDS``), and the admin never
+shows a ``pickup_ready`` body (a secret kind). The QR image is made when the message is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from buybutton_server.db.models import Location, Order
+from buybutton_server.domain.mail import messages
+from buybutton_server.domain.mail.outbox import enqueue
+from buybutton_server.domain.shop_profile import identity
+
+
+def _store(location: Location) -> dict[str, Any]:
+    city = " ".join(filter(None, [location.postal_code, location.city]))
+    return {
+        "name": location.name,
+        "address": [part for part in (location.line1, city) if part],
+        "instructions": location.pickup_instructions or "",
+    }
+
+
+def queue_pickup_ready(
+    session: Session, order: Order, location: Location, code: str, *, copy: int = 1
+) -> bool:
+    """ "Your order is ready": the code to give at the counter (``copy`` > 1: a new code)."""
+    return enqueue(
+        session,
+        kind="pickup_ready",
+        dedupe_key=f"pickup_ready:{order.number}:{copy}",
+        to=order.email,
+        subject=messages.subject("pickup_ready", identity(session), number=order.number),
+        data={
+            "number": order.number,
+            "public_id": order.public_id,
+            "name": order.name,
+            "code": code,
+            "reservation": order.fulfilment_method == "reserve" and order.status != "paid",
+            "currency": order.currency,
+            "total": order.total_amount,
+            "store": _store(location),
+            "lines": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
+        },
+        order_id=order.id,
+    )
+
+
+def queue_pickup_collected(session: Session, order: Order, location: Location) -> bool:
+    """ "You collected your order" (once per order)."""
+    return enqueue(
+        session,
+        kind="pickup_collected",
+        dedupe_key=f"pickup_collected:{order.number}",
+        to=order.email,
+        subject=messages.subject("pickup_collected", identity(session), number=order.number),
+        data={
+            "number": order.number,
+            "public_id": order.public_id,
+            "name": order.name,
+            "store": _store(location),
+            "lines": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
+        },
+        order_id=order.id,
+    )
