@@ -56,8 +56,9 @@
       h.textContent = p.title;
       if (p.image_url) img.src = p.image_url;
       price.textContent = p.price.formatted;
-      stock.textContent = !p.in_stock ? "Sold out" : p.low_stock ? "Only " + p.low_stock + " left" : "In stock";
-      a.textContent = p.in_stock ? label : "Sold out";
+      var t = p.text || {};
+      stock.textContent = !p.in_stock ? t.sold_out || "Sold out" : p.low_stock ? t.low_stock || "Only " + p.low_stock + " left" : t.in_stock || "In stock";
+      a.textContent = p.in_stock ? label : t.sold_out || "Sold out";
       if (p.in_stock) a.removeAttribute("aria-disabled"); else a.setAttribute("aria-disabled", "true");
       var keep = +qty.value || 1;
       qty.textContent = "";
@@ -70,7 +71,7 @@
         p.variants.forEach(function (v) {
           var o = el("option", "", variant);
           o.value = v.sku;
-          o.textContent = v.label + " \u00b7 " + v.price.formatted + (v.in_stock ? "" : " (sold out)");
+          o.textContent = v.label + " \u00b7 " + v.price.formatted + (v.in_stock ? "" : " (" + ((p.text || {}).sold_out_short || "sold out") + ")");
         });
         variant.value = sku;
         variant.parentNode.hidden = false;

@@ -71,8 +71,9 @@
     product(apiOf(a), a.getAttribute("data-buybutton-sku")).then(function (p) {
       if (!(info = p)) return;
       if (!p.in_stock) a.setAttribute("aria-disabled", "true");
-      note.textContent = " · " + (!p.in_stock ? "Sold out" :
-        p.price.formatted + (p.low_stock ? " · only " + p.low_stock + " left" : ""));
+      var t = p.text || {};
+      note.textContent = " · " + (!p.in_stock ? t.sold_out || "Sold out" :
+        p.price.formatted + (p.low_stock ? " · " + (t.low_stock || "only " + p.low_stock + " left") : ""));
     }, function () {});
   }
 

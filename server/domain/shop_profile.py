@@ -48,6 +48,8 @@ class ShopIdentity:
     terms_url: str | None = None
     returns_url: str | None = None
     privacy_url: str | None = None
+    # The shoppers' language when the request names none we ship (docs/languages.md).
+    default_locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ def profile(session: Session) -> Profile:
             terms_url=row.terms_url,
             returns_url=row.returns_url,
             privacy_url=row.privacy_url,
+            default_locale=row.default_locale,
         ),
         tuple(row.allowed_origins.split()),
         ShopTax(

@@ -33,7 +33,7 @@ def shop_identity(request: Request) -> ShopIdentity | None:
     of it (the page then looks as it always did), or when :func:`load_origins` has not run
     for this request (pages outside the checkout read no profile)."""
     found: ShopIdentity | None = getattr(request.state, "shop_identity", None)
-    if found is None or found == ShopIdentity():
+    if found is None or found == ShopIdentity(default_locale=found.default_locale):
         return None
     return found
 

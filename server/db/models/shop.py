@@ -37,6 +37,8 @@ class ShopProfile(Base):
     # Whether the checkout charges tax at all: off until the owner turns it on (a shop
     # collects tax only where it is registered to), on in the demo. See docs/tax.md.
     collect_tax: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The shoppers' language when nothing in the request names one we ship (docs/languages.md).
+    default_locale: Mapped[str | None] = mapped_column(String(35))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
