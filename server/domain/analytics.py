@@ -22,17 +22,17 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
-from buybutton_server.db.models import AnalyticsDaily, AnalyticsEvent, Order, OrderLine, utcnow
-from buybutton_server.domain import counting
+from buybutton_server.db.models import AnalyticsEvent, Order, OrderLine, utcnow
+from buybutton_server.domain import counting, rollups
 from buybutton_server.domain.first_touch import ATTRIBUTION_WINDOW as ATTRIBUTION_WINDOW
 from buybutton_server.domain.first_touch import FIRST_TOUCH_COOKIE as FIRST_TOUCH_COOKIE
 from buybutton_server.domain.first_touch import first_touch_cookie as first_touch_cookie
@@ -226,14 +226,14 @@ class EventBuffer:
     def flush(self, sessions: sessionmaker[Session]) -> int:
         with self.lock:
             rows, self.rows = self.rows, []
-        if not rows:
-            return 0
-        try:
-            with write_session(sessions) as session:
-                record(session, rows)
-        except Exception:
-            self.add(rows)  # try again next time
-            raise
+        if rows:
+            try:
+                with write_session(sessions) as session:
+                    record(session, rows)
+            except Exception:
+                self.add(rows)  # try again next time
+                raise
+        rollups.roll_up(sessions)  # these and the order events, into the report's rollups
         return len(rows)
 
 
@@ -279,7 +279,6 @@ class Report:
     totals: FunnelRow
 
 
-_DAILY = cast(Table, AnalyticsDaily.__table__)
 _COUNTS = {
     "impression": "impressions",
     "click": "clicks",
@@ -288,55 +287,27 @@ _COUNTS = {
     "payment_failed": "failed",
     "refunded": "refunded",
 }
-ONE_DAY = timedelta(days=1)
-
-
-def _funnel_queries(since: datetime, until: datetime, sku: str | None) -> list[Any]:
-    """Counts and money per placement: from the raw events in the range, and from the daily
-    totals (retention) of the whole days that start in it."""
-    e, d = _EVENTS.c, _DAILY.c
-    kinds = (*KINDS, *LINE_KINDS.values())
-    raw = [func.sum(case((e.kind == kind, 1), else_=0)).label(kind) for kind in kinds]
-    rolled = [func.sum(case((d.kind == kind, d.events), else_=0)).label(kind) for kind in kinds]
-    queries = []
-    for table, counts, money, where in (
-        (e, raw, e.amount, [e.occurred_at >= since, e.occurred_at < until]),
-        (d, rolled, d.amount, [d.day >= _day_from(since), d.day < _day_from(until)]),
-    ):
-        if sku:
-            where.append(table.sku == sku)
-        keys = (table.sku, table.source, table.campaign, table.content, table.currency)
-        paid_kinds = ("payment_succeeded", LINE_KINDS["payment_succeeded"])
-        revenue = func.sum(case((table.kind.in_(paid_kinds), money), else_=0))
-        refunds = func.sum(case((table.kind.in_(("refunded", "refunded_line")), money), else_=0))
-        queries.append(select(*keys, *counts, revenue, refunds).where(and_(*where)).group_by(*keys))
-    return queries
-
-
-def _day_from(moment: datetime) -> date:
-    """The first whole UTC day starting at or after ``moment``."""
-    moment = moment.astimezone(UTC)
-    day = moment.date()
-    return day if moment == datetime(day.year, day.month, day.day, tzinfo=UTC) else day + ONE_DAY
 
 
 def report(
     sessions: sessionmaker[Session], since: datetime, until: datetime, *, sku: str | None = None
 ) -> Report:
-    """The funnel per product, source, campaign and content between ``since`` and ``until``."""
+    """The funnel per product, source, campaign and content between ``since`` and ``until``:
+    the rollups of the whole hours in the range and the raw events of the rest
+    (:mod:`buybutton_server.domain.rollups`), in one statement."""
     rows: dict[tuple[Any, ...], FunnelRow] = {}
     with sessions() as session:
-        for query in _funnel_queries(since, until, sku):
-            for found in session.execute(query):
-                key = (found.sku, found.source, found.campaign, found.content)
-                row = rows.setdefault(key, FunnelRow(*key))
-                for kind, name in _COUNTS.items():
-                    first, further = found._mapping[kind] or 0, found._mapping[kind + "_line"] or 0
-                    row.first_lines[name] += first
-                    setattr(row, name, getattr(row, name) + first + further)
-                if found.currency:
-                    net = int(found[-2] or 0) - int(found[-1] or 0)
-                    row.revenue[found.currency] = row.revenue.get(found.currency, 0) + net
+        for found in rollups.funnel_rows(session, since, until, sku):
+            key = (found.sku, found.source or None, found.campaign or None, found.content or None)
+            row = rows.setdefault(key, FunnelRow(*key))
+            counts = found._mapping
+            for kind, name in _COUNTS.items():
+                first, further = int(counts[kind] or 0), int(counts[kind + "_line"] or 0)
+                row.first_lines[name] += first
+                setattr(row, name, getattr(row, name) + first + further)
+            if found.currency:
+                net = int(found.revenue or 0) - int(found.refunds or 0)
+                row.revenue[found.currency] = row.revenue.get(found.currency, 0) + net
         waits = [
             (paid - first).total_seconds()
             for paid, first in session.execute(

@@ -43,7 +43,7 @@ from buybutton_server.db.models import (
     WebhookEvent,
     utcnow,
 )
-from buybutton_server.domain import privacy, ucp_idempotency, ucp_sessions
+from buybutton_server.domain import privacy, rollups, ucp_idempotency, ucp_sessions
 from buybutton_server.settings_rules import Retention
 
 BATCH = 2_000
@@ -194,6 +194,7 @@ def prune(
     now = now or utcnow()
     done = Pruned()
     raw_before = day_start(now - timedelta(days=keep.analytics))
+    rollups.roll_up(sessions)  # the report's rollups count every event before it goes
     rolled = BATCH
     while rolled == BATCH:
         try:
@@ -205,6 +206,9 @@ def prune(
     rollups_before = (now - timedelta(days=keep.rollups)).date()
     done.counts["daily totals"] += _delete_batches(
         sessions, _DAILY, _DAILY.c.id, _DAILY.c.day < rollups_before
+    )
+    done.counts["report rollups"] += rollups.forget(
+        sessions, before=now - timedelta(days=keep.rollups)
     )
     events, deliveries, attempts = _delete_webhooks(sessions, now - timedelta(days=keep.webhooks))
     done.counts["webhook events"] += events

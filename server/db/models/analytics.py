@@ -74,3 +74,55 @@ class AnalyticsDaily(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     events: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The funnel's kinds, one count column each on the rollups (domain/analytics.py KINDS and
+# LINE_KINDS; migration 0031 creates the same columns).
+ROLLUP_COUNTS = (
+    "impression", "click", "checkout_started", "payment_succeeded", "payment_failed",
+    "refunded", "impression_line", "click_line", "checkout_started_line",
+    "payment_succeeded_line", "payment_failed_line", "refunded_line",
+)  # fmt: skip
+
+
+class AnalyticsRollup(Base):
+    """Funnel totals per time block, product, placement and currency (domain/rollups.py).
+
+    A block is ``span`` hours (1, 2, 4 ... 4096) starting at hour ``hour`` since the Unix
+    epoch, a multiple of ``span``: every event is counted once at every span, so any range
+    of whole hours is a handful of blocks whatever the number of events. Missing placement
+    parts and currency are ``''`` (a key column cannot be NULL)."""
+
+    __tablename__ = "analytics_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[str] = mapped_column(String(64), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    impression: Mapped[int] = mapped_column(BigInteger, default=0)
+    click: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkout_started: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_succeeded: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    impression_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    click_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkout_started_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_succeeded_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_failed_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupState(Base):
+    """One row: the highest analytics event id already counted in ``analytics_rollups``."""
+
+    __tablename__ = "analytics_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)

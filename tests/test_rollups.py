@@ -1,0 +1,161 @@
+"""Report rollups (issue 18): the funnel report reads blocks of hours instead of raw events,
+and answers exactly what the raw events say, before, during and after a roll-up."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from buybutton_server.db import write_session
+from buybutton_server.db.models import AnalyticsEvent, AnalyticsRollup, RollupState
+from buybutton_server.domain import analytics, retention, rollups
+from buybutton_server.settings_rules import Retention
+
+NOW = datetime(2026, 11, 26, 15, 37, 12, tzinfo=UTC)
+
+
+def event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    return {"kind": kind, "sku": "MUG-01", "source": "blog", "campaign": None, "content": "p1",
+            "amount": None, "currency": None, "occurred_at": at, **fields}  # fmt: skip
+
+
+def seed(sessions: sessionmaker[Session], count: int = 600, seed: int = 3) -> None:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        kind = rng.choice(["impression", "click", "click_line", "payment_succeeded", "refunded"])
+        money = kind in ("payment_succeeded", "refunded")
+        rows.append(
+            event(
+                kind,
+                NOW - timedelta(seconds=rng.randrange(40 * 86400)),
+                sku=rng.choice(["MUG-01", "TEE-02"]),
+                source=rng.choice(["blog", "tiktok", None]),
+                content=rng.choice(["p1", None]),
+                amount=rng.randrange(100, 5000) if money else None,
+                currency=rng.choice(["USD", "EUR"]) if money else None,
+            )
+        )
+    with write_session(sessions) as session:
+        analytics.record(session, rows)
+
+
+def summary(report: analytics.Report) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.sku, r.source or "", r.campaign or "", r.content or "", r.impressions, r.clicks,
+         r.paid, r.refunded, sorted(r.revenue.items()), sorted(r.first_lines.items()))
+        for r in report.rows
+    )  # fmt: skip
+
+
+RANGES = [
+    (NOW - timedelta(days=30), NOW + timedelta(seconds=1)),  # the dashboard's default
+    (NOW - timedelta(days=7, minutes=13), NOW - timedelta(days=2, minutes=59)),
+    (NOW - timedelta(minutes=50), NOW),  # less than one whole hour
+    (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)),  # whole days
+]
+
+
+def test_blocks_cover_a_range_exactly_with_few_blocks() -> None:
+    rng = random.Random(1)
+    for _ in range(2000):
+        first = rng.randrange(490_000, 500_000)
+        end = first + rng.randrange(0, 3000)
+        found = rollups.blocks(first, end)
+        hours = [h for span, start in found for h in range(start, start + span)]
+        assert hours == list(range(first, end))
+        assert all(start % span == 0 for span, start in found)
+        assert len(found) <= 2 * len(rollups.SPANS)
+    assert len(rollups.blocks(491_000, 491_000 + 720)) <= 12  # 30 days
+
+
+def test_the_report_is_the_same_before_and_after_rolling_up(
+    sessions: sessionmaker[Session],
+) -> None:
+    seed(sessions)
+    before = {r: summary(analytics.report(sessions, *r)) for r in RANGES}
+    one_product = summary(analytics.report(sessions, *RANGES[0], sku="TEE-02"))
+    assert rollups.roll_up(sessions, batch=250) == 600  # three transactions
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AnalyticsRollup)) > 0
+        assert session.scalar(select(RollupState.last_id)) == session.scalar(
+            select(func.max(AnalyticsEvent.id))
+        )
+    for r in RANGES:
+        assert summary(analytics.report(sessions, *r)) == before[r], r
+    assert summary(analytics.report(sessions, *RANGES[0], sku="TEE-02")) == one_product
+    # Nothing is counted twice: a second run has nothing to do.
+    assert rollups.roll_up(sessions) == 0
+    assert summary(analytics.report(sessions, *RANGES[0])) == before[RANGES[0]]
+
+
+def test_events_after_the_roll_up_are_read_raw_until_the_next(
+    sessions: sessionmaker[Session],
+) -> None:
+    seed(sessions, 200)
+    rollups.roll_up(sessions)
+    window = (NOW - timedelta(days=30), NOW + timedelta(seconds=1))
+    base = analytics.report(sessions, *window).totals.impressions
+    late = [event("impression", NOW - timedelta(days=3, minutes=m)) for m in range(5)]
+    with write_session(sessions) as session:
+        analytics.record(session, late)
+    assert analytics.report(sessions, *window).totals.impressions == base + 5  # raw
+    assert rollups.roll_up(sessions) == 5
+    assert analytics.report(sessions, *window).totals.impressions == base + 5  # rolled
+
+
+def test_the_buffer_flush_rolls_up(sessions: sessionmaker[Session]) -> None:
+    buffer = analytics.EventBuffer()
+    buffer.add([event("click", NOW - timedelta(hours=5))])
+    assert buffer.flush(sessions) == 1
+    with sessions() as session:
+        assert session.scalar(select(RollupState.last_id)) == session.scalar(
+            select(func.max(AnalyticsEvent.id))
+        )
+        spans = session.scalars(select(AnalyticsRollup.span).order_by(AnalyticsRollup.span)).all()
+    assert spans == list(rollups.SPANS)  # one block of every span
+
+
+def test_a_claimed_mark_is_left_to_the_process_that_moved_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    seed(sessions, 50)
+    real = rollups._committed_up_to
+    try:
+        # Another process moves the mark between this one's reading of the highest id and
+        # its claim: this run must not count those events again.
+        def racing(factory: sessionmaker[Session]) -> int | None:
+            upto = real(factory)
+            with write_session(factory) as session:
+                session.execute(RollupState.__table__.update().values(last_id=upto))
+            return upto
+
+        rollups._committed_up_to = racing  # type: ignore[assignment]
+        assert rollups.roll_up(sessions) == 0
+    finally:
+        rollups._committed_up_to = real  # type: ignore[assignment]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AnalyticsRollup)) == 0
+
+
+def test_retention_rolls_up_before_deleting_and_forgets_old_blocks(
+    sessions: sessionmaker[Session],
+) -> None:
+    old = NOW - timedelta(days=120)
+    with write_session(sessions) as session:
+        analytics.record(session, [event("click", old + timedelta(minutes=i)) for i in range(4)])
+    window = (old - timedelta(days=1), NOW)
+    assert analytics.report(sessions, *window).totals.clicks == 4
+    retention.prune(sessions, Retention(), now=NOW)  # raw events go, unrolled until now
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AnalyticsEvent)) == 0
+    assert analytics.report(sessions, *window).totals.clicks == 4
+    done = retention.prune(sessions, Retention(), now=NOW + timedelta(days=731))
+    assert done.counts["report rollups"] > 0
+    with sessions() as session:
+        left = session.scalars(select(AnalyticsRollup.span)).all()
+    assert all(span >= 2048 for span in left)  # blocks reaching into the kept period
