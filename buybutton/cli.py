@@ -96,6 +96,8 @@ def define_link(parser: argparse.ArgumentParser) -> None:
         "--code", action="append", dest="codes", metavar="CODE", help="discount code (repeat)"
     )
     parser.add_argument("--creator", help="the creator payee whose post carries it, e.g. anna")
+    parser.add_argument("--locale", help="the checkout's language, e.g. de or de-AT")
+    parser.add_argument("--currency", help="charge the price-list price in it, e.g. CHF")
     parser.add_argument(
         "--short", action="store_true", help="mint /l/CODE; pre-fill stays on the server"
     )
@@ -226,6 +228,9 @@ def print_link(bb: BuyButton, args: argparse.Namespace, out: Callable[[str], Non
     codes = getattr(args, "codes", None)
     if getattr(args, "creator", None):
         attribution["creator"] = args.creator
+    for option in ("locale", "currency"):  # the checkout's language and price list
+        if getattr(args, option, None):
+            attribution[option] = getattr(args, option)
     if items is not None:
         extra = {"email": args.email, "name": args.name, "expires_in": args.expires_in}
         out(bb.checkout_link(items=items, codes=codes, **extra, **attribution))

@@ -120,6 +120,8 @@ class BuyButton(ApiClient):
         min_quantity: int | None = None,
         max_quantity: int | None = None,
         creator: str | None = None,
+        locale: str | None = None,
+        currency: str | None = None,
     ) -> str:
         """A signed URL that opens a pre-filled one-step checkout for ``sku``.
 
@@ -134,7 +136,9 @@ class BuyButton(ApiClient):
         several products (at most ``MAX_LINES``, each SKU once, each quantity binding).
         ``codes`` carries discount codes the checkout applies. ``creator`` (a creator
         payee's code, ``"anna"``) signs who published the link: their commission is frozen
-        on the order.
+        on the order. ``locale`` (``"de"``, ``"de-AT"``) opens the checkout in that language;
+        ``currency`` (``"CHF"``) charges the product's price-list price in that currency
+        when it has one (else its own price).
         """
         if (sku is None) == (items is None):
             raise ValueError("give sku or items, exactly one")
@@ -147,6 +151,8 @@ class BuyButton(ApiClient):
             "expires_at": _expiry(expires_in),
             "codes": tuple(codes) if codes else None,
             "creator": creator,
+            "locale": locale,
+            "currency": currency,
         }
         if items is not None:
             if quantity != 1 or min_quantity is not None or max_quantity is not None:

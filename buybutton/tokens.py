@@ -25,6 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
 from buybutton.errors import ExpiredLink, InvalidLink
+from buybutton.money import is_currency
 
 CHECKOUT_LINK_SALT = "buybutton.checkout-link.v1"
 MAX_QUANTITY = 99
@@ -37,6 +38,9 @@ SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,63}$")
 SHORT_CODE_PATTERN = re.compile(r"^[A-Za-z0-9]{6,16}$")
+# A BCP 47 language tag (``de``, ``de-AT``, ``pt-BR``); the server falls back to the shop's
+# default language for one it has no catalog for.
+LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$")
 # A multi-item link ("shop the look") sells at most this many lines, each SKU once.
 MAX_LINES = 20
 # Discount codes a link may carry (a creator's code in their post); the checkout applies them.
@@ -59,6 +63,8 @@ _WIRE = {
     "items": "i",
     "codes": "dc",
     "creator": "cr",
+    "locale": "lc",
+    "currency": "cy",
 }
 _FROM_WIRE = {wire: field for field, wire in _WIRE.items()}
 
@@ -94,6 +100,10 @@ class CheckoutLink:
     # The creator whose post carries the link (a payee's code, e.g. "anna"): their fee is
     # frozen on the order (server: domain/commissions.py). Attribution, not personal data.
     creator: str | None = None
+    # The language of the checkout (``"de"``, ``"de-AT"``) and the currency to charge in
+    # when the product has a price in it (its price list; never a conversion).
+    locale: str | None = None
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -155,6 +165,8 @@ class CheckoutLink:
             items=self.items,
             codes=self.codes,
             creator=self.creator,
+            locale=self.locale,
+            currency=self.currency,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -244,6 +256,14 @@ def _problem(link: CheckoutLink) -> str | None:
         value = getattr(link, label)
         if value is not None and (not isinstance(value, str) or not _LABEL.match(value)):
             return f"{label} must be 1-64 letters, digits or . _ : / + -"
+    locale = link.locale
+    if locale is not None and (
+        not isinstance(locale, str) or len(locale) > 35 or not LOCALE_PATTERN.match(locale)
+    ):
+        return "locale must be a language tag such as de or de-AT"
+    currency = link.currency
+    if currency is not None and (not isinstance(currency, str) or not is_currency(currency)):
+        return "currency must be an ISO 4217 code such as EUR"
     code = link.short_code
     if code is not None and (not isinstance(code, str) or not SHORT_CODE_PATTERN.match(code)):
         return "short_code must be 6-16 letters or digits"

@@ -35,6 +35,9 @@ VIDEO_MOMENTS = [("DRIPPER-01", 2, 8), ("GRINDER-02", 9, 15), ("BEANS-GUJI-250",
 LOOK = [("DRIPPER-01", 1), ("GRINDER-02", 1), ("BEANS-GUJI-250", 2)]
 # The blogger's readers get the shop's welcome code with the look, signed into the link.
 LOOK_CODE = "WELCOME10"
+# The pick-up post: a product sold out online that one store still holds (the shop's demo
+# stores: server/domain/locations.py, seed_demo_stores).
+PICKUP_SKU, PICKUP_STORE = "KETTLE-03", "Porto Baixa"
 
 
 def catalog() -> dict[str, dict[str, Any]]:
@@ -115,6 +118,17 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
             code=LOOK_CODE,
         )
 
+    async def pick_up(request: Request) -> Response:
+        # A plain signed link: the checkout offers pickup where a store has the units.
+        href = bb.checkout_link(PICKUP_SKU, source="blog", campaign="pick-up-today")
+        return page(
+            "pick-up.html",
+            request=request,
+            product=products[PICKUP_SKU],
+            store=PICKUP_STORE,
+            href=href,
+        )
+
     async def beans(request: Request) -> Response:
         # A short article whose first heading is its <h1> and whose product card follows it:
         # the page the heading-order check and the LCP benchmark (?nocard) use.
@@ -189,6 +203,7 @@ def create_demo_site(bb: BuyButton, *, shorten: Shortener) -> Starlette:
             Route("/blog/pour-over-at-home", post),
             Route("/blog/beans-for-beginners", beans),
             Route("/blog/shop-the-look", look),
+            Route("/blog/pick-up-today", pick_up),
             Route("/social", social),
             Route("/videos/pour-over", video),
             Route("/newsletter", newsletter),

@@ -200,6 +200,7 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
     """Load the demo catalog shipped with the demo site; images are served by the blog."""
     from buybutton_demo_site import catalog_path
     from buybutton_server.domain.discount_codes import seed_demo_codes
+    from buybutton_server.domain.locations import seed_demo_stores
     from buybutton_server.domain.shipping import seed_demo_shipping
     from buybutton_server.domain.shop_profile import seed_demo_identity
 
@@ -210,6 +211,7 @@ def seed_demo_catalog(settings: Settings, *, image_base: str) -> None:
     with open_sessions(settings.database_url) as sessions, write_session(sessions) as session:
         upsert_products(session, validate_rows(rows))
         seed_demo_shipping(session)  # only when the shop has no zone yet
+        seed_demo_stores(session)  # only when the shop has no location but MAIN
         seed_demo_codes(session)
         seed_demo_identity(session)  # unless the owner has set one
 
@@ -221,6 +223,7 @@ def demo_urls(bb: BuyButton, blog_base: str) -> list[tuple[str, str]]:
     return [
         ("Blog post", f"{blog_base}/blog/pour-over-at-home"),
         ("Shop the look", f"{blog_base}/blog/shop-the-look"),
+        ("Pick up today", f"{blog_base}/blog/pick-up-today"),
         ("Shoppable video", f"{blog_base}/videos/pour-over"),
         ("Social feed", f"{blog_base}/social"),
         ("Newsletter", f"{blog_base}/newsletter?subscriber=ana@example.com"),

@@ -66,6 +66,7 @@ def test_query_parameters_come_from_their_types() -> None:
     assert listed["status"]["schema"] == {"$ref": "#/components/schemas/OrderStatus"}
     assert doc["components"]["schemas"]["OrderStatus"]["enum"] == [
         "pending",
+        "reserved",
         "paid",
         "failed",
         "canceled",

@@ -36,6 +36,9 @@ ONLY_IN_RAW = {
     "Order": {
         "shipping", "payment", "attention", "created_at", "refunded.currency",
         "total.decimal", "refunded.decimal",
+        # how the order reaches the shopper (issue 15): read from raw
+        "fulfilment.method", "fulfilment.location.code", "fulfilment.location.name",
+        "fulfilment.ready_estimate",
         # the total's parts: the SDK reads each one's amount (the currency is the total's)
         *(f"{part}.{leaf}" for part in ("subtotal", "discount", "shipping_cost", "tax",
                                         "shipping_tax") for leaf in ("currency", "decimal")),

@@ -27,8 +27,14 @@ def test_product_json_is_public_and_cached_briefly(
         "max_quantity": 3,
         "variants": [],
         "overlay": False,
+        "text": {  # the widget's words in the browser's language (docs/languages.md)
+            "sold_out": "Sold out",
+            "sold_out_short": "sold out",
+            "in_stock": "In stock",
+            "low_stock": "only 3 left",
+        },
     }
-    assert answer.headers["vary"] == "Origin"
+    assert answer.headers["vary"] == "Origin, Accept-Language, Cookie"
 
 
 def test_variants_are_listed_cheapest_first_with_their_own_stock(

@@ -243,6 +243,7 @@ def test_the_api_and_the_order_paid_webhook_carry_every_part(
         "tax_amount": lines[0]["tax_amount"],
         "tax_rate_bp": 1900,
         "total_amount": 4320,
+        "shipped_quantity": 0,
     }
     assert lines[0]["tax_amount"] == 690  # 43.20 - 43.20 / 1.19
     assert lines[1]["tax_rate_bp"] == 700 and lines[1]["total_amount"] == 1125

@@ -77,6 +77,8 @@ def _link(args: argparse.Namespace) -> int:
         "content": args.content,
         "codes": tuple(args.codes) if args.codes else None,
         "creator": getattr(args, "creator", None),
+        "locale": getattr(args, "locale", None),
+        "currency": getattr(args, "currency", None),
     }
     if items is not None:
         link = CheckoutLink.for_items(items, **fields)

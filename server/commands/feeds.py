@@ -6,24 +6,29 @@ import argparse
 
 from buybutton_server.commands.base import note, server_command
 from buybutton_server.db import open_sessions
-from buybutton_server.services import feeds
+from buybutton_server.services import feeds, local_feed
 from buybutton_server.settings import Settings
 
 
 def _define(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     url = actions.add_parser("url", help="print a feed's full URL, with its key")
-    url.add_argument("channel", choices=feeds.CHANNEL_NAMES)
+    url.add_argument("channel", choices=(*feeds.CHANNEL_NAMES, local_feed.CHANNEL))
     url.add_argument("--currency", help="prices in this currency (products with a list price)")
     check = actions.add_parser("check", help="list the products each feed leaves out, and why")
     check.add_argument("channel", nargs="?", choices=feeds.CHANNEL_NAMES)
     rotate = actions.add_parser("rotate", help="give a feed a new key (the old URL stops)")
-    rotate.add_argument("channel", choices=feeds.CHANNEL_NAMES)
+    rotate.add_argument("channel", choices=(*feeds.CHANNEL_NAMES, local_feed.CHANNEL))
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     with open_sessions(settings.database_url) as sessions:
+        if args.channel == local_feed.CHANNEL:  # the local inventory feed: url and rotate
+            url, rotate = local_feed.feed_url, local_feed.rotate_key
+            print((url if args.action == "url" else rotate)(sessions, settings.secret_keys,
+                                                            settings.base_url))  # fmt: skip
+            return 0
         if args.action == "url":
             print(
                 feeds.feed_url(

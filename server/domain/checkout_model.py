@@ -24,6 +24,7 @@ Invariants (the property tests check them):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -114,6 +115,32 @@ class ShippingOption:
     amount: int
     # How long it usually takes, for the page ("2-4 business days"); may be empty.
     delivery_estimate: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PickupPoint:
+    """The store a shopper collects at (pickup) or reserves at (``reserve``: pay in store),
+    checked by :func:`.pickup.pickup_point`. Pricing reads it as a shipping option costing
+    nothing (id ``pickup``) and taxes the goods where the store is (``address``)."""
+
+    location_id: int
+    code: str
+    name: str
+    address: Address
+    reserve: bool = False
+    # When an order placed now can be collected, and the words for it ("ready in 2 h").
+    ready_at: datetime | None = None
+    ready_text: str = ""
+    hold_minutes: int = 0
+
+    @property
+    def method(self) -> str:
+        return "reserve" if self.reserve else "pickup"
+
+    @property
+    def option(self) -> ShippingOption:
+        verb = "Reserve at" if self.reserve else "Pick up at"
+        return ShippingOption(id="pickup", title=f"{verb} {self.name}"[:100], amount=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,20 +36,13 @@ from buybutton_server.domain import (
     commissions,
     discounts,
     outbox,
-    quoting,
     rate_limits,
+    reservations,
     routing,
-    shipping,
 )
 from buybutton_server.domain.carts import LineShort
-from buybutton_server.domain.checkout_model import (
-    Address,
-    CartLine,
-    Quote,
-    Severity,
-    TaxProvider,
-)
 from buybutton_server.domain.fulfilment import fulfill_order
+from buybutton_server.domain.order_choice import Choice, Shopper, destination, priced
 from buybutton_server.domain.order_rows import (
     LINES,
     ORDERS,
@@ -66,23 +59,21 @@ from buybutton_server.domain.order_views import (
     order_view,
 )
 from buybutton_server.domain.refunds import refund_order
+from buybutton_server.domain.reservations import release_expired
 from buybutton_server.domain.settlement import (
     apply_failure,
     apply_success,
     note_progress,
     reconcile_order,
     record_payment_reference,
-    release_expired,
     settle_order,
 )
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import (
     InternalError,
-    InvalidInput,
     NotEnoughStock,
     RateLimited,
     SoldOut,
-    TotalChanged,
 )
 
 __all__ = [
@@ -94,6 +85,7 @@ __all__ = [
     "Shopper",
     "apply_failure",
     "apply_success",
+    "destination",
     "find_order_view",
     "fulfill_order",
     "load_order",
@@ -112,18 +104,6 @@ __all__ = [
 ]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Shopper:
-    email: str
-    name: str
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    region: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,9 +145,20 @@ _HOLDING_LINK = ORDERS.c.hold_link == bindparam("link")
 _PENDING_HOLDS = select(
     func.coalesce(func.sum(case((_HOLDING_CLIENT, 1), else_=0)), 0),
     func.coalesce(func.sum(case((_HOLDING_LINK, 1), else_=0)), 0),
-).where(ORDERS.c.status == OrderStatus.PENDING, or_(_HOLDING_CLIENT, _HOLDING_LINK))
+).where(
+    # Reservations hold stock without paying: they count against the same caps.
+    ORDERS.c.status.in_((OrderStatus.PENDING, OrderStatus.RESERVED)),
+    or_(_HOLDING_CLIENT, _HOLDING_LINK),
+)
 _INSERT_ORDER = insert(ORDERS).returning(ORDERS.c.id)
 _INSERT_LINE = insert(LINES)
+
+
+def _given(objects: Sequence[object], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Rows to INSERT: the columns set on some object; the others take their defaults (a
+    column added with a default needs no change here)."""
+    keys = [c for c in columns if any(getattr(o, c) is not None for o in objects)]
+    return [{c: getattr(o, c) for c in keys} for o in objects]
 
 
 def _existing(session: Session, attempt_key: str) -> Order:
@@ -233,6 +224,12 @@ def place_order(
     shopper's address, tax, and ``choice``'s codes (the link's codes when no ``choice``),
     each code's use counted. Raises ``InvalidInput`` when the quote refuses the address
     and ``TotalChanged`` when ``choice.expected_total`` is not the total priced now.
+
+    ``choice.pickup`` (a store's code): collected there, no address and no shipping cost,
+    every line reserved at that store or ``routing.Unfilled`` naming the product and the
+    store; with ``choice.reserve`` the order is ``reserved`` (unpaid, held until the store's
+    deadline: :mod:`.reservations`). A store that is unknown, closed, without pickup (or
+    reservations) is refused by :func:`.pickup.pickup_point`; nothing is written.
     """
     try:
         with write_session(factory) as session:
@@ -240,39 +237,46 @@ def place_order(
             if connection.execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first() is not None:
                 return _existing(session, attempt_key), False
             wanted = link.items or ((link.sku, quantity),)
-            priced = _priced(session, wanted, shopper, choice or Choice(codes=link.codes or ()))
-            chosen = priced.quote.selected_shipping
+            now = utcnow()
+            chose = choice or Choice(codes=link.codes or ())
+            cart = priced(session, wanted, shopper, chose, now=now)
+            chosen, point = cart.quote.selected_shipping, cart.point
             order = Order(
                 public_id=secrets.token_urlsafe(16),
                 number=new_order_number(),
                 attempt_key=attempt_key,
-                status=OrderStatus.PENDING,
-                currency=priced.quote.currency,
-                total_amount=priced.quote.totals.total,
-                subtotal_amount=priced.quote.totals.subtotal,
-                discount_amount=priced.quote.totals.discount,
-                shipping_amount=priced.quote.totals.fulfillment,
-                tax_amount=priced.quote.totals.tax,
-                tax_included=priced.quote.totals.prices_include_tax,
+                status=OrderStatus.RESERVED if point and point.reserve else OrderStatus.PENDING,
+                currency=cart.quote.currency,
+                total_amount=cart.quote.totals.total,
+                subtotal_amount=cart.quote.totals.subtotal,
+                discount_amount=cart.quote.totals.discount,
+                shipping_amount=cart.quote.totals.fulfillment,
+                tax_amount=cart.quote.totals.tax,
+                tax_included=cart.quote.totals.prices_include_tax,
                 shipping_option=chosen.id if chosen else None,
                 shipping_title=chosen.title if chosen else None,
-                discount_codes=" ".join(grant.code for grant in priced.quote.discounts) or None,
+                discount_codes=" ".join(grant.code for grant in cart.quote.discounts) or None,
                 refunded_amount=0,
                 email=shopper.email,
                 name=shopper.name,
-                ship_line1=shopper.line1,
-                ship_line2=shopper.line2,
-                ship_city=shopper.city,
-                ship_postal_code=shopper.postal_code,
-                ship_country=shopper.country,
-                ship_region=shopper.region,
+                # A pickup or reservation keeps no shipping address.
+                ship_line1=None if point else shopper.line1,
+                ship_line2=None if point else shopper.line2,
+                ship_city=None if point else shopper.city,
+                ship_postal_code=None if point else shopper.postal_code,
+                ship_country=None if point else shopper.country,
+                ship_region=None if point else shopper.region,
+                fulfilment_method=point.method if point else reservations.SHIPPING,
+                pickup_location_id=point.location_id if point else None,
+                pickup_ready_at=point.ready_at if point else None,
                 source=link.source,
                 campaign=link.campaign,
                 content=link.content,
-                payment_provider=provider,
-                payment_method=method,
-                reserved_until=utcnow() + hold_for,
-                created_at=utcnow(),
+                payment_provider=reservations.IN_STORE if point and point.reserve else provider,
+                payment_method=reservations.IN_STORE if point and point.reserve else method,
+                reserved_until=now
+                + (timedelta(minutes=point.hold_minutes) if point and point.reserve else hold_for),
+                created_at=now,
                 hold_client=limits.client if limits else None,
                 hold_link=limits.link if limits else None,
             )
@@ -294,23 +298,23 @@ def place_order(
                     tax_rate_bp=line.tax.rate_bp,
                     shipped_quantity=0,
                 )
-                for cart_line, line in zip(priced.cart, priced.quote.lines, strict=True)
+                for cart_line, line in zip(cart.cart, cart.quote.lines, strict=True)
             ]
             # Claim the attempt key before touching stock: every transaction locks orders
             # first and products second, so a double tap cannot deadlock with a settlement.
             order.id = connection.execute(
-                _INSERT_ORDER, {c: getattr(order, c) for c in _ORDER_INSERT_COLUMNS}
+                _INSERT_ORDER, _given([order], _ORDER_INSERT_COLUMNS)[0]
             ).scalar_one()
             for line in lines:  # the link's order, which the order page shows
                 line.order_id = order.id
-            rows = [{c: getattr(line, c) for c in _LINE_COLUMNS} for line in lines]
+            rows = _given(lines, _LINE_COLUMNS)
             connection.execute(_INSERT_LINE, rows[0] if len(rows) == 1 else rows)
             order.lines = lines
             # Each code's use is counted by a conditional UPDATE (the last use goes to one
             # order); a code used up since the page was priced rolls everything back.
-            if priced.quote.discounts:
+            if cart.quote.discounts:
                 discounts.redeem(
-                    session, priced.quote.discounts, order_id=order.id, email=shopper.email
+                    session, cart.quote.discounts, order_id=order.id, email=shopper.email
                 )
             # All lines or none, each at a location (domain/routing.py): one conditional
             # UPDATE per product and location, locked in product id then location id order
@@ -318,12 +322,14 @@ def place_order(
             # fails rolls all of them back.
             wants = [
                 routing.Want(c.product.product_id, c.quantity, c.product.sku, c.product.title)
-                for c in priced.cart
+                for c in cart.cart
             ]
-            try:
-                where = routing.reserve(session, wants)
+            try:  # a pickup or reservation: every line at the chosen store, or a refusal
+                where = routing.reserve(session, wants, at=point.location_id if point else None)
             except routing.Unfilled as short:
-                _refuse_short(short, several=len(priced.cart) > 1)
+                if point is not None:  # names the product and the store that lacks it
+                    raise
+                _refuse_short(short, several=len(cart.cart) > 1)
             # The lines were written before routing: each learns its location (one UPDATE
             # per location used, usually one).
             for location_id in sorted(set(where)):
@@ -352,62 +358,6 @@ def place_order(
             if session.connection().execute(_ATTEMPT_TAKEN, {"key": attempt_key}).first():
                 return _existing(session, attempt_key), False
         raise
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """What the shopper chose besides the lines: discount codes (as typed), a shipping
-    option id from the page's quote (None: the cheapest), the total the page showed them
-    (None: not checked), and the tax provider (None: the shop's)."""
-
-    codes: Sequence[str] = ()
-    shipping_option: str | None = None
-    expected_total: int | None = None
-    tax: TaxProvider | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Priced:
-    cart: tuple[CartLine, ...]
-    quote: Quote
-
-
-def destination(shopper: Shopper) -> Address | None:
-    """Where the shopper's parcel goes, as the pricing engine reads it."""
-    if not shopper.country:
-        return None
-    return Address(
-        country=shopper.country,
-        region=shopper.region or "",
-        city=shopper.city or "",
-        postal_code=shopper.postal_code or "",
-        line1=shopper.line1 or "",
-        line2=shopper.line2 or "",
-        name=shopper.name,
-    )
-
-
-def _priced(
-    session: Session, wanted: Sequence[tuple[str, int]], shopper: Shopper, choice: Choice
-) -> _Priced:
-    """The cart priced inside the placing transaction: what is charged is what was read
-    here. Raises what ``quoting`` raises, ``InvalidInput`` when the quote has an error (no
-    shipping to the address) and ``TotalChanged`` when the total is not the one shown."""
-    cart = quoting.cart_lines(session, wanted)
-    request = quoting.QuoteRequest(
-        lines=tuple(wanted),
-        ship_to=destination(shopper) if shipping.needs_address(cart) else None,
-        codes=tuple(choice.codes),
-        shipping_option=choice.shipping_option,
-        email=shopper.email,
-    )
-    quote = quoting.quote(session, request, now=utcnow(), tax=choice.tax, lines=cart)
-    error = next((m for m in quote.messages if m.severity is Severity.ERROR), None)
-    if error is not None:
-        raise InvalidInput(error.content, code=error.code)
-    if choice.expected_total is not None and choice.expected_total != quote.totals.total:
-        raise TotalChanged(quote)
-    return _Priced(cart, quote)
 
 
 def _refuse_short(short: routing.Unfilled, *, several: bool) -> NoReturn:

@@ -34,6 +34,7 @@ from buybutton_server.domain.checkout_model import (
     Address,
     CartLine,
     CartProduct,
+    PickupPoint,
     Quote,
     ShippingOption,
     TaxClass,
@@ -108,6 +109,7 @@ class QuoteRequest:
     codes: tuple[str, ...] = ()
     shipping_option: str | None = None
     email: str | None = None
+    pickup: PickupPoint | None = None
 
 
 def shop_tax(session: Session) -> ShopTax:
@@ -185,17 +187,24 @@ def quote(
         session, request.codes, cart, currency=currency, email=request.email, now=now
     )
     goods = sum(line.subtotal for line in cart) - sum(sum(grant.line_amounts) for grant in grants)
-    options = shipping.options_for(session, request.ship_to, cart, max(goods, 0), currency)
-    if not options and shipping.needs_address(cart) and _no_zones(session):
-        options = (FREE_ANYWHERE,)
     shop = shop_tax(session)
+    ship_to, chosen = request.ship_to, request.shipping_option
+    if request.pickup is not None:  # collected at a store: nothing to ship, its place's tax
+        options: tuple[ShippingOption, ...] = (request.pickup.option,)
+        ship_to, chosen = request.pickup.address, request.pickup.option.id
+        if not ship_to.country:
+            ship_to = Address(country=shop.country)
+    else:
+        options = shipping.options_for(session, ship_to, cart, max(goods, 0), currency)
+        if not options and shipping.needs_address(cart) and _no_zones(session):
+            options = (FREE_ANYWHERE,)
     return price(
         cart,
         currency=currency,
         grants=grants,
         shipping_options=options,
-        selected_shipping_id=request.shipping_option,
-        ship_to=request.ship_to,
+        selected_shipping_id=chosen,
+        ship_to=ship_to,
         origin_country=shop.country,
         prices_include_tax=shop.prices_include_tax,
         tax=(tax or BUILTIN_TAX) if shop.collect_tax else NO_TAX,

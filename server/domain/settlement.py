@@ -47,6 +47,7 @@ from buybutton_server.domain import (
     inventory,
     mail,
     outbox,
+    stock_alerts,
 )
 from buybutton_server.domain.order_rows import (
     ORDERS,
@@ -213,7 +214,8 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     params = {"order_id": order_id, "reference": reference, "paid_at": utcnow()}
     # Orders row first, products second: the lock order every transaction here follows.
     if changed_rows(session, _PAID_FROM_PENDING, params):
-        lines = lines_of(session, order_id)
+        # Every column: the same rows serve the stock moves and the order.paid event.
+        lines = outbox.order_line_rows(session, order_id)
         for line in lines:
             if not inventory.take_reserved(
                 session, line.product_id, line.quantity, location_id=line.location_id
@@ -223,7 +225,7 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
         return False
     if not changed_rows(session, _PAID_AFTER_GIVING_UP, params):
         return False  # already paid or refunded
-    lines = lines_of(session, order_id)
+    lines = outbox.order_line_rows(session, order_id)
     with session.begin_nested() as savepoint:
         if all(
             inventory.take_available(
@@ -241,7 +243,7 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
 def _announce_paid(session: Session, order_id: int, lines: list[Row[Any]]) -> None:
     """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
     written to the outbox in the transaction that makes the order paid."""
-    order = outbox.record_order_event(session, "order.paid", order_id)
+    order = outbox.record_order_event(session, "order.paid", order_id, lines=lines)
     commission_ledger.on_paid(session, order_id)  # payees' shares into the ledger
     mail.queue_receipt(session, order)
     analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)
@@ -254,6 +256,7 @@ def _announce_paid(session: Session, order_id: int, lines: list[Row[Any]]) -> No
                 "stock.low",
                 {"sku": line.sku, "available": available, "on_hand": on_hand},
             )
+    stock_alerts.announce_low_at_locations(session, lines)  # per location (issue 15)
 
 
 def apply_failure(

@@ -19,6 +19,7 @@ from buybutton.urls import absolute
 from buybutton_server.db import fetch_all
 from buybutton_server.db.models import Product
 from buybutton_server.domain.catalog import ProductView, product_view, variants_of
+from buybutton_server.domain.locales import format_money
 from buybutton_server.domain.vocabulary import is_low_stock, money_json
 from buybutton_server.errors import ProductUnavailable
 
@@ -35,7 +36,8 @@ _ACTIVE_PRODUCTS = (
 def price_json(product: ProductView) -> dict[str, Any]:
     """Money as everywhere (amount, currency, decimal), plus the text a widget shows."""
     amount, currency = product.price_amount, product.currency
-    return {**money_json(amount, currency), "formatted": format_amount(amount, currency)}
+    # In the asking browser's language for the widget (views/public.py), plain elsewhere.
+    return {**money_json(amount, currency), "formatted": format_money(amount, currency)}
 
 
 def for_sale(sessions: sessionmaker[Session], sku: str) -> ProductView | None:

@@ -51,11 +51,13 @@ from buybutton_server.domain.orders import (
     record_payment_reference,
     settle_order,
 )
+from buybutton_server.domain.pickup import PICKUP_REFUSALS
 from buybutton_server.domain.pricing import NO_SHIPPING_TO_COUNTRY
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import (
     InvalidInput,
     NotEnoughStock,
+    NotFound,
     PaymentUnavailable,
     ProductUnavailable,
     RateLimited,
@@ -67,11 +69,14 @@ from buybutton_server.services import commissions
 from buybutton_server.services.checkout_details import (
     ADDRESS_FIELDS,
     FIELDS,
+    Collected,
+    Ships,
     all_codes,
+    quantity_problem,
     read_details,
 )
 
-__all__ = ["ADDRESS_FIELDS", "FIELDS", "read_details"]
+__all__ = ["ADDRESS_FIELDS", "FIELDS", "quantity_problem", "read_details"]
 
 PaymentMethod = Literal["card", "wallet"]
 # (hits, per seconds): at most that many tries in any window of that length.
@@ -189,6 +194,10 @@ class PaymentForm:
     shipping_option: str | None = None
     shown_total: int | None = None
     quoted: bool = False  # whether the page had priced shipping and tax when it was sent
+    # Pick up at (or, with ``reserve``, reserve and pay at) the store with this code
+    # instead of delivery: no address is asked for (domain/pickup.py).
+    pickup: str | None = None
+    reserve: bool = False
 
 
 class Problem(StrEnum):
@@ -225,19 +234,6 @@ class Outcome:
     client_secret: str | None = field(default=None, repr=False)
 
 
-def quantity_problem(link: CheckoutLink, product: ProductView, quantity: int) -> str | None:
-    """Why ``quantity`` cannot be bought through ``link``, or None: the link's quantity is
-    binding unless it allows a range, and no order takes more than the product's maximum."""
-    low, high = link.quantity_range
-    if quantity > product.max_per_order:
-        return f"At most {product.max_per_order} per order."
-    if not low <= quantity <= high:
-        if low == high:
-            return f"This link is for a quantity of {low}."
-        return f"Choose a quantity from {low} to {min(high, product.max_per_order)}."
-    return None
-
-
 def pay(
     factory: sessionmaker[Session],
     provider: PaymentProvider,
@@ -262,9 +258,8 @@ def pay(
     wallet = None
     if form.method == "wallet":
         wallet = provider.wallet_contact(form.details.get("country") or None)
-    values, errors, address = read_details(
-        form.details, offer if offer.items else product, wallet, link
-    )
+    ships: Ships = Collected() if form.pickup else (offer if offer.items else product)
+    values, errors, address = read_details(form.details, ships, wallet, link)
     wrong_quantity = None if offer.items else quantity_problem(link, product, form.quantity)
     if wrong_quantity:
         errors["quantity"] = wrong_quantity
@@ -298,6 +293,8 @@ def pay(
         codes=all_codes(link, form.codes),
         shipping_option=form.shipping_option,
         expected_total=form.shown_total,
+        pickup=form.pickup,
+        reserve=form.reserve,
     )
     try:
         order, created = place_order(
@@ -318,7 +315,15 @@ def pay(
         if not form.quoted:
             alert = "Shipping and tax for your address are now included. Check the total and pay."
         return replace(shown, problem=Problem.TOTAL_CHANGED, code=changed.code, alert=alert)
-    except InvalidInput as refused:
+    except (InvalidInput, NotFound) as refused:  # a store that cannot take it: say why
+        if form.pickup and refused.code in PICKUP_REFUSALS:
+            return replace(
+                shown,
+                problem=Problem.INVALID_FIELDS,
+                code=refused.code,
+                alert=refused.message,
+                errors={"fulfilment": refused.message},
+            )
         if refused.code != NO_SHIPPING_TO_COUNTRY:
             raise
         return replace(
@@ -341,6 +346,8 @@ def pay(
     if not created:  # a repeated attempt: its order as it stands, nothing charged again
         return _settled(shown, order_summary(order))
     ucp_sessions.order_placed(factory, link, order.public_id)  # via a UCP continue_url?
+    if order.status == OrderStatus.RESERVED:  # paid at the store's counter, not here
+        return _settled(shown, order_summary(order))
 
     metadata = {"order_public_id": order.public_id, "order_number": order.number}
     # The parts of the total, in minor units of the order's currency, as the page showed them.

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
 from buybutton_server.domain import addresses
+from buybutton_server.domain.catalog import ProductView
 from buybutton_server.domain.checkout_model import Address
 
 FIELDS: Mapping[str, tuple[str, int, bool]] = {
@@ -28,6 +30,26 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 class Ships(Protocol):
     @property
     def requires_shipping(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Collected:
+    """A cart collected at a store (pickup, reservation): nothing ships, no address."""
+
+    requires_shipping: bool = False
+
+
+def quantity_problem(link: CheckoutLink, product: ProductView, quantity: int) -> str | None:
+    """Why ``quantity`` cannot be bought through ``link``, or None: the link's quantity is
+    binding unless it allows a range, and no order takes more than the product's maximum."""
+    low, high = link.quantity_range
+    if quantity > product.max_per_order:
+        return f"At most {product.max_per_order} per order."
+    if not low <= quantity <= high:
+        if low == high:
+            return f"This link is for a quantity of {low}."
+        return f"Choose a quantity from {low} to {min(high, product.max_per_order)}."
+    return None
 
 
 def address_fields(typed: Mapping[str, str], wallet: Mapping[str, str] | None) -> dict[str, str]:

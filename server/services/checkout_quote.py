@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import fetch_all, read_session, run_read
 from buybutton_server.db.models import ShippingRate, ShippingZoneArea
-from buybutton_server.domain import addresses, quoting
+from buybutton_server.domain import addresses, pickup, quoting
 from buybutton_server.domain.checkout_model import Address, Message, Quote, Severity
+from buybutton_server.domain.locales import format_money
 from buybutton_server.errors import InvalidInput, ProductUnavailable
 from buybutton_server.services import checkout
 from buybutton_server.services.checkout_details import address_fields, all_codes
@@ -105,23 +105,32 @@ def price_cart(
     shipping_option: str | None = None,
     email: str | None = None,
     ships: bool = True,
+    fulfilment: str = "",
 ) -> PageQuote:
     """Price ``lines`` (the link's, at the quantities shown) for the page. Raises what
     ``quoting.quote`` raises for a cart no checkout may hold."""
-    request = quoting.QuoteRequest(
-        lines=tuple(lines),
-        ship_to=ship_to,
-        codes=all_codes(link, codes),
-        shipping_option=shipping_option or None,
-        email=email or None,
-    )
+    method, _, store = fulfilment.partition(":")
     with read_session(factory) as session:
-        quote = quoting.quote(session, request, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        point = None  # a store to pick up (or reserve) at: no shipping, the store's tax
+        if method in ("pickup", "reserve") and store and ships:
+            point = pickup.pickup_point(session, store[:32], reserve=method == "reserve", now=now)
+            ship_to = point.address
+        request = quoting.QuoteRequest(
+            lines=tuple(lines),
+            ship_to=None if point else ship_to,
+            codes=all_codes(link, codes),
+            shipping_option=shipping_option or None,
+            email=email or None,
+            pickup=point,
+        )
+        quote = quoting.quote(session, request, now=now)
     return PageQuote(quote, shape(quote, link, ships=ships, address_known=ship_to is not None))
 
 
 def _money(amount: int, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "formatted": format_amount(amount, currency)}
+    # In the shopper's language on the checkout (views/languages.py), plain elsewhere.
+    return {"amount": amount, "formatted": format_money(amount, currency)}
 
 
 def tax_label(quote: Quote) -> str:
@@ -248,6 +257,7 @@ def message_json(message: Message) -> dict[str, Any]:
 
 # The fields the checkout posts that the price depends on (nothing about payment).
 QUOTE_FIELDS = (
+    "fulfilment",
     "country",
     "region",
     "postal_code",
@@ -301,7 +311,8 @@ def quote_form(
     ships = offer.requires_shipping
     ship_to: Address | None = None
     shown = address_fields(fields, wallet)
-    if ships:
+    fulfilment = fields.get("fulfilment", "")
+    if ships and not fulfilment.startswith(("pickup:", "reserve:")):
         ship_to, unknown = priced_address(shown)
         if unknown:
             raise InvalidInput(unknown, code="invalid_country")
@@ -315,6 +326,7 @@ def quote_form(
         shipping_option=fields.get("shipping_option") or None,
         email=fields.get("email") or (wallet or {}).get("email"),
         ships=ships,
+        fulfilment=fulfilment,
     )
     data = priced.data
     data["messages"] = [

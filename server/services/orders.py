@@ -96,6 +96,22 @@ class Tracking(Answer):
     url: str | None
 
 
+class Place(Answer):
+    code: str
+    name: str
+
+
+class Fulfilment(Answer):
+    method: Annotated[
+        str, Field(description="shipping, pickup (paid online) or reserve (paid in store)")
+    ]
+    location: Annotated[Place | None, Field(description="the pickup store; null for shipping")]
+    ready_estimate: Annotated[
+        Timestamp | None,
+        Field(description="when checkout said it would be ready (not the store's confirmation)"),
+    ]
+
+
 class Order(Answer):
     number: str
     status: OrderStatus
@@ -124,6 +140,7 @@ class Order(Answer):
     created_at: Timestamp | None
     paid_at: Timestamp | None
     fulfilled_at: Timestamp | None
+    fulfilment: Fulfilment
     tracking: Tracking | None
 
     @classmethod

@@ -8,8 +8,11 @@
   var form = document.getElementById("checkout");
   if (!form) return;
   var $ = function (id) { return document.getElementById(id); };
+  // The page's words in its language (a JSON block the server renders; English if absent).
+  var words = $("checkout-strings"), S = words ? JSON.parse(words.textContent) : {};
+  var tr = function (en) { return (S.t && S.t[en]) || en; };
   var QUOTE_FIELDS = ["country", "region", "postal_code", "city", "line1", "codes",
-    "shipping_option", "quantity", "email"];
+    "shipping_option", "quantity", "email", "fulfilment"];
   var seq = 0, timer = null;
 
   // -- the quote ---------------------------------------------------------------------------
@@ -52,8 +55,16 @@
     text("t-subtotal", t.subtotal.formatted);
     text("t-discount", "\u2212" + t.discount.formatted);
     row("r-discount", t.discount.amount > 0);
-    if (ships) text("t-shipping", !q.address_known || !q.selected_shipping ? "With your address"
-      : t.shipping.amount === 0 ? "Free" : t.shipping.formatted);
+    var codesShown = $("r-discount") && $("r-discount").querySelector("dt");
+    if (codesShown) { // "Discount WELCOME10": name the codes, as the server's rendering does
+      while (codesShown.childNodes.length > 1) codesShown.removeChild(codesShown.lastChild);
+      q.discounts.forEach(function (d) {
+        codesShown.appendChild(document.createTextNode(" "));
+        codesShown.appendChild(document.createElement("small")).textContent = d.code;
+      });
+    }
+    if (ships) text("t-shipping", !q.address_known || !q.selected_shipping ? tr("With your address")
+      : t.shipping.amount === 0 ? tr("Free") : t.shipping.formatted);
     text("t-tax-label", t.tax.label); text("t-tax", t.tax.formatted);
     row("r-tax", t.tax.amount > 0);
     text("total", t.total.formatted); text("pay-amount", t.total.formatted);
@@ -108,13 +119,13 @@
         small.className = "option-estimate"; small.textContent = o.estimate;
       }
       var price = label.appendChild(document.createElement("span"));
-      price.className = "option-price"; price.textContent = o.price.amount === 0 ? "Free" : o.price.formatted;
+      price.className = "option-price"; price.textContent = o.price.amount === 0 ? tr("Free") : o.price.formatted;
     });
     if (!q.shipping_options.length) {
       var p = box.appendChild(document.createElement("p"));
       p.className = "hint"; p.id = "shipping-hint";
-      p.textContent = q.address_known ? "No shipping for this address."
-        : "Shipping options and tax appear once we know your country and postal code.";
+      p.textContent = tr(q.address_known ? "No shipping for this address."
+        : "Shipping options and tax appear once we know your country and postal code.");
     }
   }
 
@@ -143,12 +154,12 @@
     var label = document.createElement("label");
     label.className = "field"; label.dataset.field = f.name;
     var span = label.appendChild(document.createElement("span"));
-    span.textContent = f.label + (f.required ? "" : " (optional)");
+    span.textContent = tr(f.label) + (f.required ? "" : " " + tr("(optional)"));
     var input;
     if (f.choices.length) {
       input = document.createElement("select");
       var none = input.appendChild(document.createElement("option"));
-      none.value = ""; none.textContent = "Choose\u2026";
+      none.value = ""; none.textContent = tr("Choose\u2026");
       f.choices.forEach(function (c) {
         var o = input.appendChild(document.createElement("option"));
         o.value = c.code; o.textContent = c.name; o.selected = c.code === value;
@@ -163,13 +174,14 @@
     label.insertBefore(input, null);
     if (f.example) {
       var hint = label.appendChild(document.createElement("small"));
-      hint.className = "hint"; hint.id = "hint-" + f.name; hint.textContent = "For example " + f.example;
+      hint.className = "hint"; hint.id = "hint-" + f.name; hint.textContent = tr("For example %(example)s").replace("%(example)s", f.example);
       input.setAttribute("aria-describedby", hint.id);
     }
     return label;
   }
 
   form.querySelectorAll("[data-no-js], [data-address-refresh]").forEach(function (b) { b.hidden = true; });
+  pickupChoice();
   form.addEventListener("change", function (event) {
     var name = event.target.name;
     if (name === "country") { swapAddress(event.target.value).then(function () { refresh(0); }); return; }
@@ -215,7 +227,7 @@
         e.submitter.name === "address_refresh")) return;
       var m = /^(\d\d) \/ (\d\d)$/.exec(expiry.value = formatExpiry(expiry.value, true));
       var ok = m && m[1] > 0 && m[1] < 13; // the message is payments/messages.py's
-      fieldError(expiry, ok ? "" : "Enter the expiry date as MM / YY.");
+      fieldError(expiry, ok ? "" : tr("Enter the expiry date as MM / YY."));
       if (!ok) { e.preventDefault(); expiry.focus(); }
     });
   }
@@ -248,6 +260,42 @@
     input[message ? "setAttribute" : "removeAttribute"]("aria-describedby", id);
   }
 
+  // -- pick up in store: no address then; stores re-sorted by distance if the shopper asks --
+  function pickupChoice() {
+    var box = $("fulfilment"), list = $("pickup-stores"), near = $("stores-near");
+    if (!box) return;
+    var address = form.querySelector("fieldset.address"), ship = $("shipping-options");
+    function sync() {
+      var picked = form.querySelector("input[name=fulfilment]:checked");
+      var collect = !!picked && picked.value !== "delivery";
+      [address, ship].forEach(function (f) { if (f) { f.disabled = collect; f.hidden = collect; } });
+    }
+    box.addEventListener("change", sync);
+    sync();
+    if (!near || !list || !navigator.geolocation) return;
+    near.hidden = false;
+    near.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(function (at) {
+        var lat = at.coords.latitude, lng = at.coords.longitude, rad = Math.PI / 180;
+        var items = Array.prototype.slice.call(list.children).map(function (li) {
+          var d = Infinity;
+          if (li.dataset.lat !== "") {
+            var p1 = lat * rad, p2 = +li.dataset.lat * rad, dl = (+li.dataset.lng - lng) * rad;
+            var a = Math.pow(Math.sin((p2 - p1) / 2), 2) + Math.cos(p1) * Math.cos(p2) * Math.pow(Math.sin(dl / 2), 2);
+            d = 12742 * Math.asin(Math.min(1, Math.sqrt(a)));
+            var tag = li.querySelector(".store-distance");
+            if (tag) { tag.textContent = " " + d.toFixed(1) + " km"; tag.hidden = false; }
+          }
+          return { li: li, d: d, stock: li.dataset.stock === "1" ? 0 : 1 };
+        });
+        // In stock first, always; then nearest (a nearer store with nothing stays below).
+        items.sort(function (x, y) { return x.stock - y.stock || x.d - y.d; });
+        items.forEach(function (it) { list.appendChild(it.li); });
+        near.hidden = true;
+      }, function () { near.hidden = true; }, { timeout: 10000, maximumAge: 600000 });
+    });
+  }
+
   function guardDoubleSubmit() {
     form.addEventListener("submit", function (event) {
       var submitter = event.submitter;
@@ -257,7 +305,7 @@
       // Disable after the browser has read the form, so the pressed button's value is sent.
       setTimeout(function () {
         form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
-        if (submitter) submitter.textContent = "Processing\u2026";
+        if (submitter) submitter.textContent = tr("Processing\u2026");
       }, 0);
     });
     window.addEventListener("pageshow", function (event) {

@@ -31,7 +31,10 @@ from buybutton_server.views.admin_kit import (
     session_token,
 )
 
-_NEXT = re.compile(r"^/admin/[A-Za-z0-9/_-]*(\?[A-Za-z0-9=&%._+-]*)?$")
+# Back to the admin page or the counter (/store, a scanned /store/collect?…) asked for.
+_NEXT = re.compile(
+    r"^/(?:admin/[A-Za-z0-9/_-]*|store(?:/[A-Za-z0-9/_-]*)?)(\?[A-Za-z0-9=&%._+-]*)?$"
+)
 
 
 def _sdk(request: Request) -> BuyButton:

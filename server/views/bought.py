@@ -17,9 +17,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from buybutton.urls import order_path
+from buybutton_server.domain.locales import template_context
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.services import order_pages
 from buybutton_server.services.checkout import Outcome
+from buybutton_server.views import languages
 from buybutton_server.views.origins import shop_identity
 
 BOUGHT_COOKIE = "bb_bought"
@@ -83,6 +85,7 @@ async def already_bought(request: Request, *, embedded: bool) -> Response | None
         "embedded": embedded,
         "csp_nonce": request.state.csp_nonce,
         "shop_identity": shop_identity(request),
+        **template_context(languages.choose(request)),
     }
     html = state.templates.get_template("already_bought.html").render(context)
     return HTMLResponse(html, headers={**_NO_STORE, "Referrer-Policy": "no-referrer"})

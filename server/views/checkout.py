@@ -23,13 +23,15 @@ from buybutton.urls import absolute, checkout_path, order_path
 from buybutton_server.domain import analytics
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView
+from buybutton_server.domain.pickup import PickupStore
 from buybutton_server.errors import (
     InternalError,
     LinkExpired,
     NotFound,
     ProductUnavailable,
+    ShopError,
 )
-from buybutton_server.services import checkout, checkout_quote, order_pages
+from buybutton_server.services import checkout, checkout_quote, order_pages, pickup
 from buybutton_server.services.checkout import (
     HoldPolicy,
     Outcome,
@@ -39,6 +41,7 @@ from buybutton_server.services.checkout import (
 )
 from buybutton_server.services.checkout_quote import parse_codes
 from buybutton_server.settings import origin_of
+from buybutton_server.views import languages
 from buybutton_server.views.bought import already_bought, remember_purchase
 from buybutton_server.views.card_form import field_errors, shown_values
 from buybutton_server.views.checkout_page import NO_STORE, address_values, render_page, ships
@@ -69,6 +72,7 @@ async def checkout_page(request: Request) -> Response:
         link = verify(request, token)
     except LinkExpired as error:
         return await _expired_page(request, error)
+    languages.choose(request, link.locale)
     bought = await already_bought(request, embedded=_allow_overlay(request))
     if bought is not None:  # Back after paying: the order, and "Buy again" as a choice
         return bought
@@ -101,9 +105,22 @@ async def checkout_page(request: Request) -> Response:
         countries=countries,
         variants=offer.variants,
         items=offer.items,
+        pickup_stores=await _pickup_stores(request, link, quantity, offer.items),
     )
     _remember_first_touch(request, response, link)
     return response
+
+
+async def _pickup_stores(
+    request: Request, link: CheckoutLink, quantity: int, items: tuple[Item, ...]
+) -> list[PickupStore]:
+    """The stores offering pickup for this cart, in stock first (by city and name; the
+    page's script re-sorts by distance when the shopper shares where they are)."""
+    wanted = [(item.product.sku, item.quantity) for item in items] or [(link.sku, quantity)]
+    try:
+        return await run_in_threadpool(pickup.cart_pickup, request.app.state.sessions, wanted)
+    except ShopError:  # a cart the page refuses on its own: no pickup list
+        return []
 
 
 async def _countries(
@@ -212,7 +229,23 @@ def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> Payme
         shipping_option=str(form.get("shipping_option", ""))[:40] or None,
         shown_total=_shown_total(form),
         quoted=form.get("quoted") == "1",
+        **_fulfilment(form),
     )
+
+
+def _chosen(attempt: PaymentForm) -> str:
+    if not attempt.pickup:
+        return "delivery"
+    return ("reserve:" if attempt.reserve else "pickup:") + attempt.pickup
+
+
+def _fulfilment(form: FormData) -> dict[str, Any]:
+    """``fulfilment`` as posted: ``delivery`` (or nothing), ``pickup:CODE`` or
+    ``reserve:CODE`` (a store from the page's pickup list)."""
+    method, _, code = str(form.get("fulfilment", "")).partition(":")
+    if method not in ("pickup", "reserve") or not code:
+        return {}
+    return {"pickup": code[:32], "reserve": method == "reserve"}
 
 
 async def _limit_payment_attempts(request: Request, subject: str | None) -> None:
@@ -244,6 +277,7 @@ async def pay(request: Request) -> Response:
     token = request.path_params["token"]
     await load_origins(request)
     link = verify(request, token)
+    languages.choose(request, link.locale)
     embedded = _allow_overlay(request)
     await _limit_payment_attempts(request, None)
     async with request.form(max_files=0, max_fields=40) as form:
@@ -253,7 +287,8 @@ async def pay(request: Request) -> Response:
         )
         again = any(form.get(name) for name in _SHOW_AGAIN) and not wants_json(request)
         extra = {
-            name: str(form.get(name, ""))[:300] for name in ("codes", "shipping_option", "quantity")
+            name: str(form.get(name, ""))[:300]
+            for name in ("codes", "shipping_option", "quantity", "fulfilment")
         }
     if again:
         return await _show_again(request, attempt, link, extra, back=back, embedded=embedded)
@@ -288,6 +323,10 @@ async def pay(request: Request) -> Response:
             errors=field_errors(outcome.code, outcome.alert, outcome.errors),
             quote=quote,
             status_code=STATUS_BY_PROBLEM[outcome.problem],
+            pickup_stores=await _pickup_stores(
+                request, outcome.link, outcome.quantity, outcome.items
+            ),
+            fulfilment=_chosen(attempt),
         )
     response = RedirectResponse(_order_address(request, outcome, back), status_code=303)
     remember_purchase(request, response, outcome)  # Back after paying shows this order
@@ -359,6 +398,8 @@ async def _show_again(
         variants=offer.variants,
         items=offer.items,
         quote=quote,
+        pickup_stores=await _pickup_stores(request, offer.link, quantity, offer.items),
+        fulfilment=extra.get("fulfilment", ""),
     )
 
 
@@ -381,6 +422,7 @@ async def order_page(request: Request) -> Response:
     if order is None:
         raise NotFound("We could not find that order. Check the link in your confirmation.")
     back = return_url(request, request.query_params.get("return"))
+    languages.choose(request)
     response: Response = request.app.state.templates.TemplateResponse(
         request,
         "order.html",

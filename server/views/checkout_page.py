@@ -11,7 +11,7 @@ when it is rendered, for the address and codes the form carried.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,10 +24,13 @@ from buybutton_server.domain.addresses import default_country
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView
 from buybutton_server.domain.checkout_model import Address
+from buybutton_server.domain.locales import template_context
+from buybutton_server.domain.pickup import PickupStore
 from buybutton_server.domain.vocabulary import is_low_stock
 from buybutton_server.services import checkout
 from buybutton_server.services.addresses import form_context
 from buybutton_server.services.checkout_quote import unpriced
+from buybutton_server.views import languages
 from buybutton_server.views.origins import shop_identity
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -79,6 +82,8 @@ def render_page(
     alert: str | None = None,
     quote: Mapping[str, Any] | None = None,
     status_code: int = 200,
+    pickup_stores: Sequence[PickupStore] = (),
+    fulfilment: str = "",
 ) -> Response:
     """The page; ``quote`` (the shape of ``services.checkout_quote.shape``) when it was
     priced, else the goods at their prices. Cached when it has no errors and no quote."""
@@ -90,6 +95,7 @@ def render_page(
     prefill = prefill_country(link)
     accept_language = request.headers.get("accept-language")
     ship = ships(product, items)
+    lang = languages.choose(request, link.locale)  # once per request: the same answer again
 
     def render() -> str:
         address = form_context(
@@ -104,7 +110,8 @@ def render_page(
             "product": product,
             "quantity": quantity,
             "quantity_choices": range(low, top + 1),
-            "sold_out": product.available <= 0,
+            # Stock only at a pickup store is not "sold out" (issue 15): pickup stays on offer.
+            "sold_out": product.available <= 0 and not any(s.in_stock for s in pickup_stores),
             "low_stock": is_low_stock(product.available),
             "values": values,
             "errors": errors or {},
@@ -120,6 +127,15 @@ def render_page(
             "variants": variants,
             "variant_query": _query_without_variant(request),
             "page_query": request.url.query,
+            # The page's query for the language switcher, the way back only once checked.
+            "switch_params": [
+                *(
+                    (k, v)
+                    for k, v in request.query_params.multi_items()
+                    if k not in (languages.SWITCH_PARAM, "return")
+                ),
+                *((("return", back),) if back else ()),
+            ],
             "shop_identity": shop,
             "ships": ship,
             "quote": summary,
@@ -132,7 +148,11 @@ def render_page(
             ],
             "address": {**address, "errors": errors or {}},
             "codes_typed": values.get("codes", ""),
+            # Pick up in store (domain/pickup.py): the stores, in stock first.
+            "pickup_stores": pickup_stores,
+            "fulfilment_chosen": fulfilment,
             **_cart_context(state.settings.base_url, items),
+            **template_context(lang),
         }
         return str(state.templates.get_template("checkout.html").render(context))
 
@@ -151,12 +171,15 @@ def render_page(
             default_country(prefill, accept_language, countries) if ship else None,
             countries,
             tuple(sorted(values.items())),
+            tuple((s.code, s.in_stock, s.ready_text, s.reservations) for s in pickup_stores),
+            lang,
         )
         html = state.page_cache.get_or_render(key, render)
     html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
         _NONCE_SLOT, request.state.csp_nonce
     )
-    return HTMLResponse(html, status_code=status_code, headers=NO_STORE)
+    response = HTMLResponse(html, status_code=status_code, headers=NO_STORE)
+    return languages.mark(request, response, lang)
 
 
 def _about_codes(message: Mapping[str, Any]) -> bool:

@@ -21,6 +21,7 @@ from buybutton.errors import ExpiredLink, InvalidLink
 from buybutton.tokens import CheckoutLink
 from buybutton_server.errors import LinkExpired, LinkNotValid, ShopError
 from buybutton_server.services import checkout_quote
+from buybutton_server.views import languages
 from buybutton_server.views.errors import error_json
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -54,6 +55,7 @@ def page_quote(
 async def quote(request: Request) -> Response:
     try:
         link = verify(request, request.path_params["token"])
+        lang = languages.choose(request, link.locale)  # the totals' money, as on the page
         async with request.form(max_files=0, max_fields=MAX_FIELDS) as form:
             fields = {
                 name: str(form.get(name) or "")[:MAX_VALUE] for name in checkout_quote.QUOTE_FIELDS
@@ -71,4 +73,4 @@ async def quote(request: Request) -> Response:
         refused = error_json(error)
         refused.headers["Cache-Control"] = "no-store"
         return refused
-    return JSONResponse(data, headers=NO_STORE)
+    return languages.mark(request, JSONResponse(data, headers=NO_STORE), lang)

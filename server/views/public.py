@@ -17,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from buybutton_server.db import run_read
+from buybutton_server.domain import locales
 from buybutton_server.errors import NotFound, ProductUnavailable
 from buybutton_server.services import catalog_reads, impressions
+from buybutton_server.views import languages
 from buybutton_server.views.errors import error_json
 from buybutton_server.views.origins import load_origins
 
@@ -29,6 +31,7 @@ async def product(request: Request) -> Response:
     state = request.app.state
     settings = state.settings
     origins = await load_origins(request)
+    lang = languages.choose(request)  # the browser's language: prices and words as it reads
     data = await run_read(
         state.sessions,
         catalog_reads.public_product,
@@ -42,8 +45,24 @@ async def product(request: Request) -> Response:
         response = error_json(ProductUnavailable("No product with that sku is for sale."))
         response.headers.update(CORS)
         return response
+    data["text"] = {  # the widget's words (widgets/*.js), in the same language
+        "sold_out": locales.gettext("Sold out", lang),
+        "sold_out_short": locales.gettext("sold out", lang),
+        "in_stock": locales.gettext("In stock", lang),
+        "low_stock": (
+            locales.gettext("only %(num)d left", lang) % {"num": data["low_stock"]}
+            if data["low_stock"]
+            else None
+        ),
+    }
     return JSONResponse(
-        data, headers={**CORS, "Cache-Control": "public, max-age=15", "Vary": "Origin"}
+        data,
+        headers={
+            **CORS,
+            "Cache-Control": "public, max-age=15",
+            "Vary": "Origin, Accept-Language, Cookie",
+            "Content-Language": lang.tag,
+        },
     )
 
 

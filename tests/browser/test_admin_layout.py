@@ -70,7 +70,8 @@ def test_dashboard_fits_a_desktop_and_a_phone(
     _inside_viewport(admin, "#report th:last-child")
     _inside_viewport(admin, "#report tbody tr:first-child td.revenue")
     expect(admin.locator("#report th").last).to_have_text("Revenue")
-    expect(admin.locator("#kpi-revenue")).to_have_text("$16.50")
+    # What was paid: $16.50 + $6.00 shipping + $1.20 tax to the wallet's Californian address.
+    expect(admin.locator("#kpi-revenue")).to_have_text("$23.70")
     screenshot(admin, "dashboard-1280")
     desk.close()
 
@@ -80,7 +81,7 @@ def test_dashboard_fits_a_desktop_and_a_phone(
     row = mobile.locator('tr[data-source="newsletter"]')
     revenue = row.locator("td.revenue")
     expect(revenue).to_be_visible()
-    expect(revenue).to_have_text("$16.50")
+    expect(revenue).to_have_text("$23.70")
     _inside_viewport(mobile, 'tr[data-source="newsletter"] td.revenue')
     assert "Revenue" in revenue.evaluate("td => getComputedStyle(td, '::before').content")
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,9 @@ def test_dashboard_shows_the_funnel_the_shoppers_made(
     assert blog[0] == "GRINDER-02" and int(blog[4]) >= 1
     assert blog[5:8] == ["1", "0", "0"] and blog[9] == "$0.00"
     assert tiktok[0] == "BEANS-GUJI-250"
-    assert tiktok[5:10] == ["1", "1", "1", "100.0%", "$16.50"]
-    expect(admin.locator("#kpi-revenue")).to_have_text("$16.50")
+    # Revenue is what was paid: $16.50 of beans, and the wallet's Californian address adds
+    # $6.00 US-West shipping and 7.25 % sales tax ($1.20).
+    assert tiktok[5:10] == ["1", "1", "1", "100.0%", "$23.70"]
+    expect(admin.locator("#kpi-revenue")).to_have_text("$23.70")
     expect(admin.locator("#kpi-paid")).to_have_text("1")
     desk.close()

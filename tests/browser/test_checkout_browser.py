@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.browser.conftest import Demo, checkout_ready, screenshot
+from tests.browser.conftest import PORTO, Demo, checkout_ready, fill_address, screenshot
 from tests.conftest import orders, product
 
 pytestmark = pytest.mark.browser
@@ -41,14 +41,14 @@ def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> N
     expect(page.locator("h1")).to_have_text("Ceramic Pour-Over Dripper")
     checkout_ready(page)
     page.select_option("#quantity", "2")
+    expect(page.locator("#t-subtotal")).to_have_text("$56.00")
+    # Portugal: the shop's own country, VAT in the price, EU shipping free over $50.
+    fill_address(page, "PT", PORTO)
+    expect(page.locator("#t-shipping")).to_have_text("Free")
     expect(page.locator("#pay-amount")).to_have_text("$56.00")
     for name, value in {
         "email": "ana@example.com",
         "name": "Ana Lima",
-        "line1": "12 Harbour Street",
-        "city": "Porto",
-        "postal_code": "4000-123",
-        "country": "Portugal",
         "card_number": "4242 4242 4242 4242",
         "card_expiry": "12 / 34",
         "card_cvc": "123",
@@ -72,7 +72,7 @@ def test_card_payment_from_the_blog_post(phone: BrowserContext, demo: Demo) -> N
     assert (dripper.on_hand, dripper.reserved) == (23, 0)
     assert violations == []
     # And the way back to the post the shopper came from.
-    back = page.locator("a.back")
+    back = page.locator('a.back[target="_top"]')  # (a.back also asks for a return)
     expect(back).to_have_text(f"Back to {demo.blog.removeprefix('http://')}")
     back.tap()
     expect(page).to_have_url(demo.post)
@@ -95,11 +95,17 @@ def test_a_quantity_picked_before_the_script_runs_is_in_the_total(
     expect(page.locator("#pay-amount")).to_have_text("$28.00")  # the server's rendering
     held[0].continue_()
     checkout_ready(page)
-    expect(page.locator("#pay-amount")).to_have_text("$56.00")
-    expect(page.locator("#total")).to_have_text("$56.00")
+    expect(page.locator("#t-subtotal")).to_have_text("$56.00")
+    # An en-US phone starts on the United States: $5.00 standard shipping.
+    expect(page.locator("#pay-amount")).to_have_text("$61.00")
+    expect(page.locator("#total")).to_have_text("$61.00")
     page.locator("#pay-wallet").tap()
     expect(page.locator(".done h1")).to_contain_text("Thank you")
-    assert orders(demo.sessions)[0].total_amount == 5600
+    # The wallet's address is in California: US-West shipping and CA sales tax on top.
+    [order] = orders(demo.sessions)
+    assert (order.subtotal_amount, order.shipping_amount, order.tax_amount) == (5600, 600, 406)
+    assert order.total_amount == 6606
+    expect(page.locator("#order-total")).to_have_text("$66.06")
 
 
 def test_a_fresh_checkout_visit_logs_no_error_and_fetches_no_missing_file(
@@ -131,7 +137,10 @@ def test_wallet_pays_in_two_taps_from_the_post(phone: BrowserContext, demo: Demo
     expect(page.locator(".done h1")).to_have_text("Thank you, Wallet Shopper!")
     assert taps.count == 2
     [order] = orders(demo.sessions)
-    assert (order.status, order.payment_method, order.total_amount) == ("paid", "wallet", 6400)
+    assert (order.status, order.payment_method) == ("paid", "wallet")
+    # The wallet's Californian address: $6.00 US-West shipping, 7.25 % sales tax on top.
+    assert (order.subtotal_amount, order.shipping_amount, order.tax_amount) == (6400, 600, 464)
+    assert order.total_amount == 7464
     assert product(demo.sessions, "GRINDER-02").on_hand == 7
 
 
@@ -146,11 +155,8 @@ def test_declined_card_shows_the_reason_and_no_order_is_paid(
     )
     expect(page.locator('input[name="email"]')).to_have_value("ana@example.com")
     checkout_ready(page)
+    fill_address(page, "PT", PORTO)
     for name, value in {
-        "line1": "1 Rua",
-        "city": "Porto",
-        "postal_code": "4000",
-        "country": "Portugal",
         "card_number": "4000 0000 0000 0002",
         "card_expiry": "12/34",
         "card_cvc": "123",
@@ -188,7 +194,14 @@ def test_the_link_works_without_javascript(browser, playwright, demo: Demo) -> N
     page = context.new_page()
     page.goto(demo.post)
     page.locator('a[data-buybutton-sku="DRIPPER-01"]').tap()
+    # Without script the page cannot quote the wallet's address before paying: the first tap
+    # prices it (California: $6.00 shipping, 7.25 % tax) and shows the total, nothing charged.
+    page.locator("#pay-wallet").tap()
+    expect(page.locator("#alert")).to_contain_text("Check the total and pay")
+    expect(page.locator("#total")).to_have_text("$36.03")
+    assert orders(demo.sessions, "paid") == []
     page.locator("#pay-wallet").tap()
     expect(page.locator(".done h1")).to_contain_text("Thank you")
     context.close()
-    assert orders(demo.sessions)[0].status == "paid"
+    [order] = orders(demo.sessions)
+    assert (order.status, order.total_amount) == ("paid", 3603)

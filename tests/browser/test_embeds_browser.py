@@ -107,14 +107,17 @@ def test_card_picks_a_variant_and_quantity_then_pays(phone: BrowserContext, demo
     taps = Taps(page)
     taps.tap(card.get_by_role("link", name="Add to my order"))
     expect(page.locator("h1")).to_have_text("Ethiopia Guji Whole Beans, 1 kg")
-    expect(page.locator("#total")).to_have_text("$104.00")
+    # An en-US phone starts on the United States: $5.00 standard shipping on $104.00.
+    expect(page.locator("#t-subtotal")).to_have_text("$104.00")
+    expect(page.locator("#total")).to_have_text("$109.00")
     pay_with_wallet(page, taps)
     assert taps.count == 2  # plus the two choices, which a shopper who wants 250 g skips
     order = only_order(demo)
     with demo.sessions() as session:
         line = session.scalar(select(OrderLine).where(OrderLine.order_id == order.id))
     assert line is not None and (line.sku, line.quantity) == ("BEANS-GUJI-1000", 2)
-    assert (order.total_amount, order.source) == (10400, "blog")
+    # The wallet's address is in California: US-West $6.00 and 7.25 % sales tax on top.
+    assert (order.subtotal_amount, order.total_amount, order.source) == (10400, 11754, "blog")
     assert product(demo.sessions, "BEANS-GUJI-1000").on_hand == 10
     assert errors == []
 
@@ -212,9 +215,15 @@ def test_newsletter_needs_no_javascript_and_arrives_prefilled(
     page = opened.value
     taps.page = page
     expect(page.locator('input[name="email"]')).to_have_value("ana@example.com")
+    # Without script the page cannot ask the wallet's address for its shipping and tax
+    # before paying: the first tap prices it and shows the total (nothing is charged), the
+    # second pays it, as a real wallet's sheet shows the total before the shopper confirms.
+    taps.tap("#pay-wallet")
+    expect(page.locator("#alert")).to_contain_text("Check the total and pay")
+    assert orders(demo.sessions, "paid") == []
     taps.tap("#pay-wallet")
     expect(page.locator(".done h1")).to_contain_text("Thank you")
-    assert taps.count == 2
+    assert taps.count == 3
     order = only_order(demo)
     assert (order.email, order.source, order.campaign, order.content) == (
         "ana@example.com",

@@ -7,7 +7,7 @@ product and location (``stock_levels``): ``on_hand`` (what the merchant has ther
 """
 
 from .access import AdminSession, AdminUser, ApiKey, IdempotencyRecord, RateLimitWindow, ShortLink
-from .analytics import AnalyticsDaily, AnalyticsEvent
+from .analytics import AnalyticsDaily, AnalyticsEvent, AnalyticsRollup, RollupState
 from .base import Base, utcnow
 from .catalog import Product, ProductPrice
 from .commissions import (
@@ -19,6 +19,7 @@ from .commissions import (
     Transfer,
     TransferReversal,
 )
+from .counter import OrderPickup, StaffLocation
 from .discounts import DiscountCode, DiscountCodeSku, DiscountRedemption
 from .feeds import FeedKey
 from .locations import DEFAULT_LOCATION, LOCATION_KINDS, Location, StockLevel
@@ -40,6 +41,7 @@ __all__ = [
     "AdminUser",
     "AnalyticsDaily",
     "AnalyticsEvent",
+    "AnalyticsRollup",
     "ApiKey",
     "Base",
     "CommissionLine",
@@ -56,6 +58,7 @@ __all__ = [
     "MailMessage",
     "Order",
     "OrderLine",
+    "OrderPickup",
     "Payee",
     "PayeeLocation",
     "ProcessedEvent",
@@ -66,6 +69,7 @@ __all__ = [
     "Refund",
     "Return",
     "ReturnLine",
+    "RollupState",
     "Shipment",
     "ShipmentLine",
     "ShippingRate",
@@ -74,6 +78,7 @@ __all__ = [
     "ShippingZoneArea",
     "ShopProfile",
     "ShortLink",
+    "StaffLocation",
     "StockLevel",
     "Transfer",
     "TransferReversal",

@@ -15,6 +15,7 @@ personal data in it).
 from __future__ import annotations
 
 import functools
+import io
 import ipaddress
 import time
 import unicodedata
@@ -24,8 +25,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from buybutton.money import format_amount
@@ -45,10 +47,15 @@ SUBJECTS = {
     "order_link": "The link to your order {number}",
     "password_reset": "Reset your password",
     "invitation": "You have a login for the admin",
+    "pickup_ready": "Order {number} is ready to collect",
+    "pickup_collected": "You collected order {number}",
 }
 KINDS = tuple(SUBJECTS)
 # Messages whose body holds a secret (a one-time sign-in link): the admin never shows it.
-SECRET_KINDS = frozenset({"password_reset", "invitation"})
+SECRET_KINDS = frozenset({"password_reset", "invitation", "pickup_ready"})
+# The pickup code (domain/counter.py) as the bodies show it; removed from a sent message.
+CODE_REMOVED = "(code removed once sent)"
+QR_CID = "pickup-qr@buybutton"
 
 _ENV = Environment(
     loader=PackageLoader("buybutton_server", "templates/mail"),
@@ -97,6 +104,25 @@ def recipient(to: str) -> Address:
 class Bodies:
     text: str
     html: str
+    # Images the HTML shows inline (``cid:`` id, PNG bytes): the pickup QR code.
+    images: tuple[tuple[str, bytes], ...] = ()
+
+
+def code_forms(data: dict[str, Any]) -> list[str]:
+    """How a message's pickup code appears in its bodies (removed once it is sent)."""
+    code = str(data.get("code") or "")
+    return [code, f"{code[:3]} {code[3:]}"] if code else []
+
+
+def collect_url(base_url: str, number: str, code: str) -> str:
+    """What the pickup QR code says: the counter's collect page for that order and code."""
+    return f"{base_url}/store/collect?{urlencode({'order': number, 'code': code})}"
+
+
+def qr_png(text: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="png", scale=6, border=4)
+    return out.getvalue()
 
 
 def subject(kind: str, shop: ShopIdentity, **values: Any) -> str:
@@ -175,9 +201,14 @@ def render(
     }
     if kind == "payment_failed":
         context["retry_url"] = retry_url(data, base_url=base_url, secret_keys=secret_keys)
+    images: tuple[tuple[str, bytes], ...] = ()
+    if kind == "pickup_ready" and data.get("code"):
+        images = ((QR_CID, qr_png(collect_url(base_url, str(data["number"]), data["code"]))),)
+    context["qr_cid"] = QR_CID if images else None
     return Bodies(
         text=_ENV.get_template(f"{kind}.txt").render(context),
         html=_ENV.get_template(f"{kind}.html").render(context),
+        images=images,
     )
 
 
@@ -208,4 +239,8 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(bodies.text)
     message.add_alternative(bodies.html, subtype="html")
+    for part in message.iter_parts() if bodies.images else ():
+        if part.get_content_type() == "text/html":  # the HTML shows the images inline
+            for cid, png in bodies.images:
+                part.add_related(png, "image", "png", cid=f"<{cid}>", filename="pickup-qr.png")
     return message

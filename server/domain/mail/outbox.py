@@ -222,6 +222,12 @@ def _record(
                 )
                 data = {**claimed.data, "reset_url": LINK_REMOVED}
                 values["data"] = json.dumps(data, separators=(",", ":"))
+            for shown in messages.code_forms(claimed.data):  # a pickup code
+                text = text.replace(shown, messages.CODE_REMOVED)
+                html = html.replace(shown, messages.CODE_REMOVED)
+            if messages.code_forms(claimed.data):
+                data = {**claimed.data, "code": messages.CODE_REMOVED}
+                values["data"] = json.dumps(data, separators=(",", ":"))
         values.update(text_body=text, html_body=html)
     ours = and_(MailMessage.id == message_id, MailMessage.claim == claimed.token)
     with write_session(sessions) as session:

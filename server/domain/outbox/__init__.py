@@ -52,6 +52,7 @@ from buybutton_server.domain.outbox.events import (
     OrderRow,
     iso_time,
     order_json,
+    order_line_rows,
     record,
     record_order_event,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "list_endpoints",
     "new_secret",
     "order_json",
+    "order_line_rows",
     "pending_count",
     "public_address",
     "recent_deliveries",

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from buybutton_server.db.models import (
+    Location,
     Order,
     OrderLine,
     WebhookDelivery,
@@ -54,9 +55,32 @@ def iso_time(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment.tzinfo else moment.isoformat() + "Z"
 
 
-def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]:
+def fulfilment_json(order: Any, session: Session | None = None) -> dict[str, Any]:
+    """How the order reaches the shopper: ``method`` (``shipping``, ``pickup``, ``reserve``),
+    the store (``code``, ``name``; null for shipping) and ``ready_estimate`` (the estimate the
+    shopper was shown at checkout, not the store's confirmation). The store is read through
+    ``session`` (an ORM order's own session when not given)."""
+    place = None
+    location_id = getattr(order, "pickup_location_id", None)
+    if location_id is not None:
+        if session is None and isinstance(order, Order):
+            session = object_session(order)
+        found = session.get(Location, location_id) if session is not None else None
+        if found is not None:
+            place = {"code": found.code, "name": found.name}
+    return {
+        "method": getattr(order, "fulfilment_method", None) or "shipping",
+        "location": place,
+        "ready_estimate": iso_time(getattr(order, "pickup_ready_at", None)),
+    }
+
+
+def order_json(
+    order: Any, lines: Sequence[Any] | None = None, *, session: Session | None = None
+) -> dict[str, Any]:
     """An order (ORM object or Core row) as the API and the webhooks show it: the one
-    definition of that shape (the API's ``Order`` type is checked against it).
+    definition of that shape (the API's ``Order`` type is checked against it). A Core row
+    needs ``session`` to name its pickup store (:func:`fulfilment_json`).
 
     The total's parts are as priced when the order was placed: ``subtotal - discount +
     shipping_cost (+ tax unless tax_included) = total``; each line's parts sum to the
@@ -127,6 +151,7 @@ def order_json(order: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]
         "created_at": iso_time(order.created_at),
         "paid_at": iso_time(order.paid_at),
         "fulfilled_at": iso_time(order.fulfilled_at),
+        "fulfilment": fulfilment_json(order, session),
         "tracking": None
         if order.carrier is None and order.tracking_number is None and order.tracking_url is None
         else {
@@ -149,6 +174,11 @@ _INSERT_DELIVERY = insert(_DELIVERIES)
 _SUBSCRIBERS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.enabled.is_(True))
 _ORDER_ROW = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
 _LINE_ROWS = select(_LINES).where(_LINES.c.order_id == bindparam("order_id")).order_by(_LINES.c.id)
+
+
+def order_line_rows(session: Session, order_id: int) -> list[Any]:
+    """Every column of an order's lines (Core rows), in line order."""
+    return list(session.connection().execute(_LINE_ROWS, {"order_id": order_id}).all())
 
 
 def record(session: Session, event_type: str, data: dict[str, Any]) -> str:
@@ -197,11 +227,16 @@ def record_order_event(
     event_type: str,
     order_id: int,
     extra: Mapping[str, Any] | None = None,
+    *,
+    lines: Sequence[Any] | None = None,
 ) -> OrderRow:
     """Announce an order's change; returns the order row (Core) with ``lines`` read too.
-    ``extra`` adds fields beside ``order`` (``reason``, ``failure``)."""
+    ``extra`` adds fields beside ``order`` (``reason``, ``failure``); ``lines``: the rows of
+    :func:`order_line_rows` already read in this transaction (one statement fewer)."""
     connection = session.connection()
     order = connection.execute(_ORDER_ROW, {"order_id": order_id}).one()
-    lines = connection.execute(_LINE_ROWS, {"order_id": order_id}).all()
-    record(session, event_type, {"order": order_json(order, lines), **(extra or {})})
+    if lines is None:
+        lines = order_line_rows(session, order_id)
+    shown = order_json(order, lines, session=session)
+    record(session, event_type, {"order": shown, **(extra or {})})
     return OrderRow(order, lines)

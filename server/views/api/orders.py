@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from buybutton_server.services import orders, reports
+from buybutton_server.services import location_stats, orders, reports
+from buybutton_server.services.location_stats import LocationReport
 from buybutton_server.services.orders import (
     FulfilInput,
     Order,
@@ -23,6 +24,14 @@ router = Router()
 )
 def stats(api: ApiContext, query: StatsQuery) -> Stats:
     return reports.stats(api.sessions, api.analytics, query)
+
+
+@router.get(
+    "/stats/locations",
+    "Pickups, reservations, collections, returns and revenue per store",
+)
+def stats_per_location(api: ApiContext, query: StatsQuery) -> LocationReport:
+    return location_stats.per_location(api.sessions, query)
 
 
 @router.get("/orders", "List orders, newest first")
