@@ -30,7 +30,7 @@ class WebhookEndpoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     url: Mapped[str] = mapped_column(String(2048))
-    events: Mapped[str] = mapped_column(String(255))  # comma-separated, or "*"
+    events: Mapped[str] = mapped_column(Text)  # comma-separated, or "*"
     secret: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(255), default="", server_default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
