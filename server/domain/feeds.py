@@ -151,7 +151,8 @@ def validator(session: Session, channel_name: str, currency: str | None) -> Vali
     known = [t for t in times if t is not None]
     last = max(known) if known else datetime(2000, 1, 1, tzinfo=UTC)
     etag = '"' + hashlib.sha256(state.encode()).hexdigest()[:32] + '"'
-    return Validator(etag=etag, last_modified=last.replace(microsecond=0))
+    # In UTC itself (PostgreSQL answers in the session's zone): Last-Modified is GMT.
+    return Validator(etag=etag, last_modified=last.astimezone(UTC).replace(microsecond=0))
 
 
 # -- the items ----------------------------------------------------------------------------
