@@ -22,7 +22,7 @@ WIDER_THAN_THE_PHONE = """() => [...document.querySelectorAll('body *')]
   .filter(e => !e.closest('.admin-nav, .table-wrap'))  // these scroll inside their own box
   .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
   .slice(0, 5)
-  .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${e.getBoundingClientRect().right}`)"""
+  .map(e => `${e.tagName}#${e.id}.${e.className} ${e.getBoundingClientRect().right}`)"""
 
 
 def _returned_order(phone: BrowserContext, demo: Demo) -> int:

@@ -36,7 +36,7 @@ PARTS = ("subtotal", "discount", "shipping", "tax", "total")
 
 
 def minor(text: str) -> int:
-    """``$1,234.50`` / ``1.234,50 $`` / ``−$12.50`` -> 123450 / 123450 / 1250."""
+    """``$1,234.50`` / ``1.234,50 $`` / ``-$12.50`` -> 123450 / 123450 / 1250 (digits only)."""
     digits = re.sub(r"\D", "", text)
     assert digits, f"no amount in {text!r}"
     return int(digits)
