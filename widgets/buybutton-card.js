@@ -1,4 +1,4 @@
-/* buybutton card: image, title, live price and stock, options and quantity (docs/embeds.md). */
+/* buybutton card (docs/embeds.md). */
 (function (w) {
   "use strict";
   var CSS = ".c{box-sizing:border-box;border:1px solid var(--buybutton-border,#d5d8e0);" +
@@ -28,7 +28,7 @@
       l.textContent = text;
       return el("select", "", l);
     }
-    var qty = choice("Quantity"), variant = choice("Option"); // quantity first: it never moves
+    var qty = choice("Quantity"), variant = choice("Option");
     img.alt = "";
     img.width = 360;
     img.height = 200;

@@ -1,4 +1,4 @@
-/* buybutton: <a data-buybutton-sku> links become buttons in a Shadow DOM (docs/embeds.md). */
+/* buybutton widget (docs/embeds.md). */
 (function (w, d) {
   "use strict";
   if (w.BuyButton) return w.BuyButton.scan();
