@@ -23,9 +23,13 @@ from buybutton_server.db import make_engine, migrate, session_factory, write_ses
 from buybutton_server.domain.api_keys import create_key
 from buybutton_server.domain.catalog import upsert_products
 from buybutton_server.domain.catalog_import import validate_rows
+from buybutton_server.views.api import openapi_document
 
 # The app is built at import (schemathesis reads its document to make one test per
-# operation); the database is created, migrated and opened only when the tests run.
+# operation); the database is created, migrated and opened only when the tests run. The
+# document is read in-process rather than through the app, so collecting this module starts
+# no lifespan: its background loops would run in other threads while pytest is still
+# importing (and parsing) modules, which Python 3.11.7's ast module does not survive.
 URL = f"sqlite:///{Path(tempfile.mkdtemp(prefix='buybutton-schemathesis-')) / 'api.sqlite3'}"
 KEYS: dict[str, str] = {}
 APP = create_app(
@@ -36,7 +40,9 @@ APP = create_app(
         webhook_seconds=3600,
     )
 )
-schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
+schema = schemathesis.openapi.from_dict(openapi_document())
+schema.app = APP
+schema.location = "/api/openapi.json"
 
 
 @pytest.fixture(scope="module", autouse=True)
