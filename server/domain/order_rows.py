@@ -32,6 +32,14 @@ _ORDER_LINES = (
 )
 
 
+def in_lock_order(rows: list[Row[Any]]) -> list[Row[Any]]:
+    """Line rows (with ``product_id`` and ``location_id``) in the order stock rows are locked:
+    product id, then location id. A loop that moves stock line by line must go in this order,
+    whatever order the lines were written in, or two carts listing the same products the
+    other way round deadlock on PostgreSQL."""
+    return sorted(rows, key=lambda row: (row.product_id, row.location_id or 0))
+
+
 def changed_rows(
     session: Session, statement: Executable, params: dict[str, Any] | None = None
 ) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton_server.db import read_session, write_session
 from buybutton_server.db.models import Location, Order, utcnow
 from buybutton_server.domain import discounts, inventory, outbox, settlement
-from buybutton_server.domain.order_rows import ORDERS, changed_rows, lines_of
+from buybutton_server.domain.order_rows import ORDERS, changed_rows, in_lock_order, lines_of
 from buybutton_server.domain.vocabulary import OrderStatus
 from buybutton_server.errors import Conflict, Gone, InternalError, NotFound
 from buybutton_server.payments.base import PaymentProvider
@@ -109,7 +109,7 @@ def mark_paid_in_store(session: Session, order_id: int, location_id: int, staff:
     params = {"order_id": order_id, "location_id": location_id, "staff": staff, "now": now}
     if changed_rows(session, _PAID_IN_STORE, params):
         lines = outbox.order_line_rows(session, order_id)  # every column: order.paid too
-        for line in lines:
+        for line in in_lock_order(lines):
             if not inventory.take_reserved(
                 session, line.product_id, line.quantity, location_id=line.location_id
             ):

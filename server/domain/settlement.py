@@ -53,6 +53,7 @@ from buybutton_server.domain.order_rows import (
     ORDERS,
     REFUND_DUE,
     changed_rows,
+    in_lock_order,
     lines_of,
 )
 from buybutton_server.domain.refunds import refund_order
@@ -216,7 +217,7 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     if changed_rows(session, _PAID_FROM_PENDING, params):
         # Every column: the same rows serve the stock moves and the order.paid event.
         lines = outbox.order_line_rows(session, order_id)
-        for line in lines:
+        for line in in_lock_order(lines):
             if not inventory.take_reserved(
                 session, line.product_id, line.quantity, location_id=line.location_id
             ):
@@ -231,7 +232,7 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
             inventory.take_available(
                 session, ln.product_id, ln.quantity, location_id=ln.location_id
             )
-            for ln in lines
+            for ln in in_lock_order(lines)
         ):
             _announce_paid(session, order_id, lines)
             return False
