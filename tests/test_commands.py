@@ -26,6 +26,7 @@ def running(args: list[str], env: dict[str, str], ready: str) -> Iterator[list[s
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: stopping it stops its workers too
     )
     lines: list[str] = []
     try:
@@ -44,7 +45,9 @@ def running(args: list[str], env: dict[str, str], ready: str) -> Iterator[list[s
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            # A server that ignores SIGINT is killed with every worker it started: an orphaned
+            # worker would keep the output pipe open and the read below would never end.
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         if process.stdout:
             lines.extend(process.stdout.readlines())  # what it printed until it stopped
