@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from buybutton_server.db import DATABASE_DOWN
 from buybutton_server.errors import (
     BadRequest,
     Conflict,
@@ -32,6 +31,7 @@ from buybutton_server.errors import (
     Unavailable,
 )
 from buybutton_server.logs import redact_path
+from buybutton_server.services.database import DATABASE_DOWN
 from buybutton_server.views.origins import shop_identity
 
 log = logging.getLogger("buybutton")

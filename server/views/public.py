@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from buybutton_server.db import run_read
 from buybutton_server.domain import locales
 from buybutton_server.errors import NotFound, ProductUnavailable
 from buybutton_server.services import catalog_reads, impressions
+from buybutton_server.services.database import run_read
 from buybutton_server.views import languages
 from buybutton_server.views.errors import error_json
 from buybutton_server.views.origins import load_origins

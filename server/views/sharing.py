@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton.urls import absolute, short_path
-from buybutton_server.db import run_read
 from buybutton_server.services import feeds_sharing, sharing
 from buybutton_server.services.catalog_reads import active_product
+from buybutton_server.services.database import run_read
 from buybutton_server.services.sharing import OEmbedNotImplemented, ProductPage
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -12,8 +12,8 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import Response
 
-from buybutton_server.db import run_read
 from buybutton_server.services.catalog_reads import storefront
+from buybutton_server.services.database import run_read
 
 # The answer carries a CSP nonce: only the visitor's own browser may keep it (as /p/{sku}).
 PRIVATE_CACHE = {"Cache-Control": "private, max-age=60"}
