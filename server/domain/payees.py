@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from buybutton_server.db.models import DiscountCode, Location, Payee, PayeeLocation, utcnow
+from buybutton_server.db.models import (
+    CommissionRule,
+    DiscountCode,
+    Location,
+    Payee,
+    PayeeLocation,
+    utcnow,
+)
 from buybutton_server.domain import outbox
 from buybutton_server.domain.outbox.events import iso_time
 from buybutton_server.errors import Conflict, InvalidInput, NotFound
@@ -202,13 +209,27 @@ def update_payee(
     payee_id: int,
     *,
     name: str | None = None,
+    kind: str | None = None,
     email: str | None = None,
     unready: str | None = None,
     locations: Sequence[str] | None = None,
     codes: Sequence[str] | None = None,
 ) -> Payee:
-    """Change what is given (None: keep); announces ``payee.updated``."""
+    """Change what is given (None: keep); announces ``payee.updated``. A payee with rules
+    keeps its kind (a seller's rule is the head office's commission, a creator's their fee:
+    the same numbers would mean the opposite); a new kind re-checks its locations and
+    codes (a creator owns no location, a seller no discount code)."""
     payee = get_payee(session, payee_id)
+    if kind is not None and check_kind(kind) != payee.kind:
+        if session.scalar(select(CommissionRule.id).where(CommissionRule.payee_id == payee.id)):
+            raise InvalidInput(
+                f"{payee.name} has commission rules: delete them before changing its kind "
+                "(a seller's rule is the head office's commission, a creator's is their fee).",
+                code="payee_has_rules",
+            )
+        payee.kind = kind
+        locations = location_codes(session, payee.id) if locations is None else locations
+        codes = discount_codes(session, payee.id) if codes is None else codes
     if name is not None:
         payee.name = check_name(name)
     if email is not None:
@@ -290,15 +311,28 @@ def attach_account(session: Session, payee_id: int, account: str) -> Payee:
     return payee
 
 
-def apply_account(session: Session, account: ConnectedAccount) -> Payee | None:
+def apply_account(
+    session: Session, account: ConnectedAccount, *, created: int | None = None
+) -> Payee | None:
     """Keep the payee of ``account`` in step with it (``account.updated``, or a look-up on
     return from onboarding); announces ``payee.updated`` when something changed. None for an
-    account no payee holds."""
+    account no payee holds.
+
+    ``created`` is when that state was true (the event's ``created``, or the time of a live
+    read; Unix seconds). Stripe does not deliver events in order, so a state older than the
+    one applied last changes nothing: deliveries in any order end in the newest event's
+    state. The same second applies (Stripe's times are whole seconds; a tie cannot be
+    ordered). None (an event without a time) applies and keeps the mark."""
     payee = session.scalar(
         select(Payee).where(Payee.stripe_account == account.id).with_for_update()
     )
     if payee is None:
         return None
+    mark = payee.account_event_created
+    if created is not None and mark is not None and created < mark:
+        return payee  # stale: a newer state is applied already
+    if created is not None:
+        payee.account_event_created = created
     now = (
         status_of(account),
         account.charges_enabled,

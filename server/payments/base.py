@@ -176,11 +176,14 @@ class ConnectedAccount:
 
 @dataclass(frozen=True, kw_only=True)
 class AccountEvent:
-    """A verified ``account.updated``: the account's state, applied to its payee."""
+    """A verified ``account.updated``: the account's state, applied to its payee.
+    ``created`` is the event's own time (Unix seconds): events come in any order, and an
+    older one than the state already applied changes nothing."""
 
     id: str
     type: str
     account: ConnectedAccount
+    created: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

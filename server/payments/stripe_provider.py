@@ -234,7 +234,10 @@ class StripePaymentProvider:
         event = self._construct(payload, signature)
         if event.type == "account.updated":
             return AccountEvent(
-                id=event.id, type=event.type, account=_account(event.data.object.to_dict())
+                id=event.id,
+                type=event.type,
+                account=_account(event.data.object.to_dict()),
+                created=_created(event),
             )
         if not event.type.startswith("payment_intent."):
             return None
@@ -357,3 +360,9 @@ def _account(data: Mapping[str, Any]) -> ConnectedAccount:
         payouts_enabled=bool(data.get("payouts_enabled")),
         details_submitted=bool(data.get("details_submitted")),
     )
+
+
+def _created(event: stripe.Event) -> int | None:
+    """The event's ``created`` (Unix seconds), None when a payload lacks it."""
+    found = event.to_dict().get("created")
+    return found if type(found) is int else None

@@ -4,6 +4,7 @@ connected accounts' onboarding and state (docs/commissions.md). The rules are th
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -38,7 +39,11 @@ class PayeeCreate(Input):
 
 
 class PayeeUpdate(Input):
+    """What changes (a field left out keeps its value). ``kind`` changes only while the
+    payee has no rules; lists replace the payee's own."""
+
     name: Name | None = None
+    kind: Literal["seller", "creator"] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
     unready: Literal["head_office", "refuse"] | None = None
     locations: list[Annotated[str, Field(max_length=32)]] | None = None
@@ -148,6 +153,7 @@ def update_payee(sessions: Sessions, payee_id: int, body: PayeeUpdate) -> Payee:
             session,
             payee_id,
             name=body.name,
+            kind=body.kind,
             email=body.email,
             unready=body.unready,
             locations=body.locations,
@@ -207,24 +213,29 @@ def onboarding_link(
 
 
 def refresh_account(sessions: Sessions, provider: PaymentProvider, payee_id: int) -> Payee:
-    """Ask the provider for the payee's account now (on return from onboarding)."""
+    """Ask the provider for the payee's account now (on return from onboarding). A live
+    read is the state as of when it was asked: an ``account.updated`` made before then and
+    delivered later changes nothing."""
     payouts = payouts_of(provider)
     with read_session(sessions) as session:
         account = payees.get_payee(session, payee_id).stripe_account
     if account is not None:
+        asked = int(time.time())
         state = payouts.account(account)
         with write_session(sessions) as session:
-            payees.apply_account(session, state)
+            payees.apply_account(session, state, created=asked)
     return get_payee(sessions, payee_id)
 
 
 def apply_account_event(sessions: Sessions, provider: str, event: AccountEvent) -> bool:
-    """Apply a verified ``account.updated`` once. Returns False for a duplicate."""
+    """Apply a verified ``account.updated`` once. Returns False for a duplicate. An event
+    older than the state applied last is recorded and changes nothing (Stripe delivers in
+    any order: :func:`payees.apply_account`)."""
     try:
         with write_session(sessions) as session:
             session.add(ProcessedEvent(provider=provider, event_id=event.id, type=event.type))
             session.flush()
-            payees.apply_account(session, event.account)
+            payees.apply_account(session, event.account, created=event.created)
     except IntegrityError:
         return False
     return True

@@ -1,7 +1,9 @@
 """Payees in the admin (owner only): ``/admin/payees`` lists sellers and creators and adds
-one; ``/admin/payees/{id}`` shows its account, rules and statement, with the onboarding
-button (a fresh Stripe account link made when clicked) and rule changes, each a CSRF-checked
-POST answering 303 with a notice, or the page again with the problem (409/422).
+one; ``/admin/payees/{id}`` shows its account, details, rules and statement, with the
+onboarding button (a fresh Stripe account link made when clicked), the payee's form
+(``/edit``) and its rules' (``/rules``: add, or change the rule named by ``rule``;
+``?rule=ID`` fills the form), each a CSRF-checked POST answering 303 with a notice, or the
+page again with the problem and the values typed (409/422).
 
 The payee's own page, ``/payee/{key}`` (an unguessable key, no sign-in), shows their
 statement: their sales and transfers, never the shoppers' data. Stripe sends an onboarding
@@ -10,24 +12,31 @@ expired, to ``/payee/{key}/onboarding`` (a fresh link)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from buybutton.money import decimal_string, is_currency, parse_amount
 from buybutton_server.domain.admin_auth import Admin
 from buybutton_server.errors import Conflict, InvalidInput, NotFound, ShopError
 from buybutton_server.services import commissions, payees
-from buybutton_server.services.payees import PayeeCreate, RuleInput
+from buybutton_server.services.catalog_reads import shop_currency
+from buybutton_server.services.payees import PayeeCreate, PayeeUpdate, RuleInput
 from buybutton_server.views.admin_kit import admin_page, done, path_id, posted_form, render
 
 NOTICES = {
     "created": "The payee is added.",
+    "saved": "The payee is saved.",
     "rule-added": "The rule is added. Orders placed already keep theirs.",
+    "rule-saved": "The rule is changed. Orders placed already keep the shares they had.",
     "rule-deleted": "The rule is deleted. Orders placed already keep theirs.",
     "refreshed": "The account's state is read from the provider.",
 }
@@ -43,22 +52,57 @@ def _list(text: str) -> list[str]:
     return [part for part in text.replace(",", " ").split() if part]
 
 
-def _money(text: str, name: str) -> int | None:
-    """Major units as typed ("1.50") to minor units (two decimals; the rule's currency)."""
+def _money(text: str, name: str, currency: str) -> int | None:
+    """Major units as typed ("1.50") in the rule's currency's minor units."""
     if not text:
         return None
-    whole, _, cents = text.partition(".")
-    if not whole.isdigit() or not (cents.isdigit() or cents == "") or len(cents) > 2:
-        raise InvalidInput(f"Give the {name} as an amount, e.g. 1.50.")
-    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+    try:
+        return parse_amount(text, currency)
+    except ValueError as problem:
+        raise InvalidInput(f"The {name}: {problem}. Type an amount such as 1.50.") from None
 
 
 def _percent(text: str) -> int:
-    """A percentage as typed ("12.5") in basis points."""
-    whole, _, part = (text or "0").partition(".")
+    """A percentage as typed ("12.5", "12.5 %", "12,5") in basis points (two decimals)."""
+    typed = text.removesuffix("%").strip().replace(",", ".") or "0"
+    whole, _, part = typed.partition(".")
     if not whole.isdigit() or not (part.isdigit() or part == "") or len(part) > 2:
-        raise InvalidInput("Give the percentage as a number, e.g. 12.5.")
-    return int(whole) * 100 + int((part or "0").ljust(2, "0"))
+        raise InvalidInput("Type the percentage as a number with up to two decimals, e.g. 12.5.")
+    if len(whole) > 3 or int(whole) * 100 + int(part.ljust(2, "0")) > 10_000:
+        raise InvalidInput(
+            "The percentage is 0-100 %: a rule never takes more than the line.",
+            code="rule_over_line",
+        )
+    return int(whole) * 100 + int(part.ljust(2, "0"))
+
+
+def _rule_form(rule: Any) -> dict[str, str]:
+    """A rule's numbers as an owner types them, to edit it."""
+    currency = rule.currency or "USD"
+
+    def major(amount: int | None) -> str:
+        return "" if amount is None else decimal_string(amount, currency)
+
+    percent = f"{Decimal(rule.percent_bp) / 100:f}"
+    return {
+        "rule": str(rule.id),
+        "sku": rule.sku or "",
+        "category": rule.category or "",
+        "percent": percent.rstrip("0").rstrip(".") if "." in percent else percent,
+        "fixed": major(rule.fixed_amount),
+        "minimum": major(rule.min_amount),
+        "maximum": major(rule.max_amount),
+        "currency": rule.currency or "",
+    }
+
+
+def _first_problem(error: ValidationError) -> str:
+    """A pydantic error as one sentence: the domain's own message, or the field's."""
+    first = error.errors()[0]
+    if first["type"] == "rule":
+        return str(first["msg"])
+    field = ".".join(str(part) for part in first["loc"]).replace("_", " ")
+    return f"{field.capitalize()}: {first['msg']}."
 
 
 @admin_page(owner_only=True)
@@ -107,9 +151,10 @@ async def create(request: Request, user: Admin) -> Response:
     except ShopError as problem:
         status = 409 if isinstance(problem, Conflict) else 422
         return await _list_page(request, user, status=status, problem=problem.message, form=sent)
-    except ValueError as problem:  # pydantic's ValidationError
-        message = str(problem).splitlines()[-1] if str(problem) else "Check the fields."
-        return await _list_page(request, user, status=422, problem=message, form=sent)
+    except ValidationError as problem:
+        return await _list_page(
+            request, user, status=422, problem=_first_problem(problem), form=sent
+        )
     return done(f"/admin/payees/{made.id}", "created")
 
 
@@ -121,13 +166,20 @@ async def _detail(
     status: int = 200,
     problem: str | None = None,
     form: dict[str, str] | None = None,
+    edit: dict[str, str] | None = None,
 ) -> Response:
+    """The payee's page; ``form`` refills the rule form (a rule being edited has its id in
+    ``rule``; ``?rule=ID`` opens one), ``edit`` the payee's own form, as typed."""
     sessions = request.app.state.sessions
     try:
         payee = await run_in_threadpool(payees.get_payee, sessions, payee_id)
     except NotFound:
         missing = {"title": "No such payee", "message": f"There is no payee {payee_id}."}
         return render(request, user, "admin_message.html", missing, status=404)
+    if form is None:
+        asked = request.query_params.get("rule", "")
+        chosen = [r for r in payee.rules if str(r.id) == asked]
+        form = _rule_form(chosen[0]) if chosen else {}
     start, end = commissions.period(None, None, now=datetime.now(UTC))
     statement = await run_in_threadpool(commissions.statement, sessions, payee_id, start, end)
     context: dict[str, Any] = {
@@ -136,15 +188,31 @@ async def _detail(
         "statement_key": statement.payee.statement_key,
         "problem": problem,
         "notice": NOTICES.get(request.query_params.get("notice", "")),
-        "form": form or {},
+        "form": form,
+        "edit": edit or _payee_form(payee),
         "action": f"/admin/payees/{payee_id}",
     }
     return render(request, user, "admin_payee.html", context, status=status)
 
 
+def _payee_form(payee: payees.Payee) -> dict[str, str]:
+    return {
+        "name": payee.name,
+        "kind": payee.kind,
+        "email": payee.email or "",
+        "unready": payee.unready,
+        "locations": ", ".join(payee.locations),
+        "codes": ", ".join(payee.discount_codes),
+    }
+
+
 @admin_page(owner_only=True)
 async def payee_page(request: Request, user: Admin) -> Response:
     return await _detail(request, user, path_id(request, "id", "payee"))
+
+
+PAYEE_FIELDS = ("name", "kind", "email", "unready", "locations", "codes")
+RULE_FIELDS = ("rule", "sku", "category", "percent", "fixed", "minimum", "maximum", "currency")
 
 
 @admin_page(owner_only=True)
@@ -153,10 +221,10 @@ async def act(request: Request, user: Admin) -> Response:
     payee_id = path_id(request, "id", "payee")
     verb = request.path_params["verb"]
     state = request.app.state
-    sent = {
-        name: _text(form, name)
-        for name in ("sku", "category", "percent", "fixed", "minimum", "maximum", "currency")
-    }
+    fields = PAYEE_FIELDS if verb == "edit" else RULE_FIELDS
+    sent = {name: _text(form, name) for name in fields}
+    kept = {"edit": sent} if verb == "edit" else {"form": sent}
+    here = f"/admin/payees/{payee_id}"
     try:
         if verb == "onboarding":
             link = await run_in_threadpool(_onboarding, request, payee_id)
@@ -165,37 +233,79 @@ async def act(request: Request, user: Admin) -> Response:
             await run_in_threadpool(
                 payees.refresh_account, state.sessions, state.payments, payee_id
             )
-            return done(f"/admin/payees/{payee_id}", "refreshed")
+            return done(here, "refreshed")
+        if verb == "edit":
+            update = _payee_update(sent)
+            await run_in_threadpool(payees.update_payee, state.sessions, payee_id, update)
+            return done(here, "saved")
         if verb == "rules":
-            body = RuleInput(
-                sku=sent["sku"] or None,
-                category=sent["category"] or None,
-                percent_bp=_percent(sent["percent"]),
-                fixed_amount=_money(sent["fixed"], "fixed part"),
-                min_amount=_money(sent["minimum"], "minimum"),
-                max_amount=_money(sent["maximum"], "maximum"),
-                currency=sent["currency"].upper() or None,
-            )
-            await run_in_threadpool(payees.add_rule, state.sessions, payee_id, body)
-            return done(f"/admin/payees/{payee_id}", "rule-added")
+            body = await run_in_threadpool(_rule_input, sent, lambda: shop_currency(state.sessions))
+            rule_id = _rule_id(sent["rule"]) if sent["rule"] else None
+            if rule_id is None:
+                await run_in_threadpool(payees.add_rule, state.sessions, payee_id, body)
+                return done(here, "rule-added")
+            await run_in_threadpool(payees.update_rule, state.sessions, payee_id, rule_id, body)
+            return done(here, "rule-saved")
         if verb == "delete-rule":
-            rule_id = _text(form, "rule")
-            if not rule_id.isdigit() or len(rule_id) > 9:
-                raise NotFound("There is no such rule.")
-            await run_in_threadpool(payees.delete_rule, state.sessions, payee_id, int(rule_id))
-            return done(f"/admin/payees/{payee_id}", "rule-deleted")
+            rule_id = _rule_id(_text(form, "rule"))
+            await run_in_threadpool(payees.delete_rule, state.sessions, payee_id, rule_id)
+            return done(here, "rule-deleted")
     except NotFound:
-        return await _detail(request, user, payee_id)
+        return await _detail(request, user, payee_id, status=404, problem="No such rule.")
     except ShopError as problem:
         status = 409 if isinstance(problem, Conflict) else 422
         return await _detail(
-            request, user, payee_id, status=status, problem=problem.message, form=sent
+            request, user, payee_id, status=status, problem=problem.message, **kept
         )
-    except ValueError:
+    except ValidationError as problem:
         return await _detail(
-            request, user, payee_id, status=422, problem="Check the rule's numbers.", form=sent
+            request, user, payee_id, status=422, problem=_first_problem(problem), **kept
         )
     raise NotFound()
+
+
+def _rule_id(text: str) -> int:
+    if not text.isdigit() or len(text) > 9:
+        raise NotFound("There is no such rule.")
+    return int(text)
+
+
+def _payee_update(sent: dict[str, str]) -> PayeeUpdate:
+    """The payee's form as an update: every field is sent, so each replaces the old."""
+    if sent["kind"] not in ("seller", "creator"):
+        raise InvalidInput("A payee is a seller or a creator.")
+    if sent["unready"] not in ("head_office", "refuse"):
+        raise InvalidInput("Choose what happens to its lines while it cannot be paid.")
+    return PayeeUpdate.model_validate(
+        {
+            "name": sent["name"],
+            "kind": sent["kind"],
+            "email": sent["email"],
+            "unready": sent["unready"],
+            "locations": _list(sent["locations"]),
+            "discount_codes": _list(sent["codes"]),
+        }
+    )
+
+
+def _rule_input(sent: dict[str, str], shop: Callable[[], str]) -> RuleInput:
+    """The rule form as typed: a percentage ("12.5 %"), amounts in major units of the
+    rule's currency (the shop's when none is typed and an amount is)."""
+    currency = sent["currency"].upper()
+    amounts = [sent[name] for name in ("fixed", "minimum", "maximum")]
+    if currency and not is_currency(currency):
+        raise InvalidInput(f"{sent['currency']!r} is not a currency code (e.g. EUR).")
+    if not currency and any(amounts):
+        currency = shop()
+    return RuleInput(
+        sku=sent["sku"] or None,
+        category=sent["category"] or None,
+        percent_bp=_percent(sent["percent"]),
+        fixed_amount=_money(sent["fixed"], "fixed part", currency),
+        min_amount=_money(sent["minimum"], "minimum", currency),
+        max_amount=_money(sent["maximum"], "maximum", currency),
+        currency=currency or None,
+    )
 
 
 def _onboarding(request: Request, payee_id: int) -> str:

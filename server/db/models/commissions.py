@@ -59,6 +59,9 @@ class Payee(Base):
     unready: Mapped[str] = mapped_column(
         String(16), default="head_office", server_default="head_office"
     )
+    # Stripe's ``created`` (Unix seconds) of the newest account state applied: an older
+    # ``account.updated`` arriving later is ignored (Stripe does not keep events in order).
+    account_event_created: Mapped[int | None] = mapped_column(BigInteger)
     # The payee's own statement page (/payee/{statement_key}): unguessable, rotatable.
     statement_key: Mapped[str] = mapped_column(String(43), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
