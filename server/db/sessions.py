@@ -75,6 +75,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
             _tune_sqlite(engine)
             return engine
+        if "prepare_threshold" in parsed.query:  # ?prepare_threshold=none behind PgBouncer
+            value = str(parsed.query["prepare_threshold"]).strip().lower()
+            parsed = parsed.difference_update_query(["prepare_threshold"])
+            if value not in ("", "none", "off") and not value.isdigit():
+                raise ConfigurationError("prepare_threshold in the database URL: a number or none")
+            threshold = None if not value.isdigit() else int(value)
+            kwargs["connect_args"] = {
+                **kwargs.get("connect_args", {}),
+                "prepare_threshold": threshold,
+            }
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
     except ImportError as error:
         if parsed.get_backend_name() == "postgresql":

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import DateTime, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton_server.db import read_session, write_session
+from buybutton_server.db import engine_of, read_session, write_session
 from buybutton_server.db.models import Location, Order, utcnow
 from buybutton_server.domain import discounts, inventory, outbox, settlement
 from buybutton_server.domain.order_rows import ORDERS, changed_rows, in_lock_order, lines_of
@@ -151,11 +151,28 @@ def expire_one(session: Session, order_id: int) -> bool:
     return True
 
 
+_CLAIM_ONE = _DUE.with_for_update(skip_locked=True)
+
+
 def expire_reservations(
     factory: sessionmaker[Session], *, now: datetime | None = None, limit: int = 100
 ) -> int:
     """Release reservations whose hold ran out, each in its own transaction. Returns how
-    many were released."""
+    many were released.
+
+    On PostgreSQL each transaction claims the next due reservation with ``FOR UPDATE SKIP
+    LOCKED``, so several servers sweeping at once take different orders instead of queueing
+    on the same row; ``expire_one``'s conditional UPDATE stays the guard."""
+    if engine_of(factory).dialect.name == "postgresql":
+        released = 0
+        for _ in range(limit):
+            with write_session(factory) as session:
+                params = {"now": now or utcnow(), "limit": 1}
+                order_id = session.connection().execute(_CLAIM_ONE, params).scalar()
+                if order_id is None:
+                    break
+                released += expire_one(session, order_id)
+        return released
     with read_session(factory) as session:
         due = list(
             session.connection().execute(_DUE, {"now": now or utcnow(), "limit": limit}).scalars()

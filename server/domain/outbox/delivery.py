@@ -7,6 +7,13 @@ served concurrently by a few threads (:data:`PARALLEL_ENDPOINTS`), each endpoint
 :data:`PER_ENDPOINT` deliveries per run, and an endpoint that fails is left until the next run.
 Every attempt ends within the sender's deadline, well inside its claim (:data:`CLAIM_FOR`),
 so no other worker takes the delivery over while it is still being sent.
+
+Several servers on one PostgreSQL: a run first claims its batch in one transaction, locking
+the due rows with ``FOR UPDATE SKIP LOCKED`` (rows another server is claiming that instant
+are skipped, not waited for) and moving them out of the due set with the same conditional
+UPDATE; each attempt then renews its delivery's claim only while it still holds that claim's
+time, and a failing endpoint hands the rest of its batch back. So servers share the outbox
+instead of racing for the same rows. SQLite (one writer at a time) keeps the one-by-one claim.
 """
 
 from __future__ import annotations
@@ -17,11 +24,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Subquery, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from buybutton_server.db import read_session, write_session
+from buybutton_server.db import engine_of, read_session, write_session
 from buybutton_server.db.models import (
     DeliveryAttempt,
     WebhookDelivery,
@@ -57,9 +65,16 @@ PER_ENDPOINT = 10
 _PENDING = DeliveryStatus.PENDING.value
 
 
-def _due(session: Session, now: datetime, limit: int) -> dict[int, list[int]]:
-    """Due deliveries to enabled endpoints, at most :data:`PER_ENDPOINT` each, by endpoint
-    (the endpoints waiting longest first)."""
+class Claim(NamedTuple):
+    """A delivery taken by a batch claim (PostgreSQL): its id, the claim's end (the token
+    that proves it is still ours) and when it was due (restored if it is handed back)."""
+
+    delivery_id: int
+    until: datetime
+    was_due: datetime
+
+
+def _ranked(now: datetime) -> Subquery:
     rank = (
         func.row_number()
         .over(
@@ -79,6 +94,13 @@ def _due(session: Session, now: datetime, limit: int) -> dict[int, list[int]]:
         )
         .subquery()
     )
+    return ranked
+
+
+def _due(session: Session, now: datetime, limit: int) -> dict[int, list[int]]:
+    """Due deliveries to enabled endpoints, at most :data:`PER_ENDPOINT` each, by endpoint
+    (the endpoints waiting longest first)."""
+    ranked = _ranked(now)
     rows = session.execute(
         select(ranked.c.id, ranked.c.endpoint_id)
         .where(ranked.c.rank <= PER_ENDPOINT)
@@ -91,17 +113,83 @@ def _due(session: Session, now: datetime, limit: int) -> dict[int, list[int]]:
     return due
 
 
-def _claim(session: Session, delivery_id: int, now: datetime) -> bool:
+def claim_due(sessions: sessionmaker[Session], now: datetime, limit: int) -> dict[int, list[Claim]]:
+    """PostgreSQL: take a batch of due deliveries (as :func:`_due` picks them) in one
+    transaction, by endpoint. Rows another server holds are skipped (``SKIP LOCKED``); the
+    ones locked here move out of the due set with a conditional UPDATE (still pending, still
+    due), so two claimers never take the same delivery."""
+    ranked = _ranked(now)
+    candidates = (
+        select(ranked.c.id)
+        .where(ranked.c.rank <= PER_ENDPOINT)
+        .order_by(ranked.c.next_attempt_at, ranked.c.id)
+        .limit(limit)
+    )
+    until = now + CLAIM_FOR
+    with write_session(sessions) as session:
+        locked = session.execute(
+            select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.next_attempt_at)
+            .where(
+                WebhookDelivery.id.in_(candidates),
+                WebhookDelivery.status == _PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not locked:
+            return {}
+        taken = set(
+            session.scalars(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id.in_([row.id for row in locked]),
+                    WebhookDelivery.status == _PENDING,
+                    WebhookDelivery.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=until)
+                .returning(WebhookDelivery.id)
+            )
+        )
+    claims: dict[int, list[Claim]] = {}
+    for delivery_id, endpoint_id, was_due in locked:
+        if delivery_id in taken and was_due is not None:
+            claims.setdefault(endpoint_id, []).append(Claim(delivery_id, until, was_due))
+    return claims
+
+
+def _claim(session: Session, delivery_id: int, now: datetime, held: Claim | None) -> bool:
+    """Claim one delivery for one attempt: while it is due, or (``held``) while the batch
+    claim is still ours, i.e. its time is still the one this run set."""
+    still = (
+        WebhookDelivery.next_attempt_at <= now
+        if held is None
+        else WebhookDelivery.next_attempt_at == held.until
+    )
     moved = session.execute(
         update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == _PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-        )
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == _PENDING, still)
         .values(next_attempt_at=now + CLAIM_FOR)
     )
     return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def _hand_back(sessions: sessionmaker[Session], claims: list[Claim]) -> None:
+    """Give back batch claims that were not attempted (their endpoint failed first): each
+    is due again when it was, unless someone else has it by now."""
+    if not claims:
+        return
+    with write_session(sessions) as session:
+        for claim in claims:
+            session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == claim.delivery_id,
+                    WebhookDelivery.status == _PENDING,
+                    WebhookDelivery.next_attempt_at == claim.until,
+                )
+                .values(next_attempt_at=claim.was_due)
+            )
 
 
 def deliver_due(
@@ -115,34 +203,42 @@ def deliver_due(
     attempted."""
     if sender.deadline * 2 > CLAIM_FOR.total_seconds():
         raise InternalError("a webhook attempt's deadline must be well inside its claim")
-    with read_session(sessions) as session:
-        due = _due(session, now(), limit)
+    due: list[list[int | Claim]]
+    if engine_of(sessions).dialect.name == "postgresql":
+        due = [list(claims) for claims in claim_due(sessions, now(), limit).values()]
+    else:
+        with read_session(sessions) as session:
+            due = [list(ids) for ids in _due(session, now(), limit).values()]
     if len(due) <= 1:
-        return sum(_deliver_to_endpoint(sessions, sender, ids, now) for ids in due.values())
+        return sum(_deliver_to_endpoint(sessions, sender, items, now) for items in due)
     with ThreadPoolExecutor(
         max_workers=min(PARALLEL_ENDPOINTS, len(due)), thread_name_prefix="webhooks"
     ) as pool:
-        runs = [
-            pool.submit(_deliver_to_endpoint, sessions, sender, ids, now) for ids in due.values()
-        ]
+        runs = [pool.submit(_deliver_to_endpoint, sessions, sender, items, now) for items in due]
         return sum(run.result() for run in runs)
 
 
 def _deliver_to_endpoint(
     sessions: sessionmaker[Session],
     sender: Sender,
-    delivery_ids: list[int],
+    due: list[int | Claim],
     now: Callable[[], datetime],
 ) -> int:
-    """One endpoint's due deliveries in order, stopping at the first that fails."""
+    """One endpoint's due deliveries in order (ids, or batch claims on PostgreSQL), stopping
+    at the first that fails."""
     attempted = 0
-    for delivery_id in delivery_ids:
-        outcome = _attempt(sessions, sender, delivery_id, now)
+    for index, item in enumerate(due):
+        held = item if isinstance(item, Claim) else None
+        delivery_id = item.delivery_id if isinstance(item, Claim) else item
+        outcome = _attempt(sessions, sender, delivery_id, now, held)
         if outcome is None:
             continue  # another worker has it
         attempted += 1
         if not outcome:
-            break  # a failing receiver waits for the next run; the rest are not claimed
+            # A failing receiver waits for the next run: the rest are not sent (batch
+            # claims are handed back).
+            _hand_back(sessions, [c for c in due[index + 1 :] if isinstance(c, Claim)])
+            break
     return attempted
 
 
@@ -151,10 +247,11 @@ def _attempt(
     sender: Sender,
     delivery_id: int,
     now: Callable[[], datetime],
+    held: Claim | None = None,
 ) -> bool | None:
     """Claim and send one delivery: True if delivered, False if not, None if not claimed."""
     with write_session(sessions) as session:
-        if not _claim(session, delivery_id, now()):
+        if not _claim(session, delivery_id, now(), held):
             return None
         delivery = session.get_one(WebhookDelivery, delivery_id)
         endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
