@@ -37,12 +37,14 @@ from babel.dates import format_date as babel_format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_territory_currencies
+from babel.numbers import format_percent as format_percent_babel
 from babel.support import Translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from buybutton.money import exponent, format_amount
+from buybutton_server.domain.locale_words import SCRIPT_WORDS, message_template
 
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "ar")
 DEFAULT_LANGUAGE = "en"
@@ -209,100 +211,48 @@ def ngettext(singular: str, plural: str, n: int, lang: Lang | None = None) -> st
     return translations((lang or current()).language).ngettext(singular, plural, n)
 
 
-# -- words that reach a shopper's page from code rather than from a template ------------------
+def localize(text: str, lang: Lang | None = None) -> str:
+    """A shopper message in ``lang``: a catalog message as such, or one the domain built
+    with values (``Code WELCOME10 has expired.``) through its pattern
+    (:data:`.locale_words.MESSAGE_PATTERNS`); anything else unchanged (plain text)."""
+    lang = lang or current()
+    catalog = translations(lang.language)
+    if not text:  # "" is the catalog's header, never a message
+        return text
+    if text in getattr(catalog, "_catalog", {}):
+        return catalog.gettext(text)
+    found = None if lang.language == DEFAULT_LANGUAGE else message_template(text)
+    if found is None:  # English is the source: the domain's own words, as written
+        return text
+    message, values, literal = found
+    words = {k: v if k in literal else _word(catalog, k, v, lang) for k, v in values.items()}
+    return catalog.gettext(message) % words
 
 
-def N_(message: str) -> str:
-    """Marks ``message`` for the catalogs (babel.cfg extracts ``N_``); translated where
-    shown (``{{ _(error.title) }}``, checkout.js's words)."""
-    return message
+def _word(catalog: Translations, key: str, value: str, lang: Lang) -> str:
+    """A value that is a catalog word (a field's label, "postal code", "VAT") in ``lang``,
+    a percentage as the locale writes it, or a phrase with a pattern of its own."""
+    if key == "percent":
+        return format_percent(Decimal(value) * 100, lang)  # type: ignore[arg-type]
+    known = getattr(catalog, "_catalog", {})
+    for form in (value, value[:1].upper() + value[1:]):
+        if form in known:
+            text = catalog.gettext(form)
+            lower = value[:1].islower() and lang.language != "de"  # German nouns keep caps
+            return text[:1].lower() + text[1:] if lower else text
+    return localize(value, lang)
 
 
-# Error pages: the titles and stock messages of the errors a shopper meets (server/errors.py).
-ERROR_WORDS = (
-    N_("Something is not right"),
-    N_("We could not handle that request."),
-    N_("Please check what you entered"),
-    N_("Not allowed"),
-    N_("You are not allowed to do that."),
-    N_("Page not found"),
-    N_("There is nothing at this address."),
-    N_("No longer here"),
-    N_("This is no longer available."),
-    N_("That can't be done now"),
-    N_("Too much data"),
-    N_("Too many tries"),
-    N_("Not available"),
-    N_("We can't take orders right now"),
-    N_(
-        "The shop is having a technical problem. Nothing was charged. Please try again in a "
-        "few minutes."
-    ),
-    N_("Something went wrong"),
-    N_("Something went wrong on our side. Nothing was charged; please try again."),
-    N_("This link is not valid"),
-    N_(
-        "This checkout link has been changed or cut short, so we can't trust it. "
-        "Go back to where you found it and tap it again."
-    ),
-    N_("This link has expired"),
-    N_("The offer in this link has ended, but the product may still be available."),
-    N_("This product is no longer available"),
-    N_("The shop has taken this product down. Nothing was charged."),
-    N_("Sold out"),
-    N_("Sorry, this product just sold out. Nothing was charged."),
-    N_("Not enough in stock"),
-    N_("The total changed"),
-    N_("Payments are not reachable right now"),
-    N_("We could not reach the payment service. Nothing was charged; please try again."),
-    N_("We could not find that order. Check the link in your confirmation."),
-)
-# Form labels: the contact fields (services/checkout_details.FIELDS) and the address fields
-# of every country (domain/address_rules.py), which checkout.js also shows.
-LABEL_WORDS = (
-    N_("Email"),
-    N_("Full name"),
-    N_("Street address"),
-    N_("Apartment, suite, unit"),
-    N_("City"),
-    N_("Town/City"),
-    N_("District"),
-    N_("Suburb"),
-    N_("Neighborhood"),
-    N_("Village township"),
-    N_("State"),
-    N_("Province"),
-    N_("County"),
-    N_("Area"),
-    N_("Department"),
-    N_("Prefecture"),
-    N_("Island"),
-    N_("Parish"),
-    N_("Emirate"),
-    N_("Oblast"),
-    N_("Do/Si"),
-    N_("ZIP code"),
-    N_("PIN code"),
-    N_("Eircode"),
-    N_("Postal code"),
-    N_("Postcode"),
-    N_("Sorting code (CEDEX)"),
-)
-# What checkout.js writes into the page itself (the page carries them translated).
-SCRIPT_WORDS = (
-    N_("With your address"),
-    N_("Free"),
-    N_("No shipping for this address."),
-    N_("Shipping options and tax appear once we know your country and postal code."),
-    N_("(optional)"),
-    N_("Choose…"),
-    N_("For example %(example)s"),
-    N_("Enter the expiry date as MM / YY."),
-    N_("Processing…"),
-    *LABEL_WORDS,
-)
-# The widget's words (the product JSON carries them: widgets/buybutton.js and the card).
-WIDGET_WORDS = (N_("Sold out"), N_("only %(num)d left"), N_("sold out"), N_("In stock"))
+def order_locale() -> str | None:
+    """The language tag to record on an order placed in this request (None outside a
+    shopper's request: the order's emails then use the shop's default)."""
+    lang = CURRENT.get()
+    return lang.tag if lang is not None else None
+
+
+def for_order(order_locale: str | None, shop_default: str | None = None) -> Lang:
+    """The language of an order's emails: the one it was placed in, else the shop's."""
+    return negotiate(link=order_locale, default=shop_default)
 
 
 # -- templates: gettext passed with each render, never installed in an environment -------------
@@ -317,7 +267,8 @@ def jinja_gettext(lang: Lang) -> dict[str, Any]:
 
     @pass_context
     def gettext(context: Context, message: str, /, **values: Any) -> str:
-        if message not in known:  # not ours (an error's dynamic message): plain text, escaped
+        if not message or message not in known:  # a dynamic message: plain text, escaped
+            message = localize(message, lang)  # through its pattern, if it has one
             return escape(message) if context.eval_ctx.autoescape else message
         text = catalog.gettext(message)
         if context.eval_ctx.autoescape:
@@ -429,3 +380,24 @@ def format_date(value: date | datetime, lang: Lang | None = None, form: str = "m
     if isinstance(value, datetime):
         value = value.date()
     return str(babel_format_date(value, format=form, locale=(lang or current()).babel))
+
+
+def format_percent(basis_points: int, lang: Lang | None = None) -> str:
+    """A rate in basis points as the locale writes a percentage (``2300``: ``23%``, in
+    German ``23 %``)."""
+    locale = (lang or current()).babel
+    pattern = str(locale.percent_formats[None].pattern).replace("#,##0", "#,##0.###", 1)
+    return str(format_percent_babel(Decimal(basis_points).scaleb(-4), pattern, locale=locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _territory(code: str, language: str, region: str | None) -> str | None:
+    name = _babel_locale(language, region).territories.get(code)
+    return str(name) if name else None
+
+
+def territory_name(code: str, lang: Lang | None = None) -> str:
+    """A country's name in the shopper's language (Babel's CLDR names: ``DE`` is
+    ``Deutschland`` in German, ``ألمانيا`` in Arabic); the code itself if unknown."""
+    lang = lang or current()
+    return _territory(code.upper(), lang.language, lang.region) or code

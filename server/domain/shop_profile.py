@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from buybutton.tokens import EMAIL_PATTERN
 from buybutton_server.db.models import ShopProfile
 from buybutton_server.domain.address_rules import country_code
+from buybutton_server.domain.locales import LANGUAGES
 from buybutton_server.domain.quoting import ShopTax
 from buybutton_server.errors import InvalidInput
 
@@ -32,7 +33,14 @@ _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # overrides that turn text around) is refused in the name like a control character.
 _JOINERS = frozenset("\u200c\u200d")
 URL_FIELDS = ("logo_url", "terms_url", "returns_url", "privacy_url")
-FIELDS = ("name", "support_email", "legal_address", *URL_FIELDS, "allowed_origins")
+FIELDS = (
+    "name",
+    "support_email",
+    "legal_address",
+    *URL_FIELDS,
+    "allowed_origins",
+    "default_locale",
+)
 # How the shop charges tax (docs/tax.md): where it sells from, whether its prices include
 # VAT/GST, and whether it collects tax at all. A form without them leaves them as they are.
 TAX_FIELDS = ("country", "prices_include_tax", "collect_tax")
@@ -249,6 +257,9 @@ def validate(
     if len(address) > 1000 or "\x00" in address:
         errors["legal_address"] = "the address must be at most 1000 characters"
     origins = _origins(text["allowed_origins"], errors, allow_http=allow_http_origins)
+    language = text["default_locale"] or None  # the shoppers' language when nothing says
+    if language is not None and language not in LANGUAGES:
+        errors["default_locale"] = "choose one of the languages in the list"
     tax = _tax(values, errors)
     if errors:
         first = next(iter(errors.items()))
@@ -257,7 +268,13 @@ def validate(
             context={"errors": errors},
         )
     return Profile(
-        ShopIdentity(name=name, support_email=email, legal_address=address or None, **urls),
+        ShopIdentity(
+            name=name,
+            support_email=email,
+            legal_address=address or None,
+            default_locale=language,
+            **urls,
+        ),
         origins,
         tax or saved or ShopTax(),
     )
@@ -280,6 +297,7 @@ def save(session: Session, values: Mapping[str, str], *, allow_http_origins: boo
     row.returns_url = shown.returns_url
     row.privacy_url = shown.privacy_url
     row.allowed_origins = "\n".join(new.allowed_origins)
+    row.default_locale = shown.default_locale
     row.country = new.tax.country
     row.prices_include_tax = new.tax.prices_include_tax
     row.collect_tax = new.tax.collect_tax

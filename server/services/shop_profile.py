@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import engine_of, read_session, write_session
-from buybutton_server.domain import addresses, shop_profile
+from buybutton_server.domain import addresses, locales, shop_profile
 from buybutton_server.domain.address_rules import Country
 from buybutton_server.domain.shop_profile import Profile, ShopIdentity
 
@@ -31,6 +31,10 @@ REFRESH_SECONDS = 30.0
 def profile(sessions: sessionmaker[Session]) -> Profile:
     with read_session(sessions) as session:
         return shop_profile.profile(session)
+
+
+# The shoppers' languages the settings page offers as the shop's default: (code, name).
+LANGUAGE_CHOICES = tuple((code, locales.NATIVE_NAMES[code]) for code in locales.LANGUAGES)
 
 
 def country_choices() -> tuple[Country, ...]:

@@ -305,6 +305,7 @@ def _settings_values(saved: Profile) -> dict[str, str]:
         "country": saved.tax.country,
         "prices_include_tax": "yes" if saved.tax.prices_include_tax else "no",
         "collect_tax": "yes" if saved.tax.collect_tax else "no",
+        "default_locale": shown.default_locale or "",
     }
 
 
@@ -315,6 +316,7 @@ def _settings_context(request: Request, values: dict[str, str]) -> dict[str, Any
         "configured_origins": request.app.state.settings.allowed_origins,
         "https_only": request.app.state.settings.production,
         "countries": shop_profile.country_choices(),
+        "languages": shop_profile.LANGUAGE_CHOICES,
     }
 
 

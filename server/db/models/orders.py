@@ -94,6 +94,8 @@ class Order(Base):
     ship_country: Mapped[str | None] = mapped_column(String(64))
     # The state or province code where the country has them (CA for California).
     ship_region: Mapped[str | None] = mapped_column(String(64))
+    # The language tag the checkout was in (de-AT); the order's emails use it (0039).
+    locale: Mapped[str | None] = mapped_column(String(35))
 
     source: Mapped[str | None] = mapped_column(String(64))
     campaign: Mapped[str | None] = mapped_column(String(64))

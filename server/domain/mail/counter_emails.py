@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import Location, Order
+from buybutton_server.domain import pickup
 from buybutton_server.domain.mail import messages
+from buybutton_server.domain.mail.emails import order_lang
 from buybutton_server.domain.mail.outbox import enqueue
 from buybutton_server.domain.shop_profile import identity
 
@@ -27,22 +29,32 @@ def _store(location: Location) -> dict[str, Any]:
     }
 
 
+def _held(session: Session, order: Order, location: Location) -> str:
+    if order.fulfilment_method != "reserve" or order.status == "paid" or not order.reserved_until:
+        return ""
+    return pickup.held_text(order.reserved_until, pickup.zone_of(session, location.time_zone))
+
+
 def queue_pickup_ready(
     session: Session, order: Order, location: Location, code: str, *, copy: int = 1
 ) -> bool:
     """ "Your order is ready": the code to give at the counter (``copy`` > 1: a new code)."""
+    lang = order_lang(session, order)
     return enqueue(
         session,
         kind="pickup_ready",
         dedupe_key=f"pickup_ready:{order.number}:{copy}",
         to=order.email,
-        subject=messages.subject("pickup_ready", identity(session), number=order.number),
+        subject=messages.subject("pickup_ready", identity(session), lang, number=order.number),
         data={
+            "locale": lang.tag,
             "number": order.number,
             "public_id": order.public_id,
             "name": order.name,
             "code": code,
             "reservation": order.fulfilment_method == "reserve" and order.status != "paid",
+            # How long the store holds an unpaid reservation, in the store's time (issue 15).
+            "held_until": _held(session, order, location),
             "currency": order.currency,
             "total": order.total_amount,
             "store": _store(location),
@@ -54,13 +66,15 @@ def queue_pickup_ready(
 
 def queue_pickup_collected(session: Session, order: Order, location: Location) -> bool:
     """ "You collected your order" (once per order)."""
+    lang = order_lang(session, order)
     return enqueue(
         session,
         kind="pickup_collected",
         dedupe_key=f"pickup_collected:{order.number}",
         to=order.email,
-        subject=messages.subject("pickup_collected", identity(session), number=order.number),
+        subject=messages.subject("pickup_collected", identity(session), lang, number=order.number),
         data={
+            "locale": lang.tag,
             "number": order.number,
             "public_id": order.public_id,
             "name": order.name,

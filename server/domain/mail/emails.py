@@ -25,24 +25,36 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from buybutton_server.db.models import MailMessage, Order
-from buybutton_server.domain.address_rules import country_name
+from buybutton_server.db.models import MailMessage, Order, ShopProfile
+from buybutton_server.domain import locales
+from buybutton_server.domain.locale_words import N_
+from buybutton_server.domain.locales import ENGLISH, Lang
 from buybutton_server.domain.mail import messages
 from buybutton_server.domain.mail.outbox import enqueue
 from buybutton_server.domain.order_rows import load_order
 from buybutton_server.domain.outbox.events import OrderRow
 from buybutton_server.domain.shop_profile import ShopIdentity, identity, shop_name
 
-PAYMENT_METHODS = {"card": "Card", "wallet": "Wallet (Apple Pay or Google Pay)"}
+PAYMENT_METHODS = {"card": N_("Card"), "wallet": N_("Wallet (Apple Pay or Google Pay)")}
+_DEFAULT_LOCALE = select(ShopProfile.default_locale).where(ShopProfile.id == 1)
+
+
+def order_lang(session: Session, order: Order | OrderRow) -> Lang:
+    """The language of an order's emails: the one it was placed in (``orders.locale``),
+    else the shop's default, else English (docs/languages.md)."""
+    found = locales.parse_tag(getattr(order, "locale", None))
+    if found is not None:
+        return found
+    return locales.for_order(None, session.connection().execute(_DEFAULT_LOCALE).scalar())
 
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-def address_lines(order: Order | OrderRow) -> list[str]:
-    """The shipping address as lines, with its region and the country's name (empty for an
-    order that ships nothing)."""
+def address_lines(order: Order | OrderRow, lang: Lang = ENGLISH) -> list[str]:
+    """The shipping address as lines, with its region and the country's name in ``lang``
+    (empty for an order that ships nothing)."""
     if not order.ship_line1:
         return []
     city = " ".join(filter(None, [order.ship_postal_code, order.ship_city]))
@@ -51,21 +63,22 @@ def address_lines(order: Order | OrderRow) -> list[str]:
         city = f"{city}, {region}" if city else region
     country = order.ship_country or ""
     if len(country) == 2:
-        country = country_name(country)
+        country = locales.territory_name(country, lang)
     parts = [order.name, order.ship_line1, order.ship_line2, city, country]
     return [part for part in parts if part]
 
 
-def _tax_label(order: Order | OrderRow) -> str:
-    """``Tax`` or ``Tax (23%)``: the rate when all taxed lines share one."""
+def _tax_label(order: Order | OrderRow, lang: Lang = ENGLISH) -> str:
+    """``Tax`` or ``Tax (23%)``: the rate when all taxed lines share one (in ``lang``)."""
     rates = {line.tax_rate_bp for line in order.lines if line.tax_amount}
     if len(rates) == 1:
         (basis_points,) = rates
-        return f"Tax ({basis_points / 100:g}%)"
-    return "Tax"
+        rate = locales.format_percent(basis_points, lang)
+        return locales.gettext(N_("Tax (%(rate)s)"), lang) % {"rate": rate}
+    return locales.gettext(N_("Tax"), lang)
 
 
-def totals_data(order: Order | OrderRow) -> dict[str, Any]:
+def totals_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any]:
     """The parts of an order's total as its receipt shows them."""
     codes = (order.discount_codes or "").split()
     return {
@@ -77,19 +90,21 @@ def totals_data(order: Order | OrderRow) -> dict[str, Any]:
         "ships": bool(order.ship_line1 or order.shipping_option),
         "tax": order.tax_amount,
         "tax_included": bool(order.tax_included),
-        "tax_label": _tax_label(order),
+        "tax_label": _tax_label(order, lang),
     }
 
 
-def payment_summary(order: Order | OrderRow) -> str:
-    method = PAYMENT_METHODS.get(order.payment_method or "", "Card")
+def payment_summary(order: Order | OrderRow, lang: Lang = ENGLISH) -> str:
+    method = locales.gettext(PAYMENT_METHODS.get(order.payment_method or "", "Card"), lang)
     if order.payment_provider == "test":
-        return f"{method} (a test payment: no money moved)"
+        test = N_("%(method)s (a test payment: no money moved)")
+        return locales.gettext(test, lang) % {"method": method}
     return method
 
 
-def receipt_data(order: Order | OrderRow) -> dict[str, Any]:
+def receipt_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any]:
     return {
+        "locale": lang.tag,
         "number": order.number,
         "public_id": order.public_id,
         "name": order.name,
@@ -106,21 +121,22 @@ def receipt_data(order: Order | OrderRow) -> dict[str, Any]:
             }
             for line in order.lines
         ],
-        "address": address_lines(order),
-        "payment": payment_summary(order),
-        **totals_data(order),
+        "address": address_lines(order, lang),
+        "payment": payment_summary(order, lang),
+        **totals_data(order, lang),
     }
 
 
 def _queue_receipt(session: Session, order: Order | OrderRow, copy: int) -> bool:
     shop = ShopIdentity(name=shop_name(session))
+    lang = order_lang(session, order)
     return enqueue(
         session,
         kind="receipt",
         dedupe_key=f"receipt:{order.number}:{copy}",
         to=order.email,
-        subject=messages.subject("receipt", shop, number=order.number),
-        data=receipt_data(order),
+        subject=messages.subject("receipt", shop, lang, number=order.number),
+        data=receipt_data(order, lang),
         order_id=order.id,
     )
 
@@ -146,14 +162,16 @@ def queue_refund(session: Session, order: Order, amount: int, refund_key: str) -
     """A refund of ``amount`` (minor units) just recorded under ``refund_key``; ``order``
     as it was before this refund."""
     shop = identity(session)
+    lang = order_lang(session, order)
     refunded = order.refunded_amount + amount
     enqueue(
         session,
         kind="refund",
         dedupe_key=f"refund:{refund_key}",
         to=order.email,
-        subject=messages.subject("refund", shop, number=order.number),
+        subject=messages.subject("refund", shop, lang, number=order.number),
         data={
+            "locale": lang.tag,
             "number": order.number,
             "public_id": order.public_id,
             "name": order.name,
@@ -182,20 +200,22 @@ def queue_shipped(
         if tracking_url and urlsplit(tracking_url).scheme in ("http", "https")
         else None
     )
+    lang = order_lang(session, order)
     enqueue(
         session,
         kind="shipped",
         dedupe_key=f"shipped:{order.number}:{_digest(carrier or '', tracking_number or '')}",
         to=order.email,
-        subject=messages.subject("shipped", shop, number=order.number),
+        subject=messages.subject("shipped", shop, lang, number=order.number),
         data={
+            "locale": lang.tag,
             "number": order.number,
             "public_id": order.public_id,
             "name": order.name,
             "carrier": carrier or None,
             "tracking_number": tracking_number or None,
             "tracking_url": link,
-            "address": address_lines(order),
+            "address": address_lines(order, lang),
         },
         order_id=order.id,
     )
@@ -221,13 +241,15 @@ def queue_payment_failed(session: Session, order: Order | OrderRow | int) -> boo
     for the same items, made when sent); once per order. False if queued already."""
     order = load_order(session, order) if isinstance(order, int) else order
     shop = ShopIdentity(name=shop_name(session))
+    lang = order_lang(session, order)
     return enqueue(
         session,
         kind="payment_failed",
         dedupe_key=f"payment_failed:{order.number}",
         to=order.email,
-        subject=messages.subject("payment_failed", shop, number=order.number),
+        subject=messages.subject("payment_failed", shop, lang, number=order.number),
         data={
+            "locale": lang.tag,
             "number": order.number,
             "public_id": order.public_id,
             "name": order.name,
@@ -239,7 +261,9 @@ def queue_payment_failed(session: Session, order: Order | OrderRow | int) -> boo
             ],
             "items": [[line.sku, line.quantity] for line in order.lines],
             "codes": (order.discount_codes or "").split(),
-            "reason": order.failure_message,
+            "reason": locales.localize(order.failure_message, lang)
+            if order.failure_message
+            else order.failure_message,
         },
         order_id=order.id,
     )
@@ -249,13 +273,15 @@ def queue_order_link(session: Session, order: Order, *, window: int) -> bool:
     """The link to an order's page, asked for on ``/orders/find``; at most one per order
     per ``window`` (a number naming a stretch of time, part of the dedupe key). Sent to the
     email the order was placed with."""
+    lang = order_lang(session, order)
     return enqueue(
         session,
         kind="order_link",
         dedupe_key=f"order_link:{order.number}:{window}",
         to=order.email,
-        subject=messages.subject("order_link", identity(session), number=order.number),
+        subject=messages.subject("order_link", identity(session), lang, number=order.number),
         data={
+            "locale": lang.tag,
             "number": order.number,
             "public_id": order.public_id,
             "name": order.name,

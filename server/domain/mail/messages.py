@@ -28,27 +28,30 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import segno
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
-from buybutton.money import format_amount
 from buybutton.tokens import EMAIL_PATTERN, CheckoutLink, LinkSigner
 from buybutton.urls import checkout_path
 from buybutton_server.db.models import utcnow
-from buybutton_server.domain import order_links
+from buybutton_server.domain import locales, order_links
+from buybutton_server.domain.locale_words import N_
+from buybutton_server.domain.locales import ENGLISH, Lang
 from buybutton_server.domain.shop_profile import ShopIdentity
 from buybutton_server.settings import Settings
 
-# The kinds of email, and what each one's subject says ({number}: the order's number).
+# The kinds of email, and what each one's subject says (%(number)s: the order's number),
+# in the catalogs: an email about an order is written in the order's language.
 SUBJECTS = {
-    "receipt": "Your receipt for order {number}",
-    "refund": "Refund for order {number}",
-    "shipped": "Order {number} is on its way",
-    "payment_failed": "Your payment for order {number} did not go through",
-    "order_link": "The link to your order {number}",
-    "password_reset": "Reset your password",
+    "receipt": N_("Your receipt for order %(number)s"),
+    "refund": N_("Refund for order %(number)s"),
+    "shipped": N_("Order %(number)s is on its way"),
+    "payment_failed": N_("Your payment for order %(number)s did not go through"),
+    "order_link": N_("The link to your order %(number)s"),
+    "password_reset": "Reset your password",  # the admin's: English
     "invitation": "You have a login for the admin",
-    "pickup_ready": "Order {number} is ready to collect",
-    "pickup_collected": "You collected order {number}",
+    "pickup_ready": N_("Order %(number)s is ready to collect"),
+    "pickup_collected": N_("You collected order %(number)s"),
 }
 KINDS = tuple(SUBJECTS)
 # Messages whose body holds a secret (a one-time sign-in link): the admin never shows it.
@@ -65,8 +68,21 @@ _ENV = Environment(
     lstrip_blocks=True,
     auto_reload=False,
     keep_trailing_newline=True,
+    # {% trans %} and _(): the message's language comes with each render (render()).
+    extensions=["jinja2.ext.i18n"],
 )
-_ENV.filters["money"] = format_amount
+_ENV.newstyle_gettext = True  # type: ignore[attr-defined]
+_ENV.policies["ext.i18n.trimmed"] = True
+
+
+@pass_context
+def _money(context: Context, amount: int, currency: str) -> str:
+    """Money as the message's language writes it (``1.234,50 €`` in German)."""
+    lang = context.get("lang")
+    return locales.format_money(amount, currency, lang if isinstance(lang, Lang) else ENGLISH)
+
+
+_ENV.filters["money"] = _money
 
 
 class BadRecipient(ValueError):
@@ -106,6 +122,8 @@ class Bodies:
     html: str
     # Images the HTML shows inline (``cid:`` id, PNG bytes): the pickup QR code.
     images: tuple[tuple[str, bytes], ...] = ()
+    # The language the bodies are written in (``Content-Language``).
+    language: str = "en"
 
 
 def code_forms(data: dict[str, Any]) -> list[str]:
@@ -125,9 +143,16 @@ def qr_png(text: str) -> bytes:
     return out.getvalue()
 
 
-def subject(kind: str, shop: ShopIdentity, **values: Any) -> str:
-    """The subject line of a ``kind`` email, with the shop's name in front (on one line)."""
-    return header_text(f"{shop.name}: {SUBJECTS[kind].format(**values)}")
+def subject(kind: str, shop: ShopIdentity, lang: Lang = ENGLISH, **values: Any) -> str:
+    """The subject line of a ``kind`` email in ``lang``, with the shop's name in front (on
+    one line)."""
+    return header_text(f"{shop.name}: {locales.gettext(SUBJECTS[kind], lang) % values}")
+
+
+def language_of(data: dict[str, Any]) -> Lang:
+    """The language an email is written in: the ``locale`` its data was queued with
+    (the order's), else English (the admin's emails, messages queued before 0039)."""
+    return locales.parse_tag(data.get("locale")) or ENGLISH
 
 
 def mail_domain(base_url: str) -> str:
@@ -191,8 +216,11 @@ def render(
     order_url = (
         base_url + order_links.order_path(secret_keys, str(public_id)) if public_id else None
     )
+    lang = language_of(data)
     context = {
         **data,
+        **locales.jinja_gettext(lang),
+        "lang": lang,
         "kind": kind,
         "shop": shop,
         "base_url": base_url,
@@ -209,6 +237,7 @@ def render(
         text=_ENV.get_template(f"{kind}.txt").render(context),
         html=_ENV.get_template(f"{kind}.html").render(context),
         images=images,
+        language=lang.tag,
     )
 
 
@@ -243,4 +272,6 @@ def compose(
         if part.get_content_type() == "text/html":  # the HTML shows the images inline
             for cid, png in bodies.images:
                 part.add_related(png, "image", "png", cid=f"<{cid}>", filename="pickup-qr.png")
+    # After the parts: making them moves the top's Content-* headers into the first part.
+    message["Content-Language"] = header_text(bodies.language)
     return message
