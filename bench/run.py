@@ -225,7 +225,20 @@ def wrk(
     }
 
 
-def http_ratio(database_url: str, seconds: int) -> dict[str, Any]:
+def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """wrk runs of equal length as one: mean requests/s, worst p99, all errors."""
+    p99s = [r["p99_ms"] for r in runs if r["p99_ms"] is not None]
+    return {
+        "rps": sum(r["rps"] for r in runs) / len(runs),
+        "p99_ms": max(p99s) if p99s else None,
+        "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in runs),
+    }
+
+
+def http_ratio(database_url: str, seconds: int, slices: int = 1) -> dict[str, Any]:
+    """The checkout page's requests/s over the bare endpoint's. ``slices`` > 1 measures them
+    in turns (bare, page, bare, page ...; ``seconds`` split between the turns), so on a
+    loaded machine both see the same load and the ratio stops swinging with it."""
     server = Server(database_url)
     try:
         link = BuyButton(secret_keys=[SECRET], base_url=server.url).checkout_link(
@@ -234,8 +247,12 @@ def http_ratio(database_url: str, seconds: int) -> dict[str, Any]:
         page = httpx.get(link)
         assert page.status_code == 200, page.text
         wrk(server.url + "/bench/bare", seconds=2, connections=32)  # warm up
-        bare = wrk(server.url + "/bench/bare", seconds=seconds, connections=32)
-        checkout = wrk(link, seconds=seconds, connections=32)
+        turn = max(1, seconds // max(1, slices))
+        bare_runs, page_runs = [], []
+        for _ in range(max(1, slices)):
+            bare_runs.append(wrk(server.url + "/bench/bare", seconds=turn, connections=32))
+            page_runs.append(wrk(link, seconds=turn, connections=32))
+        bare, checkout = _combined(bare_runs), _combined(page_runs)
         return {
             "bare": bare,
             "checkout": checkout,
@@ -554,6 +571,25 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def only_http_ratio(seconds: int, repeat: int, slices: int = 1) -> dict[str, Any]:
+    """``--only http_ratio``: the checkout page ratio alone, ``repeat`` times on one seeded
+    database, with the load average before each run; the median ratio for comparisons."""
+    import statistics
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_url = f"sqlite:///{tmp}/bench.sqlite3"
+        seed(sqlite_url)
+        for _ in range(max(1, repeat)):
+            load = os.getloadavg()
+            runs.append({**http_ratio(sqlite_url, seconds, slices), "load": load})
+    return {
+        "checkout_page_ratio": statistics.median(r["ratio"] for r in runs),
+        "page_bytes": runs[-1]["page_bytes"],
+        "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", type=Path)
@@ -563,9 +599,24 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000, help="offered checkout POSTs/s")
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--events", type=int, default=10_000_000, help="for the report; 0: skip")
+    parser.add_argument(
+        "--only",
+        choices=["http_ratio"],
+        help="run one measurement: http_ratio = the checkout page vs the bare endpoint",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="with --only: runs (median shown)")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=1,
+        help="with --only http_ratio: bare and page measured in this many alternating turns",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk is missing: apt-get install -y wrk")
+    if args.only == "http_ratio":
+        print(json.dumps(only_http_ratio(args.seconds, args.repeat, args.slices), indent=2))
+        return
     load: dict[str, Any] = {"start": os.getloadavg()}
     results: dict[str, Any] = {"widget": widget_sizes(), "links": link_verification()}
     with tempfile.TemporaryDirectory() as tmp:

@@ -108,6 +108,7 @@ def test_a_thousand_stores_take_one_query(
     found = pickup_service.product_pickup(sessions, "MUG-01", query)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2, selects  # the product, then the list (one join)
+    assert "LIMIT" in selects[1].upper()  # ranked and cut in the database
     assert len(found.data) == 1000  # the limit (of 1,003)
     flags = [s.in_stock for s in found.data]
     assert flags == sorted(flags, reverse=True)  # every in-stock store before the others

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from buybutton_server.domain import pickup, quoting, shipping
+from buybutton_server.domain import pickup, price_lists, quoting, shipping
 from buybutton_server.domain.checkout_model import (
     Address,
     CartLine,
@@ -41,7 +41,11 @@ class Choice:
     (None: not checked), and the tax provider (None: the shop's).
 
     ``pickup``: the code of the store to collect at instead of delivery (no address, no
-    shipping cost); with ``reserve`` the order is a reservation there, paid in store."""
+    shipping cost); with ``reserve`` the order is a reservation there, paid in store.
+
+    ``currency`` (the link's) and ``region`` (the shopper's locale territory) choose the
+    currency priced in (:func:`.price_lists.checkout_currency`); ``shown_currency`` is the
+    one the page showed (None: not checked): another one now is ``TotalChanged``."""
 
     codes: Sequence[str] = ()
     shipping_option: str | None = None
@@ -49,6 +53,9 @@ class Choice:
     tax: TaxProvider | None = None
     pickup: str | None = None
     reserve: bool = False
+    currency: str | None = None
+    region: str | None = None
+    shown_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +92,15 @@ def priced(
     """The cart priced inside the placing transaction: what is charged is what was read
     here. Raises what ``quoting`` raises, what :func:`.pickup.pickup_point` raises for the
     chosen store, ``InvalidInput`` when the quote has an error (no shipping to the
-    address) and ``TotalChanged`` when the total is not the one shown."""
-    cart = quoting.cart_lines(session, wanted)
+    address) and ``TotalChanged`` when the total or its currency is not the one shown."""
+    currency = None
+    if choice.currency or choice.region:
+        skus = [sku for sku, _ in wanted]
+        found = price_lists.checkout_currency(
+            session, skus, asked=choice.currency, region=choice.region
+        )
+        currency = found or None
+    cart = quoting.cart_lines(session, wanted, currency=currency)
     point = None
     if choice.pickup:
         point = pickup.pickup_point(session, choice.pickup, reserve=choice.reserve, now=now)
@@ -99,6 +113,7 @@ def priced(
         shipping_option=choice.shipping_option,
         email=shopper.email,
         pickup=point,
+        currency=currency,
     )
     quote = quoting.quote(session, request, now=now, tax=choice.tax, lines=cart)
     error = next((m for m in quote.messages if m.severity is Severity.ERROR), None)
@@ -106,4 +121,6 @@ def priced(
         raise InvalidInput(error.content, code=error.code)
     if choice.expected_total is not None and choice.expected_total != quote.totals.total:
         raise TotalChanged(quote)
+    if choice.shown_currency is not None and choice.shown_currency != quote.currency:
+        raise TotalChanged(quote)  # never a silent switch of currency
     return Priced(cart, quote, point)

@@ -4,14 +4,15 @@ Re-exported by :mod:`.orders`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session
-from buybutton_server.db.models import Order
+from buybutton_server.db.models import Order, utcnow
 from buybutton_server.domain.address_rules import country_code, country_name
 from buybutton_server.domain.order_rows import order_by_public_id
+from buybutton_server.domain.pickup import OrderPickupView, order_pickup
 from buybutton_server.domain.tax_rates import SALES_TAX_COUNTRIES, VAT_RATES
 
 _PUBLIC_ID_SHAPE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -73,6 +74,8 @@ class OrderView:
     shipping_title: str | None = None
     discount_codes: tuple[str, ...] = ()
     ship_region: str | None = None
+    # A pickup or reservation: the store, its address, the estimate, the hold (issue 15).
+    pickup: OrderPickupView | None = None
 
     @property
     def country_label(self) -> str | None:
@@ -158,4 +161,6 @@ def find_order_view(factory: sessionmaker[Session], public_id: str) -> OrderView
         return None
     with read_session(factory) as session:
         order = order_by_public_id(session, public_id)
-        return order_view(order) if order is not None else None
+        if order is None:
+            return None
+        return replace(order_view(order), pickup=order_pickup(session, order, utcnow()))

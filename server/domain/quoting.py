@@ -14,20 +14,23 @@ pricing itself is :func:`.pricing.price`; this module only reads its inputs:
 - the shipping options for the address (:func:`.shipping.options_for`, priced on the goods
   after discounts).
 
-Nothing in a request sets a price, a currency or a total: callers pass skus, quantities,
-an address, codes and an option id, and read the answer.
+Nothing in a request sets a price or a total: callers pass skus, quantities, an address,
+codes and an option id, and read the answer. The currency to price in is the one
+:func:`.price_lists.checkout_currency` chose (the link's, the locale's or the products'
+own): every line is then priced from its price list in it, never converted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from buybutton_server.db.models import Product, ShippingZone, ShopProfile
+from buybutton_server.db.models import Product, ProductPrice, ShippingZone, ShopProfile
 from buybutton_server.domain import discounts, shipping
 from buybutton_server.domain.checkout_model import (
     MAX_LINES,
@@ -63,6 +66,10 @@ _PRODUCTS = select(
     _P.tax_class,
     _P.variant_group,
 ).where(_P.sku.in_(bindparam("skus", expanding=True)))
+_LISTED = select(ProductPrice.product_id, ProductPrice.amount).where(
+    ProductPrice.currency == bindparam("currency"),
+    ProductPrice.product_id.in_(bindparam("ids", expanding=True)),
+)
 _SHOP = select(ShopProfile.country, ShopProfile.prices_include_tax, ShopProfile.collect_tax).where(
     ShopProfile.id == 1
 )
@@ -110,6 +117,9 @@ class QuoteRequest:
     shipping_option: str | None = None
     email: str | None = None
     pickup: PickupPoint | None = None
+    # The currency to price in (:func:`.price_lists.checkout_currency`); None: the
+    # products' own.
+    currency: str | None = None
 
 
 def shop_tax(session: Session) -> ShopTax:
@@ -123,17 +133,22 @@ def shop_tax(session: Session) -> ShopTax:
     )
 
 
-def cart_lines(session: Session, wanted: Sequence[tuple[str, int]]) -> tuple[CartLine, ...]:
-    """The products of ``wanted``, read now, as priced cart lines in the same order.
+def cart_lines(
+    session: Session, wanted: Sequence[tuple[str, int]], *, currency: str | None = None
+) -> tuple[CartLine, ...]:
+    """The products of ``wanted``, read now, as priced cart lines in the same order; in
+    ``currency`` from the price lists when given (a product's own currency: its price).
 
     Raises ``InvalidInput`` (no lines, over MAX_LINES, a quantity below 1 or over the
-    product's maximum per order, mixed currencies) or ``ProductUnavailable`` (an unknown or
-    archived product), naming the line when there are several."""
+    product's maximum per order, mixed currencies, no price in ``currency``: code
+    ``currency_not_offered``) or ``ProductUnavailable`` (an unknown or archived product),
+    naming the line when there are several."""
     if not 1 <= len(wanted) <= MAX_LINES:
         raise InvalidInput(f"A checkout holds 1 to {MAX_LINES} products, not {len(wanted)}.")
     skus = sorted({sku for sku, _ in wanted})
     rows = {row.sku: row for row in session.connection().execute(_PRODUCTS, {"skus": skus})}
     several = len(wanted) > 1
+    listed = _listed(session, rows.values(), currency) if currency else {}
     lines: list[CartLine] = []
     for position, (sku, quantity) in enumerate(wanted, start=1):
         where = f"Line {position}: " if several else ""
@@ -148,7 +163,14 @@ def cart_lines(session: Session, wanted: Sequence[tuple[str, int]]) -> tuple[Car
         if quantity > row.max_per_order:
             of = f" of {row.title}" if several else ""
             raise InvalidInput(f"{where}at most {row.max_per_order}{of} per order.")
-        if lines and row.currency != lines[0].product.currency:
+        unit, priced_in = row.price_amount, row.currency
+        if currency and currency != row.currency:
+            if row.id not in listed:
+                raise InvalidInput(
+                    f"{where}{row.title} has no price in {currency}.", code="currency_not_offered"
+                )
+            unit, priced_in = listed[row.id], currency
+        if lines and priced_in != lines[0].product.currency:
             raise InvalidInput(
                 "These products are priced in different currencies; buy them separately."
             )
@@ -156,8 +178,8 @@ def cart_lines(session: Session, wanted: Sequence[tuple[str, int]]) -> tuple[Car
             product_id=row.id,
             sku=row.sku,
             title=row.title,
-            unit_amount=row.price_amount,
-            currency=row.currency,
+            unit_amount=unit,
+            currency=priced_in,
             requires_shipping=bool(row.requires_shipping),
             weight_grams=row.weight_grams or 0,
             tax_class=TaxClass(row.tax_class),
@@ -165,6 +187,16 @@ def cart_lines(session: Session, wanted: Sequence[tuple[str, int]]) -> tuple[Car
         )
         lines.append(CartLine(product, quantity))
     return tuple(lines)
+
+
+def _listed(session: Session, rows: Iterable[Any], currency: str) -> dict[int, int]:
+    """The list prices in ``currency`` of the products (id to minor units) whose own
+    currency it is not; none read when it is every product's own."""
+    ids = sorted(row.id for row in rows if row.currency != currency)
+    if not ids:
+        return {}
+    found = session.connection().execute(_LISTED, {"currency": currency, "ids": ids})
+    return {int(product_id): int(amount) for product_id, amount in found}
 
 
 def quote(
@@ -181,7 +213,11 @@ def quote(
     offered or an address no zone serves are messages in the quote (the last one an error:
     ``quote.blocked``). ``tax`` replaces the built-in table (a shop that does not collect
     tax pays none whatever ``tax`` is)."""
-    cart = tuple(lines) if lines is not None else cart_lines(session, request.lines)
+    cart = (
+        tuple(lines)
+        if lines is not None
+        else cart_lines(session, request.lines, currency=request.currency)
+    )
     currency = cart[0].product.currency
     grants, notes = discounts.evaluate(
         session, request.codes, cart, currency=currency, email=request.email, now=now

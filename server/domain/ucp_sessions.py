@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from buybutton.tokens import EMAIL_PATTERN, CheckoutLink
 from buybutton_server.db import write_session
 from buybutton_server.db.models import Order, Product, UcpCheckoutSession, UcpHandoff
-from buybutton_server.domain import addresses, quoting, shipping
+from buybutton_server.domain import addresses, price_lists, quoting, shipping
 from buybutton_server.domain.checkout_model import Address, CartLine, Quote, Severity
 from buybutton_server.domain.ucp_profiles import Agent
 from buybutton_server.domain.ucp_shapes import DESTINATION_PATH, Choices, message
@@ -73,6 +73,7 @@ def choices_of(row: UcpCheckoutSession) -> Choices:
         destination=destination,
         option=row.shipping_option,
         codes=tuple(json.loads(row.codes or "[]")),
+        currency=row.currency or None,
     )
 
 
@@ -236,7 +237,11 @@ def evaluate(
                 f"Line {position}: {sku} is already line {seen[sku]}; give each product once."
             )
         seen[sku] = position
-    cart = quoting.cart_lines(session, choices.lines)
+    currency = None
+    if choices.currency:  # the agent's hint, if every line is priced in it
+        skus = [sku for sku, _ in choices.lines]
+        currency = price_lists.checkout_currency(session, skus, asked=choices.currency, region=None)
+    cart = quoting.cart_lines(session, choices.lines, currency=currency or None)
     notes: list[dict[str, Any]] = []
     stock = {row.sku: row for row in session.execute(_STOCK, {"skus": list(seen)})}
     for n, line in enumerate(cart):
@@ -265,6 +270,7 @@ def evaluate(
         codes=choices.codes,
         shipping_option=choices.option,
         email=email or None,
+        currency=currency or None,
     )
     quote = quoting.quote(session, request, now=now, lines=cart)
     notes.extend(message(note) for note in quote.messages)

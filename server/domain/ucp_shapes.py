@@ -62,6 +62,9 @@ class Choices:
     destination: Mapping[str, str] | None = None
     option: str | None = None
     codes: tuple[str, ...] = ()
+    # The currency asked for (``context.currency``, a hint; else the session's): priced in
+    # when every line has a price in it (domain/price_lists.py), else the products' own.
+    currency: str | None = None
 
 
 # -- reading requests --------------------------------------------------------------------------
@@ -123,7 +126,11 @@ def read_choices(body: object, agent: Agent, previous: Choices | None = None) ->
     destination, option = None, None
     if agent.fulfillment and data.get("fulfillment") is not None:
         destination, option = _read_fulfillment(data["fulfillment"], previous)
-    return Choices(tuple(lines), buyer, destination, option, codes)
+    hint = data.get("context")
+    asked = hint.get("currency") if isinstance(hint, dict) else None
+    currency = asked.upper() if isinstance(asked, str) and len(asked) == 3 else None
+    currency = currency or (previous.currency if previous else None)
+    return Choices(tuple(lines), buyer, destination, option, codes, currency)
 
 
 def _read_fulfillment(

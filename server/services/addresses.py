@@ -11,6 +11,7 @@ from buybutton_server.domain import addresses
 from buybutton_server.domain.addresses import AddressLayout, Country
 from buybutton_server.domain.checkout_model import Address, Message
 from buybutton_server.errors import NotFound
+from buybutton_server.services.checkout_page_cache import country_options, region_options
 
 # How long browsers and shared caches may keep a country's format: it only changes with a
 # new release of the address data package.
@@ -61,7 +62,8 @@ def form_context(
     accept_language: str | None = None,
     allowed: Sequence[str] = (),
 ) -> dict[str, object]:
-    """What ``address_fields(layout, values, errors, countries)`` takes, for a form shown
+    """What ``address_fields(layout, values, errors, countries, options=options)`` takes
+    (``options``: each select's ``<option>`` list, prebuilt), for a form shown
     first (``values`` empty: the country comes from the prefill, the browser's language or
     the first allowed country) or again after :func:`validate` refused it."""
     typed = addresses.country_code(values.get("country", "")) if values.get("country") else None
@@ -75,11 +77,18 @@ def form_context(
     region = addresses.region_code(country, values.get("region", ""))
     if region:  # "California" typed, or sent by a wallet: the list shows it chosen
         shown["region"] = region
+    # The long option lists, escaped once and kept (services/checkout_page_cache.py).
+    options = {"country": country_options(allowed, country)} | {
+        f.name: region_options(country, f.name, shown.get(f.name))
+        for f in layout.fields
+        if f.choices
+    }
     return {
         "layout": layout,
         "values": shown,
         "errors": addresses.field_errors(messages),
         "countries": listed,
+        "options": options,
     }
 
 

@@ -22,6 +22,7 @@ from buybutton_server.domain.catalog import ProductView, product_view, variants_
 from buybutton_server.domain.locales import format_money
 from buybutton_server.domain.vocabulary import is_low_stock, money_json
 from buybutton_server.errors import ProductUnavailable
+from buybutton_server.services.checkout_currency import in_currency
 
 # A shopper picks at most this many in the widget's quantity menu.
 QUANTITY_CHOICES = 10
@@ -55,12 +56,18 @@ def active_product(sessions: sessionmaker[Session], sku: str) -> ProductView:
 
 
 def public_product(
-    sessions: sessionmaker[Session], sku: str, *, base_url: str, overlay: bool
+    sessions: sessionmaker[Session],
+    sku: str,
+    *,
+    base_url: str,
+    overlay: bool,
+    currency: str | None = None,
 ) -> dict[str, Any] | None:
     """``GET /api/public/products/{sku}``: what a widget shows, or None when not for sale.
 
-    ``overlay`` says whether the asking page may frame the checkout (a registered origin)."""
-    product = product_view(sessions, sku)
+    ``overlay`` says whether the asking page may frame the checkout (a registered origin).
+    Prices are the checkout's (``currency``: the link's; else the locale's; else the own)."""
+    product = in_currency(sessions, product_view(sessions, sku), currency)
     if product is None or not product.active:
         return None
     available = product.available
@@ -81,7 +88,7 @@ def public_product(
                 "price": price_json(v),
                 "in_stock": v.available > 0,
             }
-            for v in variants_of(sessions, product)
+            for v in (in_currency(sessions, v, currency) for v in variants_of(sessions, product))
         ],
         "overlay": overlay,
     }

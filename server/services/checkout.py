@@ -66,6 +66,7 @@ from buybutton_server.errors import (
 )
 from buybutton_server.payments.base import ChargeRequest, ChargeResult, PaymentProvider
 from buybutton_server.services import commissions
+from buybutton_server.services.checkout_currency import in_currency, items_in, locale_region
 from buybutton_server.services.checkout_details import (
     ADDRESS_FIELDS,
     FIELDS,
@@ -125,16 +126,17 @@ class Offer:
 def load_offer(factory: sessionmaker[Session], link: CheckoutLink, variant: str | None) -> Offer:
     """The link's product, or the variant the shopper picked (``variant``, only within the
     signed product's variant group), with a short link's stored pre-fill filled in. A
-    multi-item link reads all its lines' products at once (no variants)."""
+    multi-item link reads all its lines' products at once (no variants). In its currency."""
     link, prefill = _with_prefill(factory, link)
     if link.items:
         items, problem = carts.read_items(factory, link.items)
+        items = items_in(factory, items, link.currency)
         first = items[0].product if items else None
         return Offer(link, first, items=items, problem=problem, prefill=prefill)
-    product = product_view(factory, link.sku)
+    product = in_currency(factory, product_view(factory, link.sku), link.currency)
     if product is None or not product.variant_group:
         return Offer(link, product, prefill=prefill)
-    variants = tuple(variants_of(factory, product))
+    variants = tuple(in_currency(factory, v, link.currency) for v in variants_of(factory, product))
     if variant and variant != product.sku:
         for candidate in variants:
             if candidate.sku == variant:
@@ -198,6 +200,7 @@ class PaymentForm:
     # instead of delivery: no address is asked for (domain/pickup.py).
     pickup: str | None = None
     reserve: bool = False
+    shown_currency: str | None = None  # the page's; another one when paying is a 409
 
 
 class Problem(StrEnum):
@@ -295,6 +298,9 @@ def pay(
         expected_total=form.shown_total,
         pickup=form.pickup,
         reserve=form.reserve,
+        currency=link.currency,
+        region=locale_region(),
+        shown_currency=form.shown_currency,
     )
     try:
         order, created = place_order(

@@ -23,7 +23,7 @@ from buybutton_server.db import fetch_all, read_session, run_read
 from buybutton_server.db.models import ShippingRate, ShippingZoneArea
 from buybutton_server.domain import addresses, pickup, quoting
 from buybutton_server.domain.checkout_model import Address, Message, Quote, Severity
-from buybutton_server.domain.locales import format_money
+from buybutton_server.domain.locales import format_money, localize
 from buybutton_server.errors import InvalidInput, ProductUnavailable
 from buybutton_server.services import checkout
 from buybutton_server.services.checkout_details import address_fields, all_codes
@@ -106,8 +106,10 @@ def price_cart(
     email: str | None = None,
     ships: bool = True,
     fulfilment: str = "",
+    currency: str | None = None,
 ) -> PageQuote:
-    """Price ``lines`` (the link's, at the quantities shown) for the page. Raises what
+    """Price ``lines`` (the link's, at the quantities shown) for the page, in ``currency``
+    (the offer's: :mod:`.checkout_currency`; None: the products' own). Raises what
     ``quoting.quote`` raises for a cart no checkout may hold."""
     method, _, store = fulfilment.partition(":")
     with read_session(factory) as session:
@@ -123,6 +125,7 @@ def price_cart(
             shipping_option=shipping_option or None,
             email=email or None,
             pickup=point,
+            currency=currency,
         )
         quote = quoting.quote(session, request, now=now)
     return PageQuote(quote, shape(quote, link, ships=ships, address_known=ship_to is not None))
@@ -165,8 +168,8 @@ def shape(quote: Quote, link: CheckoutLink, *, ships: bool, address_known: bool)
     options = [
         {
             "id": option.id,
-            "title": option.title,
-            "estimate": option.delivery_estimate,
+            "title": localize(option.title),  # the shop's words; the demo's are in the catalogs
+            "estimate": localize(option.delivery_estimate),
             "price": _money(option.amount, currency),
         }
         for option in quote.shipping_options
@@ -181,7 +184,7 @@ def shape(quote: Quote, link: CheckoutLink, *, ships: bool, address_known: bool)
             "tax": {
                 **_money(totals.tax, currency),
                 "included": totals.prices_include_tax,
-                "label": tax_label(quote),
+                "label": localize(tax_label(quote)),
             },
             "total": _money(totals.total, currency),
         },
@@ -248,7 +251,7 @@ def message_json(message: Message) -> dict[str, Any]:
     found: dict[str, Any] = {
         "severity": message.severity.value,
         "code": message.code,
-        "content": message.content,
+        "content": localize(message.content),  # the request's language (CURRENT)
     }
     if message.path:
         found["path"] = message.path
@@ -327,6 +330,7 @@ def quote_form(
         email=fields.get("email") or (wallet or {}).get("email"),
         ships=ships,
         fulfilment=fulfilment,
+        currency=product.currency,  # the link's, the locale's or the own (load_offer)
     )
     data = priced.data
     data["messages"] = [

@@ -22,6 +22,7 @@ from buybutton_server.domain import (
     counter,
     counter_returns,
     order_search,
+    pickup,
     rate_limits,
     reservations,
 )
@@ -31,7 +32,6 @@ from buybutton_server.domain.counter import CounterOrder
 from buybutton_server.errors import InvalidInput, NotFound, RateLimited
 from buybutton_server.payments import PaymentProvider
 from buybutton_server.services import returns as return_service
-from buybutton_server.services.order_admin import when
 
 Sessions = sessionmaker[Session]
 # Code checks: per order (any login) and per login (any order), in 15 minutes.
@@ -67,12 +67,15 @@ class Row:
     can_take_payment: bool
 
 
-def _row(order: CounterOrder) -> Row:
+def _row(order: CounterOrder, zone: str) -> Row:
+    """``zone``: the store's time zone for the times shown (``pickup.zone_of``)."""
     reserve = order.method == counter.RESERVE
     if order.ready_at is None:
         state = "Paid, not ready yet" if order.paid else "Reserved, not paid, not ready yet"
     else:
-        state = f"Ready since {when(order.ready_at)}" + ("" if order.paid else ", not paid")
+        state = f"Ready since {pickup.local_time(order.ready_at, zone)}" + (
+            "" if order.paid else ", not paid"
+        )
         if order.locked:
             state += " \u2014 too many wrong codes: send a new one"
     return Row(
@@ -103,7 +106,8 @@ def stores(sessions: Sessions, user: Admin) -> list[Store]:
 def store_page(sessions: Sessions, user: Admin, code: str) -> StorePage:
     with read_session(sessions) as session:
         location = counter.location_for(session, user, code)
-        rows = tuple(_row(o) for o in counter.open_orders(session, location.id))
+        zone = pickup.zone_of(session, location.time_zone)
+        rows = tuple(_row(o, zone) for o in counter.open_orders(session, location.id))
         return StorePage(_store(location), rows)
 
 
@@ -111,7 +115,7 @@ def order_row(sessions: Sessions, user: Admin, code: str, number: str) -> tuple[
     with read_session(sessions) as session:
         location = counter.location_for(session, user, code)
         found = counter.counter_order(session, location.id, counter.check_number(number))
-        return _store(location), _row(found)
+        return _store(location), _row(found, pickup.zone_of(session, location.time_zone))
 
 
 def mark_ready(

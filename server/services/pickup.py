@@ -11,7 +11,8 @@ from pydantic import Field
 from buybutton_server.db import Sessions, read_session
 from buybutton_server.db.models import utcnow
 from buybutton_server.domain import pickup, quoting
-from buybutton_server.domain.catalog import require_product
+from buybutton_server.domain.carts import Item
+from buybutton_server.domain.catalog import ProductView, require_product
 from buybutton_server.domain.outbox import iso_time
 from buybutton_server.services.api_types import Answer, Query, Timestamp
 
@@ -97,3 +98,14 @@ def cart_pickup(
         cart = quoting.cart_lines(session, wanted)
         lines = [(line.product.product_id, line.quantity) for line in cart]
         return pickup.pickup_locations(session, lines, near=near, now=utcnow(), limit=limit)
+
+
+def delivers(product: ProductView, quantity: int, items: Sequence[Item] = ()) -> bool:
+    """Whether delivery can be offered for the page's lines: the stock that ships (a
+    product's total is over the active locations that ship; docs/stores.md) covers every
+    line, repeated products summed. A product stocked only at stores that do not ship
+    cannot be delivered: the checkout then offers pickup only (issue 15)."""
+    lines = [(item.product, item.quantity) for item in items] or [(product, quantity)]
+    need = pickup.summed((p.id, qty) for p, qty in lines)
+    stock = {p.id: p.available for p, _ in lines}
+    return all(stock[pid] >= qty for pid, qty in need.items())

@@ -194,6 +194,8 @@ def complete(shop: Shop, public_id: str, data: object, idempotency_key: str) -> 
                 codes=choices.codes,
                 shipping_option=chosen.id if chosen else None,
                 expected_total=evaluation.quote.totals.total,
+                currency=choices.currency,
+                shown_currency=evaluation.quote.currency,
             ),
         )
     except ShopError as refused:  # sold out meanwhile, a code used up, the total changed

@@ -31,7 +31,7 @@ from buybutton_server.errors import (
     ProductUnavailable,
     ShopError,
 )
-from buybutton_server.services import checkout, checkout_quote, order_pages, pickup
+from buybutton_server.services import checkout, order_pages, pickup
 from buybutton_server.services.checkout import (
     HoldPolicy,
     Outcome,
@@ -44,7 +44,13 @@ from buybutton_server.settings import origin_of
 from buybutton_server.views import languages
 from buybutton_server.views.bought import already_bought, remember_purchase
 from buybutton_server.views.card_form import field_errors, shown_values
-from buybutton_server.views.checkout_page import NO_STORE, address_values, render_page, ships
+from buybutton_server.views.checkout_page import (
+    NO_STORE,
+    address_values,
+    page_setup,
+    render_page,
+    ships,
+)
 from buybutton_server.views.checkout_quote import page_quote, verify
 from buybutton_server.views.checkout_quote import quote as quote
 from buybutton_server.views.errors import render_error, wants_json
@@ -72,8 +78,9 @@ async def checkout_page(request: Request) -> Response:
         link = verify(request, token)
     except LinkExpired as error:
         return await _expired_page(request, error)
-    languages.choose(request, link.locale)
-    bought = await already_bought(request, embedded=_allow_overlay(request))
+    lang = languages.choose(request, link.locale)  # the offer's link keeps this locale
+    embedded = _allow_overlay(request)
+    bought = await already_bought(request, embedded=embedded)
     if bought is not None:  # Back after paying: the order, and "Buy again" as a choice
         return bought
     state = request.app.state
@@ -87,7 +94,6 @@ async def checkout_page(request: Request) -> Response:
     if offer.prefill is not None:  # a short link's address: the form starts filled in
         values.update(address_values(offer.prefill))
     countries = await _countries(request, product, offer.items)
-    embedded = _allow_overlay(request)
     # The widget's card lets the shopper pick a quantity before tapping, within the link's range.
     quantity = _read_quantity(request.query_params, link.quantity)
     if not link.allows(quantity):
@@ -106,6 +112,7 @@ async def checkout_page(request: Request) -> Response:
         variants=offer.variants,
         items=offer.items,
         pickup_stores=await _pickup_stores(request, link, quantity, offer.items),
+        lang=lang,
     )
     _remember_first_touch(request, response, link)
     return response
@@ -116,6 +123,8 @@ async def _pickup_stores(
 ) -> list[PickupStore]:
     """The stores offering pickup for this cart, in stock first (by city and name; the
     page's script re-sorts by distance when the shopper shares where they are)."""
+    if not (await page_setup(request)).pickup:  # no store offers pickup: no list to read
+        return []
     wanted = [(item.product.sku, item.quantity) for item in items] or [(link.sku, quantity)]
     try:
         return await run_in_threadpool(pickup.cart_pickup, request.app.state.sessions, wanted)
@@ -127,9 +136,7 @@ async def _countries(
     request: Request, product: ProductView, items: tuple[Item, ...]
 ) -> tuple[str, ...]:
     """The shop's shipping countries for the picker (empty: any country), when it ships."""
-    if not ships(product, items):
-        return ()
-    return await checkout_quote.read_countries(request.app.state.sessions)
+    return (await page_setup(request)).countries if ships(product, items) else ()
 
 
 def _remember_first_touch(request: Request, response: Response, link: CheckoutLink) -> None:
@@ -228,6 +235,7 @@ def _payment_form(request: Request, form: FormData, link: CheckoutLink) -> Payme
         codes=parse_codes(str(form.get("codes", "")))[0],
         shipping_option=str(form.get("shipping_option", ""))[:40] or None,
         shown_total=_shown_total(form),
+        shown_currency=str(form.get("shown_currency", ""))[:3].upper() or None,
         quoted=form.get("quoted") == "1",
         **_fulfilment(form),
     )

@@ -2,8 +2,9 @@
 the shipping options and the totals (issue 13).
 
 The plain page (``GET /c/{token}``) is rendered once per link, product rows, quantity and
-default country and kept in ``page_cache``; it shows the goods at their prices and says how
-shipping and tax will be added. checkout.js then asks ``POST /c/{token}/quote`` for the
+default country and kept (``services.checkout_page_cache.PageParts``, as bytes cut at the
+attempt key and CSP nonce); it shows the goods at their prices and says how shipping and tax
+will be added. checkout.js then asks ``POST /c/{token}/quote`` for the
 quote. A page shown again (a refused field, "Apply", "Update", a changed total) is priced
 when it is rendered, for the address and codes the form carried.
 """
@@ -20,16 +21,22 @@ from starlette.responses import HTMLResponse, Response
 
 from buybutton.tokens import CheckoutLink
 from buybutton.urls import absolute
-from buybutton_server.domain.addresses import default_country
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView
 from buybutton_server.domain.checkout_model import Address
-from buybutton_server.domain.locales import template_context
+from buybutton_server.domain.locales import Lang, template_context
 from buybutton_server.domain.pickup import PickupStore
 from buybutton_server.domain.vocabulary import is_low_stock
-from buybutton_server.services import checkout
+from buybutton_server.services import checkout, checkout_page_cache
 from buybutton_server.services.addresses import form_context
+from buybutton_server.services.checkout_page_cache import (
+    PageParts,
+    PageSetup,
+    fill,
+    first_country,
+)
 from buybutton_server.services.checkout_quote import unpriced
+from buybutton_server.services.pickup import delivers
 from buybutton_server.views import languages
 from buybutton_server.views.origins import shop_identity
 
@@ -37,6 +44,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 # Stand-ins rendered into cached pages and replaced on the way out.
 _ATTEMPT_SLOT = "\x00attempt\x00"
 _NONCE_SLOT = "\x00nonce\x00"
+_ATTEMPT, _NONCE = _ATTEMPT_SLOT.encode(), _NONCE_SLOT.encode()
 
 
 def prefill_country(link: CheckoutLink) -> str | None:
@@ -84,9 +92,11 @@ def render_page(
     status_code: int = 200,
     pickup_stores: Sequence[PickupStore] = (),
     fulfilment: str = "",
+    lang: Lang | None = None,
 ) -> Response:
     """The page; ``quote`` (the shape of ``services.checkout_quote.shape``) when it was
-    priced, else the goods at their prices. Cached when it has no errors and no quote."""
+    priced, else the goods at their prices. Cached when it has no errors and no quote.
+    ``lang``: what ``languages.choose`` answered for this request and link, if it ran."""
     state = request.app.state
     shop = shop_identity(request)
     low, high = link.quantity_range
@@ -95,7 +105,7 @@ def render_page(
     prefill = prefill_country(link)
     accept_language = request.headers.get("accept-language")
     ship = ships(product, items)
-    lang = languages.choose(request, link.locale)  # once per request: the same answer again
+    lang = lang or languages.choose(request, link.locale)
 
     def render() -> str:
         address = form_context(
@@ -151,13 +161,16 @@ def render_page(
             # Pick up in store (domain/pickup.py): the stores, in stock first.
             "pickup_stores": pickup_stores,
             "fulfilment_chosen": fulfilment,
+            # Delivery only when the stock that ships covers the lines (issue 15).
+            "delivers": delivers(product, quantity, items),
             **_cart_context(state.settings.base_url, items),
             **template_context(lang),
         }
         return str(state.templates.get_template("checkout.html").render(context))
 
+    kept = _page_parts(state)
     if errors or alert or quote is not None:
-        html = render()
+        parts = kept.cut(render())
     else:  # the plain page: the same bytes for the same link, product rows and country
         key = (
             token,
@@ -166,20 +179,36 @@ def render_page(
             items,
             quantity,
             back,
-            request.url.query,
+            request.scope["query_string"],
             shop,
-            default_country(prefill, accept_language, countries) if ship else None,
+            first_country(prefill, accept_language, countries) if ship else None,
             countries,
             tuple(sorted(values.items())),
             tuple((s.code, s.in_stock, s.ready_text, s.reservations) for s in pickup_stores),
             lang,
+            embedded,
         )
-        html = state.page_cache.get_or_render(key, render)
-    html = html.replace(_ATTEMPT_SLOT, secrets.token_urlsafe(18)).replace(
-        _NONCE_SLOT, request.state.csp_nonce
-    )
-    response = HTMLResponse(html, status_code=status_code, headers=NO_STORE)
+        parts = kept.get_or_render(key, render)
+    slots = {_ATTEMPT: secrets.token_urlsafe(18), _NONCE: request.state.csp_nonce}
+    response = HTMLResponse(fill(parts, slots), status_code=status_code, headers=NO_STORE)
     return languages.mark(request, response, lang)
+
+
+async def page_setup(request: Request) -> PageSetup:
+    """The shop's zones' countries and whether a store offers pickup: one read per request."""
+    found: PageSetup | None = getattr(request.state, "checkout_setup", None)
+    if found is None:
+        found = await checkout_page_cache.read_setup(request.app.state.sessions)
+        request.state.checkout_setup = found
+    return found
+
+
+def _page_parts(state: Any) -> PageParts:
+    """The app's kept plain pages (256, as bytes cut at the slots), made at first use."""
+    found: PageParts | None = getattr(state, "checkout_page_parts", None)
+    if found is None:
+        found = state.checkout_page_parts = PageParts(256, (_ATTEMPT_SLOT, _NONCE_SLOT))
+    return found
 
 
 def _about_codes(message: Mapping[str, Any]) -> bool:

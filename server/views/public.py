@@ -40,6 +40,7 @@ async def product(request: Request) -> Response:
         base_url=settings.base_url,
         # The overlay checkout may be framed only by the merchant's registered sites.
         overlay=request.headers.get("origin") in origins,
+        currency=request.query_params.get("currency", "")[:3] or None,  # the link's (widget)
     )
     if data is None:
         response = error_json(ProductUnavailable("No product with that sku is for sale."))
