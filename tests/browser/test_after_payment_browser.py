@@ -238,7 +238,7 @@ def test_after_the_payment_mail_links_returns_and_refunds(
     mine.goto(link[1])
     mine.locator("#request-return").tap()
     expect(mine.locator(".return-row")).to_have_count(1)
-    expect(mine.locator(".return-status")).to_contain_text("refunded")
+    expect(mine.locator(".return-status")).to_contain_text("Refunded")
 
 
 def test_find_my_order_page_on_a_phone(phone: BrowserContext, demo: Demo) -> None:
