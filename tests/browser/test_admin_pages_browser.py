@@ -78,3 +78,10 @@ def test_the_new_admin_pages_on_a_phone(phone: BrowserContext, demo: Demo) -> No
         wide = page.evaluate(WIDER_THAN_THE_PHONE)
         assert wide == [], f"{path}: wider than the phone: {wide}"
         _accessible_and_fitting(page, name)
+    # ./dev demo keeps its mail in a folder; the order's receipt is listed at /admin/mail
+    # and opens with the order in it.
+    page.goto(demo.shop + "/admin/mail")
+    receipt = page.locator("tr", has=page.locator('td[data-label="Kind"]', has_text="receipt"))
+    expect(receipt).to_have_count(1)
+    receipt.locator("a").first.tap()
+    expect(page.locator("h1")).to_contain_text("Your receipt for order")
