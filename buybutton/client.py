@@ -190,6 +190,7 @@ class BuyButton(ApiClient):
         facts: snippets.CardFacts | None = None,
         heading: int | None = None,
         adjustable: bool = True,
+        currency: str | None = None,
     ) -> str:
         """Paste-ready HTML: a plain link to checkout that the widget script enhances with
         live price and stock (``layout="card"``: a product card with options and quantity).
@@ -197,7 +198,10 @@ class BuyButton(ApiClient):
         ``text-color``, ``radius`` and ``font-size`` (CSS values). A card given ``facts``
         (title, price, image) paints with the page; ``heading`` makes its title a heading of
         that level (1-6). The shopper may pick a quantity from 1 to ``CHOOSABLE_QUANTITY``
-        (the card's menu, the checkout's picker) unless ``adjustable`` is False."""
+        (the card's menu, the checkout's picker) unless ``adjustable`` is False.
+        ``currency`` (``"USD"``) signs the currency into the link and tells the widget, so
+        the button shows the price the checkout will charge (the product's price-list price
+        in that currency, else its own)."""
         href = self.checkout_link(
             sku,
             quantity=quantity,
@@ -206,6 +210,7 @@ class BuyButton(ApiClient):
             content=content,
             creator=creator,
             max_quantity=max(quantity, CHOOSABLE_QUANTITY) if adjustable else None,
+            currency=currency,
         )
         return snippets.button_snippet(
             href=href,
@@ -216,6 +221,7 @@ class BuyButton(ApiClient):
             layout=layout,
             facts=facts,
             heading=heading,
+            currency=currency,
         )
 
     def card_snippet(self, sku: str, **options: Any) -> str:

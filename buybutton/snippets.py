@@ -73,7 +73,9 @@ CARD_HEIGHT = 452
 _URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
-def _rich_card(*, link: str, sku: str, api_base: str, facts: CardFacts) -> str:
+def _rich_card(
+    *, link: str, sku: str, api_base: str, facts: CardFacts, currency: str | None = None
+) -> str:
     """The card snippet when the product is known: no render-blocking stylesheet; the
     module and the product JSON are preloaded beside the core script (same URLs the widget
     asks for, so the browser reuses them), and the image is in the markup with high fetch
@@ -81,6 +83,8 @@ def _rich_card(*, link: str, sku: str, api_base: str, facts: CardFacts) -> str:
     api = escape(api_base)
     # quote() with encodeURIComponent's safe set: the very URL the widget fetches.
     product_url = f"{api}/api/public/products/{escape(quote(sku, safe=_URI_COMPONENT_SAFE))}"
+    if currency:
+        product_url += f"?currency={escape(quote(currency, safe=_URI_COMPONENT_SAFE))}"
     image = (
         f'<tr><td><img src="{escape(facts.image_url)}" alt="" width="360" height="200" '
         'fetchpriority="high"></td></tr>\n'
@@ -109,6 +113,7 @@ def button_snippet(
     layout: str | None = None,
     facts: CardFacts | None = None,
     heading: int | None = None,
+    currency: str | None = None,
 ) -> str:
     """A link that works with no JavaScript, enhanced by the widget script when it loads.
 
@@ -119,6 +124,8 @@ def button_snippet(
     of that level, which is otherwise a styled paragraph, so the host's outline is kept.
     """
     extra = _theme(theme) + (_heading(heading) if layout == "card" else "")
+    if currency:  # the currency signed into href: the widget prices the button the same way
+        extra += f' data-buybutton-currency="{escape(currency)}"'
     if layout == "card" and facts is not None:
         extra += (
             f' data-buybutton-title="{escape(facts.title)}"'
@@ -129,7 +136,7 @@ def button_snippet(
         href=href, sku=sku, label=label, api_base=api_base, layout=layout, extra=extra
     )
     if layout == "card" and facts is not None:
-        return _rich_card(link=link, sku=sku, api_base=api_base, facts=facts)
+        return _rich_card(link=link, sku=sku, api_base=api_base, facts=facts, currency=currency)
     css, script = _assets(api_base)
     return f"{css}\n{link}\n{script}"
 

@@ -14,7 +14,7 @@
     "select:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:1px}";
 
   w.BuyButton.ready("card", function (a) {
-    var B = w.BuyButton, el = B.el, api = B.api(a), label = a.textContent;
+    var B = w.BuyButton, el = B.el, label = a.textContent;
     function data(k) { return a.getAttribute("data-buybutton-" + k); }
     var fallback = a.closest("[data-buybutton-card]"), tall = fallback && fallback.offsetHeight;
     if (fallback) fallback.replaceWith(a);
@@ -66,7 +66,7 @@
       qty.value = Math.min(keep, qty.options.length);
       relink();
     }
-    B.product(api, sku).then(function (p) {
+    B.product(a).then(function (p) {
       if (p && p.variants.length > 1) {
         p.variants.forEach(function (v) {
           var o = el("option", "", variant);
@@ -78,7 +78,7 @@
       }
       show(p);
     }, function () {});
-    variant.addEventListener("change", function () { B.product(api, variant.value).then(show); });
+    variant.addEventListener("change", function () { B.product(a, variant.value).then(show); });
     qty.addEventListener("change", relink);
     a.addEventListener("click", function (e) { B.open(a, info, root, e); });
   });

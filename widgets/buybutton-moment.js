@@ -38,7 +38,7 @@
       if (video) video.pause();
       B.open(a, info, root, e);
     });
-    B.product(B.api(a), a.getAttribute("data-buybutton-sku")).then(function (p) {
+    B.product(a).then(function (p) {
       if (!(info = p)) return;
       title(p.title);
       price.textContent = p.price.formatted;

@@ -2,16 +2,18 @@
 (function (w, d) {
   "use strict";
   if (w.BuyButton) return w.BuyButton.scan();
-  var me = d.currentScript, here = me ? me.src.replace(/[^/]*$/, "") : "";
+  var here = (d.currentScript || { src: "" }).src.replace(/[^/]*$/, "buybutton-");
   var CSS = ".b{display:inline-block;text-align:center;box-sizing:border-box;min-height:44px;padding:.75em 1.15em;border-radius:var(--buybutton-radius,8px);background:var(--buybutton-color,#1f5eff);color:var(--buybutton-text-color,#fff);font:600 var(--buybutton-font-size,16px)/1.25 var(--buybutton-font,system-ui,sans-serif);text-decoration:none;cursor:pointer}.b:focus-visible{outline:3px solid var(--buybutton-focus,#0b3bd3);outline-offset:2px}.b[aria-disabled=true]{background:#5b606b;cursor:not-allowed}.p{font-weight:400}";
   var cache = {}, sheets = {}, modules = {};
 
   function el(tag, cls, parent) {
     var e = d.createElement(tag);
     if (cls) e.className = cls;
-    if (parent) parent.appendChild(e);
+    if (parent) parent.append(e);
     return e;
   }
+
+  function at(a, k) { return a.getAttribute("data-buybutton-" + k); }
 
   function sheet(css) {
     var s = sheets[css];
@@ -19,12 +21,14 @@
     return s;
   }
 
-  function apiOf(a) { return a.getAttribute("data-buybutton-api") || new URL(a.href).origin; }
+  function apiOf(a) { return at(a, "api") || a.origin; }
 
-  function product(api, sku) {
-    var key = api + " " + sku;
-    return cache[key] || (cache[key] = fetch(api + "/api/public/products/" + encodeURIComponent(sku))
-      .then(function (r) { return r.ok ? r.json() : null; }));
+  // The product (default: the link's) in the link's data-buybutton-currency, as its checkout;
+  // cached by URL.
+  function product(a, sku) {
+    var c = at(a, "currency");
+    sku = apiOf(a) + "/api/public/products/" + encodeURIComponent(sku || at(a, "sku")) + (c ? "?currency=" + encodeURIComponent(c) : "");
+    return cache[sku] || (cache[sku] = fetch(sku).then(function (r) { return r.ok ? r.json() : null; }));
   }
 
   var io = new IntersectionObserver(function (es) {
@@ -36,20 +40,20 @@
       (by[api] = by[api] || []).push(a.href.split("?")[0]);
     });
     for (var api in by) navigator.sendBeacon(api + "/api/public/events", JSON.stringify({ impressions: by[api] }));
-  }, { threshold: 0.5 });
+  }, { threshold: .5 });
 
   function mount(a, css, box) {
-    var host = d.createElement("buybutton-widget"), root = host.attachShadow({ mode: "open" });
+    var host = el("buybutton-widget"), root = host.attachShadow({ mode: "open" });
     root.adoptedStyleSheets = [sheet(CSS), sheet(css || "")];
     box = box || { display: "inline-block", "max-width": "100%" };
     for (var p in box) host.style.setProperty(p, box[p], "important");
     ["color", "text-color", "radius", "font-size"].forEach(function (k) {
-      var v = a.getAttribute("data-buybutton-" + k);
+      var v = at(a, k);
       if (v) host.style.setProperty("--buybutton-" + k, v);
     });
-    a.parentNode.insertBefore(host, a);
+    a.before(host);
     a.className = "b";
-    root.appendChild(a);
+    root.append(a);
     io.observe(a);
     var url = new URL(a.href), q = url.searchParams;
     q.has("return") || q.set("return", location.href.split(/[?#]/)[0]);
@@ -68,7 +72,7 @@
     var root = mount(a), note = el("span", "p", a), info = null;
     note.setAttribute("aria-live", "polite");
     a.addEventListener("click", function (e) { open(a, info, root, e); });
-    product(apiOf(a), a.getAttribute("data-buybutton-sku")).then(function (p) {
+    product(a).then(function (p) {
       if (!(info = p)) return;
       if (!p.in_stock) a.setAttribute("aria-disabled", "true");
       var t = p.text || {};
@@ -81,23 +85,22 @@
     var m = modules[name];
     if (m) return m.push ? m.push(then) : m(then);
     modules[name] = [then];
-    el("script", "", d.head).src = here + "buybutton-" + name + ".js";
+    el("script", "", d.head).src = here + name + ".js";
   }
 
   function scan() {
     d.querySelectorAll("a[data-buybutton-sku]:not([data-bb])").forEach(function (a) {
-      a.setAttribute("data-bb", "");
-      var kind = a.getAttribute("data-buybutton-layout");
+      a.dataset.bb = "";
+      var kind = at(a, "layout");
       if (kind) load(kind, function (run) { run(a); }); else button(a);
     });
   }
 
   w.BuyButton = {
-    scan: scan, product: product, mount: mount, open: open, api: apiOf, el: el, sheet: sheet,
+    scan: scan, product: product, mount: mount, open: open, el: el, sheet: sheet,
     ready: function (name, run) {
       var waiting = modules[name] || [];
-      modules[name] = function (then) { then(run); };
-      waiting.forEach(function (then) { then(run); });
+      waiting.forEach(modules[name] = function (then) { then(run); });
     }
   };
   function start() {
