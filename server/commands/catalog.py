@@ -1,5 +1,6 @@
 """``buybutton catalog import FILE [--dry-run]``: create or update products by sku from CSV
-or JSON, all or nothing; ``--dry-run`` shows what would change and writes nothing."""
+or JSON, all or nothing, price lists (``price_EUR``, ... columns) included; ``--dry-run``
+shows what would change and writes nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from buybutton_server.domain.catalog_import import (
     read_catalog_file,
     validate_rows,
 )
+from buybutton_server.domain.catalog_import_prices import apply_prices, plan_prices
 from buybutton_server.settings import Settings
 
 SHOWN_CHANGES = 10  # changes a dry run lists before "... and N more"
@@ -76,17 +78,21 @@ def import_catalog(
             if dry_run:
                 with read_session(sessions) as session:
                     plan = plan_import(session, rows)
+                    prices = plan_prices(session, rows, plan)
             else:
                 with write_session(sessions) as session:
                     plan = plan_import(session, rows)
+                    prices = plan_prices(session, rows, plan)
                     apply_plan(session, plan, progress.step("writing"))
+                    apply_prices(session, prices)
     finally:
         progress.close()
-    lines = [_counts(plan.result, dry_run)]
+    lines = [_counts(prices.result(plan), dry_run)]
     if dry_run:
-        lines += [f"  {change.describe()}" for change in plan.changes[:SHOWN_CHANGES]]
-        if len(plan.changes) > SHOWN_CHANGES:
-            lines.append(f"  ... and {len(plan.changes) - SHOWN_CHANGES} more changes")
+        changes = prices.describe(plan)
+        lines += [f"  {change}" for change in changes[:SHOWN_CHANGES]]
+        if len(changes) > SHOWN_CHANGES:
+            lines.append(f"  ... and {len(changes) - SHOWN_CHANGES} more changes")
     return "\n".join(lines)
 
 

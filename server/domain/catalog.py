@@ -281,6 +281,7 @@ class ProductRow:
     weight_grams: int | None = None  # None: keep the product's (0 for a new one)
     tax_class: str | None = None  # None: keep the product's ("standard" for a new one)
     feed: tuple[tuple[str, str | None], ...] = ()  # the feed columns given (feeds_fields)
+    prices: tuple[tuple[str, int], ...] | None = None  # price_EUR...: catalog_import_prices
 
 
 class CatalogImportError(InvalidInput):
@@ -434,7 +435,11 @@ def apply_plan(session: Session, plan: ImportPlan, progress: Progress | None = N
 def upsert_products(
     session: Session, rows: list[ProductRow], progress: Progress | None = None
 ) -> ImportResult:
-    """Create or update each product by sku, inside the caller's transaction."""
+    """Create or update each product (and its price list) by sku, in the caller's transaction."""
+    from buybutton_server.domain.catalog_import_prices import apply_prices, plan_prices
+
     plan = plan_import(session, rows)
+    prices = plan_prices(session, rows, plan)
     apply_plan(session, plan, progress)
-    return plan.result
+    apply_prices(session, prices)
+    return prices.result(plan)

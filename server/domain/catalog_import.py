@@ -5,6 +5,7 @@ A file is read the way a merchant's spreadsheet writes it: UTF-8 with or without
 other encoding is refused with the line of its first bad byte: no guessing), headers in any
 case with spaces around them, and commas, semicolons or tabs between the values. Every
 problem of every row is reported, one ``line N: …`` (``item N: …`` for JSON) per problem.
+Price-list columns (``price_EUR``, ...) are read by :mod:`.catalog_import_prices`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from buybutton_server.domain.catalog import (
     check_stock,
     check_title,
     price_in_minor_units,
+)
+from buybutton_server.domain.catalog_import_prices import (
+    header_problems,
+    is_price_column,
+    row_prices,
 )
 from buybutton_server.domain.feeds_fields import FEED_COLUMNS
 from buybutton_server.domain.feeds_fields import RULES as FEED_RULES
@@ -135,11 +141,13 @@ def _header(cells: list[str]) -> list[str]:
         for i, name in enumerate(names)
         if name and name in names[:i]
     ]
-    unknown = sorted({n for n in names if n and n not in FIELDS})
+    unknown = sorted({n for n in names if n and n not in FIELDS and not is_price_column(n)})
     if unknown:
         problems.append(
             f"line 1: unknown column(s) {', '.join(unknown)}; the columns are {', '.join(FIELDS)}"
+            ", and price_EUR, price_USD, ... for a price list"
         )
+    problems += header_problems(names)
     missing = [n for n in _REQUIRED if n not in names]
     if missing:
         problems.append(f"line 1: missing column(s) {', '.join(missing)}; {_HINT}")
@@ -278,7 +286,7 @@ def _validate_row(raw: Mapping[str, Any]) -> tuple[ProductRow | None, list[str]]
         problems.append(
             f"{len(extra)} value(s) past the header's columns (a delimiter or quote amiss?)"
         )
-    unknown = set(raw) - set(FIELDS) - {_EXTRA}
+    unknown = {key for key in raw if key not in FIELDS and not is_price_column(key)} - {_EXTRA}
     if unknown:
         problems.append(f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     sku = check(lambda: check_sku(_text(raw, "sku", required=True)))
@@ -324,8 +332,17 @@ def _validate_row(raw: Mapping[str, Any]) -> tuple[ProductRow | None, list[str]]
     feed = tuple(
         (name, check(partial(_feed_field, raw, name))) for name in FEED_COLUMNS if name in raw
     )
+    # Price-list columns (price_EUR, ...): given, they replace the product's list.
+    prices, wrong = row_prices(raw, currency)
+    problems += wrong
     if problems:
         return None, problems
     return ProductRow(
-        sku=sku, title=title, price_amount=amount, currency=currency, feed=feed, **values
+        sku=sku,
+        title=title,
+        price_amount=amount,
+        currency=currency,
+        feed=feed,
+        prices=prices,
+        **values,
     ), problems
