@@ -30,7 +30,7 @@ from buybutton_server.payments import PaymentProvider, make_provider
 from buybutton_server.security import SecurityHeadersMiddleware
 from buybutton_server.services import commissions, mail, retention
 from buybutton_server.settings import Settings
-from buybutton_server.templating import RenderCache, make_templates
+from buybutton_server.templating import make_templates
 from buybutton_server.views import (
     addresses,
     admin,
@@ -281,7 +281,6 @@ def create_app(
     app.state.settings = settings
     app.state.payments = provider
     app.state.link_signer = LinkSigner(settings.secret_keys, cache_size=4096)
-    app.state.page_cache = RenderCache(size=256)
     app.state.analytics = EventBuffer()
     app.state.templates = make_templates()
     return app

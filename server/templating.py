@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,6 +46,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["money"] = money
     env.filters["number"] = number
     env.filters["date"] = local_date
+    env.filters["localize"] = locales.localize  # a label the domain built, in the page's language
     env.filters["decimal"] = decimal_string
     env.globals["shop_name"] = "buybutton"
     env.globals["asset_version"] = __version__
@@ -150,25 +150,3 @@ class ShopperTemplates(Jinja2Templates):
                     value = f"{response.headers['vary']}, {value}"
                 response.headers[key] = value
         return response
-
-
-class RenderCache:
-    """Rendered HTML keyed by everything that went into it, for pages whose only
-    per-response parts are placeholder strings (attempt key, CSP nonce).
-
-    The key holds the full rows read from the database for this request, so a change of
-    price or stock is a different key: nothing is ever served stale, a render is only
-    skipped when it would produce the same bytes.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.pages: OrderedDict[Hashable, str] = OrderedDict()
-
-    def get_or_render(self, key: Hashable, render: Callable[[], str]) -> str:
-        page = self.pages.get(key)
-        if page is None:
-            page = self.pages[key] = render()
-            if len(self.pages) > self.size:
-                self.pages.popitem(last=False)
-        return page

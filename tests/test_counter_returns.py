@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterator
 
 import pytest
+from httpx2 import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from buybutton_server import Settings
-from buybutton_server.db import write_session
-from buybutton_server.db.models import Order, OrderLine, Refund, Return, WebhookEvent, utcnow
+from buybutton_server.db.models import Order, Refund, Return, WebhookEvent
 from buybutton_server.domain import admin_auth, inventory
 from buybutton_server.domain.admin_auth import ScryptCost
-from tests.conftest import SHOPPER, add_product, product
+from tests.conftest import add_product, product
+from tests.order_helpers import paid_order
 from tests.test_counter import CLERK_A, CLERK_B, add_login, add_store, browser
 
 MAIN_STOCK = 10
@@ -51,40 +51,7 @@ def clerk_c(settings: Settings, stores: dict[str, int]) -> Iterator[TestClient]:
 
 def bought_online(sessions: sessionmaker[Session]) -> Order:
     """A paid delivery order of 2 mugs, shipped from MAIN (written as settlement leaves it)."""
-    mug = product(sessions)
-    tag = secrets.token_hex(4).upper()
-    with write_session(sessions) as session:
-        session.add(
-            Order(
-                public_id=secrets.token_urlsafe(16),
-                number=f"BB-{tag}",
-                attempt_key=secrets.token_urlsafe(16),
-                status="paid",
-                currency="USD",
-                total_amount=4800,
-                subtotal_amount=4800,
-                email=SHOPPER["email"],
-                name=SHOPPER["name"],
-                payment_provider="test",
-                payment_method="card",
-                payment_reference=f"test_pi_{tag}",
-                paid_at=utcnow(),
-                lines=[
-                    OrderLine(
-                        product_id=mug.id,
-                        sku="MUG-01",
-                        title=mug.title,
-                        unit_amount=2400,
-                        quantity=2,
-                        total_amount=4800,
-                    )
-                ],
-            )
-        )
-    with sessions() as session:
-        found = session.scalar(select(Order).where(Order.number == f"BB-{tag}"))
-        assert found is not None
-        return found
+    return paid_order(sessions, [("MUG-01", 2)])
 
 
 def form_of(client: TestClient, number: str) -> dict[str, str]:
@@ -94,6 +61,17 @@ def form_of(client: TestClient, number: str) -> dict[str, str]:
     line = re.search(r'name="(qty-\d+)"', page.text)
     assert line is not None
     return {**fields, "line": line[1]}
+
+
+def give_back(
+    client: TestClient, form: dict[str, str], units: str, reason: str, restock: str
+) -> Response:
+    """Post the counter's return form for ``units`` of the order's line (not followed)."""
+    return client.post(
+        "/store/STORE-C/returns",
+        data={**form, form["line"]: units, "reason": reason, "restock": restock},
+        follow_redirects=False,
+    )
 
 
 def levels(sessions: sessionmaker[Session], location_id: int | None) -> tuple[int, int]:
@@ -114,11 +92,7 @@ def test_a_return_at_the_counter_restocks_that_store_and_refunds(
 ) -> None:
     order = bought_online(sessions)
     form = form_of(clerk_c, order.number)
-    answer = clerk_c.post(
-        "/store/STORE-C/returns",
-        data={**form, form["line"]: "1", "reason": "changed_mind", "restock": "yes"},
-        follow_redirects=False,
-    )
+    answer = give_back(clerk_c, form, "1", "changed_mind", "yes")
     assert answer.status_code == 303, answer.text
     done = clerk_c.get(answer.headers["location"])
     assert "refunded $24.00" in done.text and "back on this store" in done.text
@@ -133,11 +107,7 @@ def test_a_return_at_the_counter_restocks_that_store_and_refunds(
     [event] = received_events(sessions)
     assert event["location"]["code"] == "STORE-C" and event["return"]["location"] == "STORE-C"
     # The same form posted again makes no second return or refund.
-    again = clerk_c.post(
-        "/store/STORE-C/returns",
-        data={**form, form["line"]: "1", "reason": "changed_mind", "restock": "yes"},
-        follow_redirects=False,
-    )
+    again = give_back(clerk_c, form, "1", "changed_mind", "yes")
     assert again.status_code == 303
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Refund)) == 1
@@ -148,11 +118,7 @@ def test_damaged_units_are_not_restocked(
 ) -> None:
     order = bought_online(sessions)
     form = form_of(clerk_c, order.number)
-    answer = clerk_c.post(
-        "/store/STORE-C/returns",
-        data={**form, form["line"]: "2", "reason": "damaged", "restock": "no"},
-        follow_redirects=False,
-    )
+    answer = give_back(clerk_c, form, "2", "damaged", "no")
     assert answer.status_code == 303
     assert levels(sessions, stores["C"]) == (0, 0)
     assert levels(sessions, None) == (MAIN_STOCK, 0)
@@ -165,10 +131,7 @@ def test_more_than_was_bought_is_refused(
 ) -> None:
     order = bought_online(sessions)
     form = form_of(clerk_c, order.number)
-    answer = clerk_c.post(
-        "/store/STORE-C/returns",
-        data={**form, form["line"]: "3", "reason": "changed_mind", "restock": "yes"},
-    )
+    answer = give_back(clerk_c, form, "3", "changed_mind", "yes")
     assert answer.status_code == 409 and "at most 2 more" in answer.text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Return)) == 0

@@ -15,7 +15,8 @@ from buybutton_server.db import write_session
 from buybutton_server.db.models import CommissionLine, Order
 from buybutton_server.domain import commissions, payees
 from buybutton_server.domain.commissions import RuleSpec
-from tests.conftest import GOOD_CARD, SHOPPER, attempt_key, path_of
+from tests.conftest import path_of
+from tests.order_helpers import pay_on_page
 from tests.test_ucp import (  # noqa: F401  (fixtures: the UCP shop and its agent)
     Agent,
     agent,
@@ -57,14 +58,9 @@ def test_the_checkout_page_and_the_json_path_refuse_it(
 ) -> None:
     seller_of_the_mug(sessions, ready=False, unready="refuse")
     url = path_of(bb.checkout_link("MUG-01"))
-    page = shop.get(url)
-    paid = shop.post(url, data={**SHOPPER, **GOOD_CARD, "attempt": attempt_key(page.text)})
+    paid = pay_on_page(shop, url)
     assert paid.status_code == 404 and REFUSED in paid.text and "Nothing was charged" in paid.text
-    as_json = shop.post(
-        url,
-        data={**SHOPPER, **GOOD_CARD, "attempt": attempt_key(page.text)},
-        headers={"Accept": "application/json"},
-    )
+    as_json = pay_on_page(shop, url, headers={"Accept": "application/json"})
     assert as_json.status_code == 404
     assert as_json.json()["error"]["code"] == "seller_not_ready"
     assert counts(sessions) == (0, 0)
@@ -74,9 +70,7 @@ def test_falling_back_to_the_head_office_sells_it_without_a_share(
     shop: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
 ) -> None:
     seller_of_the_mug(sessions, ready=False, unready="head_office")
-    url = path_of(bb.checkout_link("MUG-01"))
-    page = shop.get(url)
-    paid = shop.post(url, data={**SHOPPER, **GOOD_CARD, "attempt": attempt_key(page.text)})
+    paid = pay_on_page(shop, path_of(bb.checkout_link("MUG-01")))
     assert paid.status_code == 303, paid.text
     assert counts(sessions) == (1, 0)  # sold by the head office: no seller's share
 
@@ -95,9 +89,7 @@ def test_once_its_payouts_are_enabled_it_sells_with_its_share(
     shop: TestClient, bb: BuyButton, sessions: sessionmaker[Session]
 ) -> None:
     seller_of_the_mug(sessions, ready=True, unready="refuse")
-    url = path_of(bb.checkout_link("MUG-01"))
-    page = shop.get(url)
-    paid = shop.post(url, data={**SHOPPER, **GOOD_CARD, "attempt": attempt_key(page.text)})
+    paid = pay_on_page(shop, path_of(bb.checkout_link("MUG-01")))
     assert paid.status_code == 303, paid.text
     with sessions() as session:
         assert session.scalar(select(CommissionLine.amount)) == 2400 - 480

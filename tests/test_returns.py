@@ -6,7 +6,6 @@ and the guards (CSRF, staff, another order's line, unknown ids)."""
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,13 +19,14 @@ from buybutton import BuyButton
 from buybutton.cli import main
 from buybutton_server import Settings, create_app
 from buybutton_server.db import write_session
-from buybutton_server.db.models import Order, OrderLine, Refund, Return, WebhookEvent, utcnow
+from buybutton_server.db.models import Order, Refund, Return, WebhookEvent, utcnow
 from buybutton_server.domain import admin_auth
 from buybutton_server.domain.admin_auth import ScryptCost, create_admin
 from buybutton_server.domain.api_keys import create_key
 from buybutton_server.errors import Conflict
 from buybutton_server.services import returns as service
-from tests.conftest import SHOPPER, add_product, product
+from tests.conftest import add_product, product
+from tests.order_helpers import paid_order
 
 PASSWORD = "correct horse battery staple"
 LOOK = [("MUG-01", 2), ("TEE-M", 1)]
@@ -49,43 +49,7 @@ def buy(client: TestClient, bb: BuyButton) -> Order:
     """A paid order of 2 mugs (24.00 each) and a tee (30.00), as settlement leaves it
     (written directly: these tests are about what happens after the payment; the stock
     stays at 10 each, so a restock shows as 11)."""
-    sessions: sessionmaker[Session] = client.app.state.sessions  # type: ignore[attr-defined]
-    mug, tee = product(sessions), product(sessions, "TEE-M")
-    tag = secrets.token_hex(4).upper()
-    with write_session(sessions) as session:
-        order = Order(
-            public_id=secrets.token_urlsafe(16),
-            number=f"BB-{tag}",
-            attempt_key=secrets.token_urlsafe(16),
-            status="paid",
-            currency="USD",
-            total_amount=7800,
-            subtotal_amount=7800,
-            email=SHOPPER["email"],
-            name=SHOPPER["name"],
-            payment_provider="test",
-            payment_method="card",
-            payment_reference=f"test_pi_{tag}",
-            paid_at=utcnow(),
-            lines=[
-                OrderLine(
-                    product_id=mug.id, sku="MUG-01", title=mug.title,
-                    unit_amount=2400, quantity=2, total_amount=4800,
-                ),
-                OrderLine(
-                    product_id=tee.id, sku="TEE-M", title=tee.title,
-                    unit_amount=3000, quantity=1, total_amount=3000,
-                ),
-            ],
-        )  # fmt: skip
-        session.add(order)
-        session.flush()
-        order_id = order.id
-    with sessions() as session:
-        found = session.get(Order, order_id)
-        assert found is not None
-        found.lines  # noqa: B018 (loaded while the session is open)
-        return found
+    return paid_order(client.app.state.sessions, LOOK)  # type: ignore[attr-defined]
 
 
 def form_key(html: str) -> str:

@@ -386,6 +386,11 @@ def test_the_order_page_shows_the_parts_inclusive(
     # VAT is inside the total: shown after it, named as included.
     assert re.search(r"Total €59\.35 incl\. VAT €\d+\.\d\d", shown), shown
     assert "10117 Berlin, Germany" in shown
+    # The tax line in the page's language, as the checkout named it.
+    german = text_of(
+        client.get(f"/orders/{order.public_id}", headers={"Accept-Language": "de"}).text
+    )
+    assert "Gesamt 59,35 € inkl. MwSt. 8,42 €" in german, german
 
 
 def test_the_order_page_shows_tax_added_and_the_region(

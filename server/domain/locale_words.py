@@ -167,6 +167,12 @@ MESSAGE_WORDS = (
     N_("Standard"),
     N_("Express"),
     N_("International"),
+    # payments (services/checkout.py, domain/reservations.py); the card's refusals are
+    # payments/messages.py's, marked there.
+    N_("Your payment failed."),
+    N_("The reservation was not collected in time; the units went back."),
+    # pickup (domain/pickup.py ready_text; the others are patterns below)
+    N_("ready now"),
 )
 
 # English sentences the domain builds with values → (the catalog's message, value names).
@@ -312,6 +318,23 @@ MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"(?P<low>\d+)-(?P<high>\d+) business days",
             N_("%(low)s-%(high)s business days"),
         ),
+        # Pickup (domain/pickup.py): ready times and a reservation's hold, in store time.
+        (
+            r"Held for you until (?P<time>\d{4}-\d\d-\d\d \d\d:\d\d(?: UTC)?)",
+            N_("Held for you until %(time)s"),
+        ),
+        (r"ready in (?P<num>\d+) min", N_("ready in %(num)s min")),
+        (r"ready in (?P<num>\d+) h", N_("ready in %(num)s h")),
+        (
+            r"ready in (?P<hours>\d+) h (?P<minutes>\d+) min",
+            N_("ready in %(hours)s h %(minutes)s min"),
+        ),
+        (r"ready today at (?P<clock>\d\d:\d\d)", N_("ready today at %(clock)s")),
+        (r"ready tomorrow at (?P<clock>\d\d:\d\d)", N_("ready tomorrow at %(clock)s")),
+        (
+            r"ready on (?P<weekday>[A-Z][a-z]+day) at (?P<clock>\d\d:\d\d)",
+            N_("ready on %(weekday)s at %(clock)s"),
+        ),
         (
             r"There have been too many requests for order links\. Please try again in "
             r"(?P<num>\d+) minutes?\.",
@@ -325,6 +348,7 @@ MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # Values that are never words to translate (a code, a product's title, a number).
 _LITERAL_VALUES = frozenset(
     {"code", "title", "num", "amount", "currency", "date", "postal", "low", "high", "store"}
+    | {"time", "clock", "weekday", "hours", "minutes"}  # dates and times: as the locale writes
 )
 
 

@@ -44,6 +44,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from buybutton.money import exponent, format_amount
+from buybutton_server.domain import locale_dates
 from buybutton_server.domain.locale_words import SCRIPT_WORDS, message_template
 
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "ar")
@@ -225,7 +226,12 @@ def localize(text: str, lang: Lang | None = None) -> str:
     if found is None:  # English is the source: the domain's own words, as written
         return text
     message, values, literal = found
-    words = {k: v if k in literal else _word(catalog, k, v, lang) for k, v in values.items()}
+    words = {
+        k: locale_dates.moment_value(k, v, lang.babel)
+        if k in literal
+        else _word(catalog, k, v, lang)
+        for k, v in values.items()
+    }
     return catalog.gettext(message) % words
 
 
@@ -380,6 +386,13 @@ def format_date(value: date | datetime, lang: Lang | None = None, form: str = "m
     if isinstance(value, datetime):
         value = value.date()
     return str(babel_format_date(value, format=form, locale=(lang or current()).babel))
+
+
+def format_datetime(
+    value: datetime, zone: str | None = "UTC", lang: Lang | None = None, form: str = "medium"
+) -> str:
+    """``26.11.2026, 10:14`` as the locale writes a moment, in ``zone`` (locale_dates)."""
+    return locale_dates.format_datetime(value, zone, (lang or current()).babel, form)
 
 
 def format_percent(basis_points: int, lang: Lang | None = None) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from buybutton_server.db.models import DEFAULT_LOCATION, Location
+from buybutton_server.domain import locales
 from buybutton_server.domain.address_rules import country_name
 from buybutton_server.domain.checkout_model import Address, PickupPoint
 from buybutton_server.domain.inventory import LEVELS, LOCATIONS
@@ -378,9 +379,11 @@ def local_time(moment: datetime, zone: str) -> str:
     return f"{shown} UTC" if zone == "UTC" else shown
 
 
-def held_text(until: datetime, zone: str) -> str:
-    """A reservation's deadline as the shopper reads it (store time)."""
-    return f"Held for you until {local_time(until, zone)}"
+def held_text(until: datetime, zone: str, lang: locales.Lang | None = None) -> str:
+    """A reservation's deadline as the shopper reads it (store time): in ``lang`` when given
+    (an email), else in English, which the page translates (``_()``, locale_words)."""
+    text = f"Held for you until {local_time(until, zone)}"
+    return locales.localize(text, lang) if lang is not None else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,32 +1,41 @@
 """What a shopper reads when a payment does not go through, by decline code.
 
-Stripe's codes are the common vocabulary; the test provider uses the same ones.
+Stripe's codes are the common vocabulary; the test provider uses the same ones. The
+messages stay English here (payments know nothing of the request); each is marked with
+:func:`N_` so ``pybabel extract`` (babel.cfg) puts it in the catalogs, and the page that
+shows it translates it (``{{ _(alert) }}``, ``locales.localize``; docs/languages.md).
 """
 
 from __future__ import annotations
 
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalogs; translated where it is shown."""
+    return message
+
+
 DECLINE_MESSAGES = {
-    "card_declined": "Your card was declined. Try another card.",
-    "generic_decline": "Your card was declined. Try another card.",
-    "insufficient_funds": "Your card has insufficient funds. Try another card.",
-    "expired_card": "Your card has expired. Try another card.",
-    "incorrect_cvc": "The security code is not right. Check it and try again.",
-    "invalid_cvc": "Enter the 3 or 4 digit security code.",
-    "incorrect_number": "That card number is not valid. Check it and try again.",
-    "invalid_number": "That card number is not valid. Check it and try again.",
-    "invalid_expiry": "Enter the expiry date as MM / YY.",
-    "invalid_expiry_month": "The expiry date is not valid. Check it and try again.",
-    "invalid_expiry_year": "The expiry date is not valid. Check it and try again.",
-    "processing_error": "We could not process your card. Please try again.",
-    "authentication_required": "Your bank needs to confirm this payment. Please try again.",
-    "payment_intent_authentication_failure": (
+    "card_declined": N_("Your card was declined. Try another card."),
+    "generic_decline": N_("Your card was declined. Try another card."),
+    "insufficient_funds": N_("Your card has insufficient funds. Try another card."),
+    "expired_card": N_("Your card has expired. Try another card."),
+    "incorrect_cvc": N_("The security code is not right. Check it and try again."),
+    "invalid_cvc": N_("Enter the 3 or 4 digit security code."),
+    "incorrect_number": N_("That card number is not valid. Check it and try again."),
+    "invalid_number": N_("That card number is not valid. Check it and try again."),
+    "invalid_expiry": N_("Enter the expiry date as MM / YY."),
+    "invalid_expiry_month": N_("The expiry date is not valid. Check it and try again."),
+    "invalid_expiry_year": N_("The expiry date is not valid. Check it and try again."),
+    "processing_error": N_("We could not process your card. Please try again."),
+    "authentication_required": N_("Your bank needs to confirm this payment. Please try again."),
+    "payment_intent_authentication_failure": N_(
         "Your bank could not confirm the payment. Try again or use another card."
     ),
-    "fraudulent": "Your card was declined. Try another card.",
-    "lost_card": "Your card was declined. Try another card.",
-    "stolen_card": "Your card was declined. Try another card.",
+    "fraudulent": N_("Your card was declined. Try another card."),
+    "lost_card": N_("Your card was declined. Try another card."),
+    "stolen_card": N_("Your card was declined. Try another card."),
 }
-FALLBACK = "Your payment did not go through. Try another card."
+FALLBACK = N_("Your payment did not go through. Try another card.")
 # The card field a code is about: the page shows the message next to that field.
 CARD_FIELD_BY_CODE = {
     "invalid_number": "card_number",

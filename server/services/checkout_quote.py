@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton.tokens import CheckoutLink
-from buybutton_server.db import fetch_all, read_session, run_read
+from buybutton_server.db import fetch_all, read_session
 from buybutton_server.db.models import ShippingRate, ShippingZoneArea
 from buybutton_server.domain import addresses, pickup, quoting
 from buybutton_server.domain.checkout_model import Address, Message, Quote, Severity
@@ -344,8 +344,3 @@ def quote_form(
             name: shown[name] for name in ("country", "region", "city", "postal_code", "line1")
         } | {"email": wallet.get("email", ""), "name": wallet.get("name", "")}
     return data
-
-
-async def read_countries(factory: sessionmaker[Session]) -> tuple[str, ...]:
-    """:func:`shipping_countries` for the page's hot path (inline on SQLite)."""
-    return await run_read(factory, shipping_countries, factory)

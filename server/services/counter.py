@@ -8,8 +8,6 @@ per login before the transaction; wrong codes also count on the order (``MAX_WRO
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,7 +34,6 @@ from buybutton_server.services import returns as return_service
 Sessions = sessionmaker[Session]
 # Code checks: per order (any login) and per login (any order), in 15 minutes.
 PER_ORDER, PER_LOGIN, WINDOW = 10, 30, 900
-_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,9 +250,8 @@ def return_form(
             ReturnLine(line.id, line.title, line.sku, line.quantity, left[line.id])
             for line in order.lines
         )
-        return ReturnForm(
-            _store(location), order.number, order.email, closed, lines, secrets.token_urlsafe(24)
-        )
+        key = return_service.new_form_key()
+        return ReturnForm(_store(location), order.number, order.email, closed, lines, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,19 +288,8 @@ def take_return(
     """Receive a return at the store from the counter's form (``number``, ``qty-{line id}``,
     ``reason``, ``note``, ``restock`` yes/no, the one-time ``key``), then refund it through
     the original payment, restocking at this store unless the units are damaged."""
-    key = form.get("key", "")
-    if not _KEY.fullmatch(key):
-        raise InvalidInput("This form is out of date: find the order again.")
-    wanted: dict[int, int] = {}
-    for name, value in form.items():
-        if not name.startswith("qty-"):
-            continue
-        line, text = name[4:], value.strip() or "0"
-        if not (line.isdecimal() and len(line) <= 9):
-            raise NotFound("That item is not part of this order.")
-        if not (text.isascii() and text.isdecimal() and len(text) <= 6):
-            raise InvalidInput("Quantities to return must be whole numbers, 0 or more.")
-        wanted[int(line)] = int(text)
+    stale = "This form is out of date: find the order again."
+    key, wanted = return_service.read_form(form, stale=stale)
     restock = form.get("restock", "") == "yes"
     if form.get("restock", "") not in ("yes", "no"):
         raise InvalidInput("Choose whether the items go back on the shelf or are damaged.")

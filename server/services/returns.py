@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -259,10 +260,11 @@ class ShopperLine:
 @dataclass(frozen=True, slots=True)
 class ShopperReturn:
     id: int
-    created: str
+    created: datetime  # the page writes dates and money as the shopper's locale does
     status: str
     lines: tuple[str, ...]  # "2 x Mug" (with a multiplication sign)
-    refund: str | None
+    refund: int | None  # minor units of ``currency``
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +272,7 @@ class ShopperPage:
     public_id: str
     number: str
     closed: str | None  # why no return can be asked now; None when it can
-    closes: str  # the last day returns are open ("" when not paid)
+    closes: datetime | None  # the last day returns are open (None when not paid)
     lines: tuple[ShopperLine, ...]
     returns: tuple[ShopperReturn, ...]
 
@@ -279,12 +281,11 @@ def _shopper_returns(order: Order, found: list[Return]) -> tuple[ShopperReturn, 
     return tuple(
         ShopperReturn(
             id=r.id,
-            created=when(r.created_at),
+            created=r.created_at,
             status=r.status,
             lines=tuple(f"{item.quantity} \u00d7 {item.order_line.title}" for item in r.lines),
-            refund=None
-            if r.refund_amount is None
-            else format_amount(r.refund_amount, order.currency),
+            refund=r.refund_amount,
+            currency=order.currency,
         )
         for r in found
     )
@@ -305,7 +306,7 @@ def shopper_page(sessions: Sessions, public_id: str, window_days: int) -> Shoppe
             public_id=order.public_id,
             number=order.number,
             closed=closed,
-            closes=f"{ends:%Y-%m-%d}" if ends else "",
+            closes=ends,
             lines=tuple(
                 ShopperLine(id=line.id, title=line.title, bought=line.quantity, left=left[line.id])
                 for line in order.lines
@@ -314,14 +315,14 @@ def shopper_page(sessions: Sessions, public_id: str, window_days: int) -> Shoppe
         )
 
 
-def request_from_form(
-    sessions: Sessions, public_id: str, form: Mapping[str, str], window_days: int
-) -> int:
-    """Ask for a return from the shopper's form (``qty-{line id}`` fields, ``reason``,
-    ``note``, the one-time ``key``); the new return's id. Raises as the domain does."""
+def read_form(form: Mapping[str, str], *, stale: str) -> tuple[str, dict[int, int]]:
+    """The one-time ``key`` and the units wanted back per order line (``qty-{line id}``
+    fields) of a return form, the shopper's or the counter's; :class:`InvalidInput` with
+    ``stale`` for a missing or malformed key, :class:`NotFound` for a line id that cannot be
+    one, :class:`InvalidInput` for a quantity that is not a whole number."""
     key = form.get("key", "")
     if not _KEY.fullmatch(key):
-        raise InvalidInput("This form is out of date: reload the page and try again.")
+        raise InvalidInput(stale)
     wanted: dict[int, int] = {}
     for name, value in form.items():
         if not name.startswith("qty-"):
@@ -332,6 +333,15 @@ def request_from_form(
         if not (text.isascii() and text.isdecimal() and len(text) <= 6):
             raise InvalidInput("Quantities to return must be whole numbers, 0 or more.")
         wanted[int(line)] = int(text)
+    return key, wanted
+
+
+def request_from_form(
+    sessions: Sessions, public_id: str, form: Mapping[str, str], window_days: int
+) -> int:
+    """Ask for a return from the shopper's form (``qty-{line id}`` fields, ``reason``,
+    ``note``, the one-time ``key``); the new return's id. Raises as the domain does."""
+    key, wanted = read_form(form, stale="This form is out of date: reload the page and try again.")
     with write_session(sessions) as session:
         order = order_by_public_id(session, public_id)
         if order is None:

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from buybutton.tokens import MAX_QUANTITY, CheckoutLink
 from buybutton.urls import absolute, checkout_path, order_path
-from buybutton_server.domain import analytics
+from buybutton_server.domain import analytics, locales
 from buybutton_server.domain.carts import Item
 from buybutton_server.domain.catalog import ProductView
 from buybutton_server.domain.pickup import PickupStore
@@ -355,7 +355,8 @@ def _as_json(request: Request, outcome: Outcome, back: str | None) -> Response:
     # Every answer carries a fresh attempt key: whatever happens next is a new attempt.
     body: dict[str, Any] = {"attempt": secrets.token_urlsafe(18)}
     if outcome.problem is not None:
-        body["error"] = {"code": outcome.code, "message": outcome.alert}
+        message = locales.localize(outcome.alert) if outcome.alert else outcome.alert
+        body["error"] = {"code": outcome.code, "message": message}  # the shopper's language
         if outcome.errors:
             body["error"]["fields"] = dict(outcome.errors)
         status = STATUS_BY_PROBLEM[outcome.problem]

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import Location, Order
 from buybutton_server.domain import pickup
-from buybutton_server.domain.mail import messages
-from buybutton_server.domain.mail.emails import order_lang
-from buybutton_server.domain.mail.outbox import enqueue
-from buybutton_server.domain.shop_profile import identity
+from buybutton_server.domain.locales import Lang
+from buybutton_server.domain.mail.emails import queue_order_email
 
 
 def _store(location: Location) -> dict[str, Any]:
@@ -29,57 +27,45 @@ def _store(location: Location) -> dict[str, Any]:
     }
 
 
-def _held(session: Session, order: Order, location: Location) -> str:
+def _lines(order: Order) -> list[dict[str, Any]]:
+    return [{"title": line.title, "quantity": line.quantity} for line in order.lines]
+
+
+def _held(session: Session, order: Order, location: Location, lang: Lang) -> str:
     if order.fulfilment_method != "reserve" or order.status == "paid" or not order.reserved_until:
         return ""
-    return pickup.held_text(order.reserved_until, pickup.zone_of(session, location.time_zone))
+    zone = pickup.zone_of(session, location.time_zone)
+    return pickup.held_text(order.reserved_until, zone, lang)  # the email's language
 
 
 def queue_pickup_ready(
     session: Session, order: Order, location: Location, code: str, *, copy: int = 1
 ) -> bool:
     """ "Your order is ready": the code to give at the counter (``copy`` > 1: a new code)."""
-    lang = order_lang(session, order)
-    return enqueue(
+    return queue_order_email(
         session,
-        kind="pickup_ready",
-        dedupe_key=f"pickup_ready:{order.number}:{copy}",
-        to=order.email,
-        subject=messages.subject("pickup_ready", identity(session), lang, number=order.number),
-        data={
-            "locale": lang.tag,
-            "number": order.number,
-            "public_id": order.public_id,
-            "name": order.name,
+        order,
+        "pickup_ready",
+        key=f"{order.number}:{copy}",
+        extra=lambda lang: {
             "code": code,
             "reservation": order.fulfilment_method == "reserve" and order.status != "paid",
             # How long the store holds an unpaid reservation, in the store's time (issue 15).
-            "held_until": _held(session, order, location),
+            "held_until": _held(session, order, location, lang),
             "currency": order.currency,
             "total": order.total_amount,
             "store": _store(location),
-            "lines": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
+            "lines": _lines(order),
         },
-        order_id=order.id,
     )
 
 
 def queue_pickup_collected(session: Session, order: Order, location: Location) -> bool:
     """ "You collected your order" (once per order)."""
-    lang = order_lang(session, order)
-    return enqueue(
+    return queue_order_email(
         session,
-        kind="pickup_collected",
-        dedupe_key=f"pickup_collected:{order.number}",
-        to=order.email,
-        subject=messages.subject("pickup_collected", identity(session), lang, number=order.number),
-        data={
-            "locale": lang.tag,
-            "number": order.number,
-            "public_id": order.public_id,
-            "name": order.name,
-            "store": _store(location),
-            "lines": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
-        },
-        order_id=order.id,
+        order,
+        "pickup_collected",
+        key=order.number,
+        extra=lambda lang: {"store": _store(location), "lines": _lines(order)},
     )

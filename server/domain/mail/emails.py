@@ -12,13 +12,15 @@ order_link                ``/orders/find`` (services.order_links)    ``order_lin
 password_reset            the admin's password reset                 ``password_reset:<hash>``
 ========================  =========================================  ===========================
 
-Every email about an order carries ``public_id``; the bodies link to the order through a
+Every email about an order (the counter's too, :mod:`.counter_emails`) is queued by
+:func:`queue_order_email` and carries ``public_id``; the bodies link to the order through a
 signed order link made when the message is sent (see :mod:`.messages`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,12 +104,45 @@ def payment_summary(order: Order | OrderRow, lang: Lang = ENGLISH) -> str:
     return method
 
 
-def receipt_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any]:
+def order_data(order: Order | OrderRow, lang: Lang) -> dict[str, Any]:
+    """What every email about an order says first: its language, number, public id (the
+    signed order link is made from it when sent) and the shopper's name."""
     return {
         "locale": lang.tag,
         "number": order.number,
         "public_id": order.public_id,
         "name": order.name,
+    }
+
+
+def queue_order_email(
+    session: Session,
+    order: Order | OrderRow,
+    kind: str,
+    *,
+    key: str,
+    extra: Callable[[Lang], dict[str, Any]],
+    shop: ShopIdentity | None = None,
+) -> bool:
+    """Queue the ``kind`` email about ``order`` (the template ``mail/<kind>.*``) to the
+    address it was placed with, in its language: the subject names the order, the data is
+    :func:`order_data` and then ``extra(lang)``; deduplicated by ``<kind>:<key>``. ``shop``:
+    the identity the caller has already read (else read here). False if queued already."""
+    lang = order_lang(session, order)
+    return enqueue(
+        session,
+        kind=kind,
+        dedupe_key=f"{kind}:{key}",
+        to=order.email,
+        subject=messages.subject(kind, shop or identity(session), lang, number=order.number),
+        data={**order_data(order, lang), **extra(lang)},
+        order_id=order.id,
+    )
+
+
+def receipt_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any]:
+    return {
+        **order_data(order, lang),
         "currency": order.currency,
         "total": order.total_amount,
         "lines": [
@@ -128,16 +163,13 @@ def receipt_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any
 
 
 def _queue_receipt(session: Session, order: Order | OrderRow, copy: int) -> bool:
-    shop = ShopIdentity(name=shop_name(session))
-    lang = order_lang(session, order)
-    return enqueue(
+    return queue_order_email(
         session,
-        kind="receipt",
-        dedupe_key=f"receipt:{order.number}:{copy}",
-        to=order.email,
-        subject=messages.subject("receipt", shop, lang, number=order.number),
-        data=receipt_data(order, lang),
-        order_id=order.id,
+        order,
+        "receipt",
+        key=f"{order.number}:{copy}",
+        extra=lambda lang: receipt_data(order, lang),
+        shop=ShopIdentity(name=shop_name(session)),
     )
 
 
@@ -161,27 +193,19 @@ def resend_receipt(session: Session, order: Order) -> None:
 def queue_refund(session: Session, order: Order, amount: int, refund_key: str) -> None:
     """A refund of ``amount`` (minor units) just recorded under ``refund_key``; ``order``
     as it was before this refund."""
-    shop = identity(session)
-    lang = order_lang(session, order)
     refunded = order.refunded_amount + amount
-    enqueue(
+    queue_order_email(
         session,
-        kind="refund",
-        dedupe_key=f"refund:{refund_key}",
-        to=order.email,
-        subject=messages.subject("refund", shop, lang, number=order.number),
-        data={
-            "locale": lang.tag,
-            "number": order.number,
-            "public_id": order.public_id,
-            "name": order.name,
+        order,
+        "refund",
+        key=refund_key,
+        extra=lambda lang: {
             "currency": order.currency,
             "amount": amount,
             "refunded": refunded,
             "total": order.total_amount,
             "full": refunded >= order.total_amount,
         },
-        order_id=order.id,
     )
 
 
@@ -194,30 +218,22 @@ def queue_shipped(
 ) -> None:
     """The shipped email of an order just fulfilled; once per (order, carrier, tracking
     number). A tracking link that is not http(s) is left out."""
-    shop = identity(session)
     link = (
         tracking_url
         if tracking_url and urlsplit(tracking_url).scheme in ("http", "https")
         else None
     )
-    lang = order_lang(session, order)
-    enqueue(
+    queue_order_email(
         session,
-        kind="shipped",
-        dedupe_key=f"shipped:{order.number}:{_digest(carrier or '', tracking_number or '')}",
-        to=order.email,
-        subject=messages.subject("shipped", shop, lang, number=order.number),
-        data={
-            "locale": lang.tag,
-            "number": order.number,
-            "public_id": order.public_id,
-            "name": order.name,
+        order,
+        "shipped",
+        key=f"{order.number}:{_digest(carrier or '', tracking_number or '')}",
+        extra=lambda lang: {
             "carrier": carrier or None,
             "tracking_number": tracking_number or None,
             "tracking_url": link,
             "address": address_lines(order, lang),
         },
-        order_id=order.id,
     )
 
 
@@ -239,33 +255,26 @@ def wants_payment_failed(previous_status: str | None, status: str, reason: str) 
 def queue_payment_failed(session: Session, order: Order | OrderRow | int) -> bool:
     """The "your payment did not go through" email with a way back (a fresh checkout link
     for the same items, made when sent); once per order. False if queued already."""
-    order = load_order(session, order) if isinstance(order, int) else order
-    shop = ShopIdentity(name=shop_name(session))
-    lang = order_lang(session, order)
-    return enqueue(
+    found = load_order(session, order) if isinstance(order, int) else order
+    return queue_order_email(
         session,
-        kind="payment_failed",
-        dedupe_key=f"payment_failed:{order.number}",
-        to=order.email,
-        subject=messages.subject("payment_failed", shop, lang, number=order.number),
-        data={
-            "locale": lang.tag,
-            "number": order.number,
-            "public_id": order.public_id,
-            "name": order.name,
-            "currency": order.currency,
-            "total": order.total_amount,
+        found,
+        "payment_failed",
+        key=found.number,
+        extra=lambda lang: {
+            "currency": found.currency,
+            "total": found.total_amount,
             "lines": [
                 {"title": line.title, "quantity": line.quantity, "total": line.total_amount}
-                for line in order.lines
+                for line in found.lines
             ],
-            "items": [[line.sku, line.quantity] for line in order.lines],
-            "codes": (order.discount_codes or "").split(),
-            "reason": locales.localize(order.failure_message, lang)
-            if order.failure_message
-            else order.failure_message,
+            "items": [[line.sku, line.quantity] for line in found.lines],
+            "codes": (found.discount_codes or "").split(),
+            "reason": locales.localize(found.failure_message, lang)
+            if found.failure_message
+            else found.failure_message,
         },
-        order_id=order.id,
+        shop=ShopIdentity(name=shop_name(session)),
     )
 
 
@@ -273,21 +282,12 @@ def queue_order_link(session: Session, order: Order, *, window: int) -> bool:
     """The link to an order's page, asked for on ``/orders/find``; at most one per order
     per ``window`` (a number naming a stretch of time, part of the dedupe key). Sent to the
     email the order was placed with."""
-    lang = order_lang(session, order)
-    return enqueue(
+    return queue_order_email(
         session,
-        kind="order_link",
-        dedupe_key=f"order_link:{order.number}:{window}",
-        to=order.email,
-        subject=messages.subject("order_link", identity(session), lang, number=order.number),
-        data={
-            "locale": lang.tag,
-            "number": order.number,
-            "public_id": order.public_id,
-            "name": order.name,
-            "status": order.status,
-        },
-        order_id=order.id,
+        order,
+        "order_link",
+        key=f"{order.number}:{window}",
+        extra=lambda lang: {"status": order.status},
     )
 
 
