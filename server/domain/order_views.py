@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session
 from buybutton_server.db.models import Order, utcnow
+from buybutton_server.domain import locales
 from buybutton_server.domain.address_rules import country_code, country_name
 from buybutton_server.domain.order_rows import order_by_public_id
 from buybutton_server.domain.pickup import OrderPickupView, order_pickup
@@ -79,8 +80,13 @@ class OrderView:
 
     @property
     def country_label(self) -> str | None:
-        """The country as people read it (orders store its ISO code)."""
-        return country_name(self.ship_country) if self.ship_country else None
+        """The country as people read it, in the page's language (orders store its ISO
+        code; older orders a name, shown as it is)."""
+        if not self.ship_country:
+            return None
+        if len(self.ship_country) == 2:
+            return locales.territory_name(self.ship_country)
+        return country_name(self.ship_country)
 
     @property
     def tax_label(self) -> str:

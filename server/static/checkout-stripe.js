@@ -68,6 +68,8 @@
   }
 
   form.addEventListener("submit", async function (event) {
+    // A reservation is paid at the store's counter: the form goes as it is, with no card.
+    if (form.querySelector('input[name="fulfilment"][value^="reserve:"]:checked')) return;
     event.preventDefault();
     if (busy) return;
     setBusy(true);

@@ -224,7 +224,7 @@
     });
     form.addEventListener("submit", function (e) {
       if (e.submitter && (e.submitter.value === "wallet" || e.submitter.name === "apply" ||
-        e.submitter.name === "address_refresh")) return;
+        e.submitter.name === "address_refresh") || expiry.matches(":disabled")) return;
       var m = /^(\d\d) \/ (\d\d)$/.exec(expiry.value = formatExpiry(expiry.value, true));
       var ok = m && m[1] > 0 && m[1] < 13; // the message is payments/messages.py's
       fieldError(expiry, ok ? "" : tr("Enter the expiry date as MM / YY."));
@@ -269,6 +269,8 @@
       var picked = form.querySelector("input[name=fulfilment]:checked");
       var collect = !!picked && picked.value !== "delivery";
       [address, ship].forEach(function (f) { if (f) { f.disabled = collect; f.hidden = collect; } });
+      var card = form.querySelector("fieldset.card-fields"); // a reservation is paid in store
+      if (card) card.disabled = !!picked && picked.value.indexOf("reserve:") === 0;
     }
     box.addEventListener("change", sync);
     sync();

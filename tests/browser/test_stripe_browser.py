@@ -18,6 +18,8 @@ from buybutton import BuyButton
 from buybutton_server import Settings, create_app
 from buybutton_server.db import make_engine, migrate, session_factory
 from buybutton_server.db.models import ProcessedEvent
+from buybutton_server.services import locations
+from buybutton_server.services.locations import LocationCreate, StockAt
 from tests.browser.conftest import fill_address, screenshot
 from tests.conftest import SHOPPER, add_product, orders, product
 from tests.live_server import LiveServers, free_port
@@ -158,3 +160,31 @@ def test_failed_three_d_secure_releases_the_stock(phone: BrowserContext, shop: S
     expect(page.locator("#pay-error")).to_contain_text("Your bank could not confirm the payment")
     assert [o.status for o in orders(shop.sessions)] == ["canceled"]
     assert (product(shop.sessions).on_hand, product(shop.sessions).reserved) == (5, 0)
+
+
+def test_reserving_at_a_store_on_the_stripe_page_takes_no_card(
+    phone: BrowserContext, shop: StripeShop
+) -> None:
+    """Reserve-and-pay-in-store on a Stripe shop: the card form is hidden, nothing is sent to
+    Stripe, and the order is reserved at the store (the page's Stripe.js once insisted on
+    turning an empty, hidden card into a payment method)."""
+    locations.create_location(
+        shop.sessions,
+        LocationCreate(
+            code="S-1", name="Store One", kind="store", country="PT", city="Porto",
+            line1="Rua Principal 1", pickup_enabled=True, reservations_enabled=True,
+            lat=41.15, lng=-8.61,
+        ),
+    )  # fmt: skip
+    locations.set_stock_at(shop.sessions, "S-1", "MUG-01", StockAt(on_hand=2))
+    page = phone.new_page()
+    page.goto(shop.bb.checkout_link("MUG-01"))
+    page.locator('input[name="fulfilment"][value="reserve:S-1"]').check()
+    expect(page.locator("#card-element")).to_be_hidden()
+    for name in ("email", "name"):
+        page.fill(f'input[name="{name}"]', SHOPPER[name])
+    page.locator("#pay-card").tap()
+    expect(page.locator(".done h1")).to_contain_text("Ana Lima")
+    [order] = orders(shop.sessions)
+    assert (order.status, order.payment_provider) == ("reserved", "in_store")
+    assert order.payment_reference is None  # no PaymentIntent was made

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from buybutton_server.db.models import MailMessage, Order, ShopProfile
-from buybutton_server.domain import locales
+from buybutton_server.db.models import Location, MailMessage, Order, ShopProfile, utcnow
+from buybutton_server.domain import locales, pickup
 from buybutton_server.domain.locale_words import N_
 from buybutton_server.domain.locales import ENGLISH, Lang
 from buybutton_server.domain.mail import messages
@@ -140,7 +140,32 @@ def queue_order_email(
     )
 
 
-def receipt_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any]:
+def pickup_data(session: Session, order: Order | OrderRow, lang: Lang) -> dict[str, Any] | None:
+    """Where and when a pickup or reservation is collected, in ``lang``, as the order page
+    says it (:func:`.pickup.order_pickup`); None for a delivery."""
+    if getattr(order, "pickup_location_id", None) is None:
+        return None
+    shown = pickup.order_pickup(session, order, utcnow())
+    if shown is None:
+        return None
+    store = session.get(Location, order.pickup_location_id)
+    country = store.country if store is not None else None
+    address = list(shown.address)
+    if country and address:  # the country's name in the email's language
+        address[-1] = locales.territory_name(country, lang)
+    return {
+        "reserve": shown.reserve,
+        "name": shown.name,
+        "address": address,
+        "ready": locales.localize(shown.ready_text, lang) if shown.ready_text else "",
+        "held_until": locales.localize(shown.held_until, lang) if shown.held_until else "",
+        "instructions": shown.instructions,
+    }
+
+
+def receipt_data(
+    order: Order | OrderRow, lang: Lang = ENGLISH, *, pickup_at: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         **order_data(order, lang),
         "currency": order.currency,
@@ -159,6 +184,7 @@ def receipt_data(order: Order | OrderRow, lang: Lang = ENGLISH) -> dict[str, Any
         "address": address_lines(order, lang),
         "payment": payment_summary(order, lang),
         **totals_data(order, lang),
+        "pickup": pickup_at,
     }
 
 
@@ -168,7 +194,7 @@ def _queue_receipt(session: Session, order: Order | OrderRow, copy: int) -> bool
         order,
         "receipt",
         key=f"{order.number}:{copy}",
-        extra=lambda lang: receipt_data(order, lang),
+        extra=lambda lang: receipt_data(order, lang, pickup_at=pickup_data(session, order, lang)),
         shop=ShopIdentity(name=shop_name(session)),
     )
 
