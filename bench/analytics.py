@@ -9,12 +9,17 @@ PostgreSQL: no Python loop), spread evenly over 90 days in id order as a shop wr
 in realistic proportions), counts them into the rollups (domain/rollups.py) and times the
 dashboard's report for 30 days, for one day and for one product over 30 days: the median of
 5 runs each, after one warm-up. The same report read from the raw events alone (what it did
-before the rollups) is timed once, in the same run, for the comparison.
+before the rollups) is timed once, in the same run, and must give the same answer.
+
+    .venv/bin/python bench/analytics.py --databases SQLite --json > sqlite.json
+    .venv/bin/python bench/analytics.py --databases PostgreSQL --json > pg.json
+    .venv/bin/python bench/analytics.py --combine sqlite.json pg.json --write docs/...md
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -23,8 +28,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,7 +78,7 @@ def seed(url: str, events: int) -> tuple[float, float]:
                 (
                     f"INSERT INTO analytics_events ({_COLUMNS}) "
                     + _select("n", pair, start, step, "postgresql")
-                    + f" FROM generate_series(1, {events}) AS n"
+                    + f" FROM generate_series(1::bigint, {events}) AS n"
                 ).replace("%", "%%")  # psycopg's placeholders
             )
             connection.exec_driver_sql("ANALYZE analytics_events")
@@ -88,14 +91,24 @@ def seed(url: str, events: int) -> tuple[float, float]:
             )
     written = time.perf_counter() - started
     started = time.perf_counter()
-    rollups.roll_up(session_factory(engine), batch=1_000_000)
+    rollups.roll_up(session_factory(engine))
     rolled = time.perf_counter() - started
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            "ANALYZE" if engine.dialect.name == "sqlite" else "ANALYZE analytics_rollups"
+            "ANALYZE"
+            if engine.dialect.name == "sqlite"
+            else "ANALYZE analytics_totals, analytics_keys"
         )
     engine.dispose()
     return written, rolled
+
+
+def _shape(found: Any) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.sku, r.source, r.campaign, r.content, r.impressions, r.clicks, r.checkouts, r.paid,
+         r.failed, r.refunded, sorted(r.revenue.items()))
+        for r in found.rows
+    )  # fmt: skip
 
 
 def timed(url: str) -> dict[str, float]:
@@ -119,21 +132,13 @@ def timed(url: str) -> dict[str, float]:
             found_30 = found
         results[name] = statistics.median(runs)
         results[name + " rows"] = len(found.rows)
-    # The same 30-day report from the raw events alone, as before the rollups: no blocks,
-    # and every event read raw (the mark at 0), in a transaction rolled back afterwards.
+    # The same 30-day report from the raw events alone, as before the rollups.
     since, until, _ = cases["30 days, every product and placement"]
-    blocks, rollups.blocks = rollups.blocks, lambda first, end: []
-    try:
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            connection.execute(text("UPDATE analytics_rollup_state SET last_id = 0"))
-            started = time.perf_counter()
-            raw = report(session_factory(connection), since, until)  # type: ignore[arg-type]
-            results["raw 30 days"] = time.perf_counter() - started
-            transaction.rollback()
-    finally:
-        rollups.blocks = blocks
+    started = time.perf_counter()
+    raw = report(sessions, since, until, rolled=False)
+    results["raw 30 days"] = time.perf_counter() - started
     assert raw.totals == found_30.totals, "the rollups and the raw events disagree"
+    assert _shape(raw) == _shape(found_30), "the rollups and the raw events disagree"
     engine.dispose()
     return results
 
@@ -159,21 +164,32 @@ def measure(
     return out
 
 
+def _seconds(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.0f} s"
+
+
 def markdown(out: dict[str, Any]) -> str:
     events, dbs = out["events"], [db for db in ("SQLite", "PostgreSQL") if db in out]
     load = ", ".join(f"{x:.1f}" for x in out["load_before"])
+    load_after = ", ".join(f"{x:.1f}" for x in out["load_after"])
     lines = [
         "# Benchmarks: analytics reports",
         "",
-        f"One run of `bench/analytics.py` on {machine()}; load average before the run {load}",
-        "(the machine was shared with other work: absolute times are noisy, the raw-vs-rollup",
-        "comparison is from the same run).",
+        f"One run of `bench/analytics.py` on {machine()}; load average before the run {load},",
+        f"after it {load_after} (the machine was shared with other work"
+        + (
+            ", and the two databases were measured at once, one process each"
+            if out.get("combined")
+            else ""
+        )
+        + "): absolute times are noisy; the raw-vs-totals comparison is from the same run.",
         f"{events:,} events over {DAYS} days in id order (about {events // DAYS:,} a day): 40",
         "products, 1,500 product-and-placement pairs over 12 sources and 6 campaigns;",
         "impressions 70%, clicks 20%, checkouts 6%, payments 3%, failures 1%.",
         "Each figure is the median of 5 runs of the dashboard's report (after a warm-up).",
         "",
-        "Reproduce: `.venv/bin/python bench/analytics.py --write docs/benchmarks-analytics.md`.",
+        "Reproduce: `.venv/bin/python bench/analytics.py --write docs/benchmarks-analytics.md`",
+        "(or one database per process, `--databases SQLite --json`, then `--combine`).",
         "",
         "| report | " + " | ".join(dbs) + " |",
         "| --- |" + " --- |" * len(dbs),
@@ -189,29 +205,32 @@ def markdown(out: dict[str, Any]) -> str:
     )
     lines.append(
         f"| seeding {events:,} events in SQL | "
-        + " | ".join(f"{out[db]['seed']:.0f} s" for db in dbs)
+        + " | ".join(_seconds(out[db].get("seed")) for db in dbs)
         + " |"
     )
     lines.append(
-        "| counting them into the rollups (first run, batches of 1,000,000) | "
-        + " | ".join(f"{out[db]['roll_up']:.0f} s" for db in dbs)
+        f"| counting them into the totals (first run, batches of {rollups.BATCH:,}) | "
+        + " | ".join(_seconds(out[db].get("roll_up")) for db in dbs)
         + " |"
     )
     lines += [
         "",
-        "How: every event is counted, once the roll-up has seen it, in one block of each span of",
-        "1, 2, 4 ... 4096 hours (`analytics_rollups`, migration 0031; `domain/rollups.py`). A range",
-        "of whole hours is at most two blocks per span, about a dozen for 30 days, whatever the",
-        "number of events; the report adds those blocks (one row per placement and currency in",
-        "each), the raw events of the partial hours at both ends, and the events the roll-up has",
-        "not seen yet, in one statement. The roll-up runs after each flush of the event buffer",
-        "(about once a second) and before each report, so the raw tail is a second of events.",
-        "What a report costs now grows with the placements that sold in the range (1,500 here),",
-        "not with the events: the 1-day and 30-day reports cost about the same.",
+        "How (issue 18, migration 0035, `domain/rollups.py`): running totals. Each product,",
+        "placement and currency is one integer key (`analytics_keys`, 1,500 here); the row",
+        "`(key, slot)` of `analytics_totals` holds everything counted for that key up to the",
+        "end of a 15-minute slot, and the key row itself holds its latest totals. A range of",
+        "whole slots is `latest row before its end - latest row before its start`; a range up",
+        "to now reads the end on the key row: one index probe per key, whatever the range and",
+        "however many events, plus the raw events of the partial slots at both ends (at most 15 minutes",
+        "each) and the few the roll-up has not counted yet, in one statement. The roll-up runs",
+        "after each flush of the event buffer (about once a second) and before each report.",
+        "What a report costs grows with the keys that exist (a row each in the answer), not",
+        "with the events or the range: the 1-day and 30-day reports cost about the same.",
         "",
-        "Raw events are still kept for the retention period (`BUYBUTTON_RETENTION`, analytics=90",
-        "days): the retention job counts them into the rollups before deleting them, and deletes",
-        "blocks after the rollups period. A range reaching past the raw period is exact to the hour.",
+        "Raw events are kept for the retention period (`BUYBUTTON_RETENTION`, analytics=90",
+        "days): the retention job counts them in before deleting them. Totals older than the",
+        "rollups period are deleted but each key's latest one, the base the kept rows count",
+        "from; a range reaching further back counts from the first slot kept.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -221,11 +240,21 @@ def main() -> None:
     parser.add_argument("--write", type=Path)
     parser.add_argument("--events", type=int, default=EVENTS)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--databases", default="SQLite,PostgreSQL", help="comma-separated: SQLite,PostgreSQL"
+    )
+    parser.add_argument(
+        "--combine", type=Path, nargs="+", help="--json outputs of separate runs: one document"
+    )
     args = parser.parse_args()
-    out = measure(args.events)
+    if args.combine:
+        runs = [json.loads(path.read_text()) for path in args.combine]
+        out = {**runs[0], "load_after": runs[-1]["load_after"], "combined": True}
+        for run in runs[1:]:
+            out.update({db: run[db] for db in ("SQLite", "PostgreSQL") if db in run})
+    else:
+        out = measure(args.events, tuple(args.databases.split(",")))
     if args.json:
-        import json
-
         print(json.dumps(out, indent=2))
         return
     doc = markdown(out)

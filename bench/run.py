@@ -560,11 +560,14 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": r["latency"]["p99_ms"],
         "p50_ms": r["latency"]["p50_ms"],
         "latency_offered_per_s": r["latency"]["offered_per_s"],
+        # At ``report_events`` events (--events); null when skipped.
         "report_30d_ms": {
             names[db]: r["analytics"][db]["30 days, every product and placement"] * 1000
             for db in ("SQLite", "PostgreSQL")
-            if db in r.get("analytics", {})
-        },
+            if db in r["analytics"]
+        }
+        if "analytics" in r
+        else None,
         "report_events": r.get("analytics", {}).get("events"),
         "rss_mb": max(r["memory"]["peak_rss_mb_per_process"], default=None),
         "load_average": r["load"],
@@ -598,7 +601,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=float, default=1000, help="offered checkout POSTs/s")
     parser.add_argument("--connections", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=10_000_000, help="for the report; 0: skip")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=1_000_000,
+        help="analytics events for report_30d_ms (0: skip; the figure at 10,000,000 events is "
+        "bench/analytics.py's, docs/benchmarks-analytics.md: seeding and rolling up 10M takes "
+        "a quarter of an hour per database)",
+    )
     parser.add_argument(
         "--only",
         choices=["http_ratio"],

@@ -315,7 +315,7 @@ class Settings:
         metadata=variable(
             "BUYBUTTON_RETENTION_DAYS",
             parse_retention,
-            "days kept: raw analytics events (then daily totals), the totals, finished webhook "
+            "days kept: raw analytics events (then report totals), the totals, finished webhook "
             "events, provider events, idempotency answers, unpaid orders' data (then erased)",
             dump=retention_text,
             check=retention_floors,

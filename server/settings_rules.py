@@ -355,8 +355,8 @@ class Retention:
     """Days each kind of record is kept before the retention job deletes (or, for analytics
     events, adds up) it. docs/security.md has the table, with why each period is long enough."""
 
-    analytics: int = 90  # raw analytics events; then daily totals
-    rollups: int = 730  # the daily totals
+    analytics: int = 90  # raw analytics events; deleted once the report totals count them
+    rollups: int = 730  # the report totals (domain/rollups.py)
     webhooks: int = 30  # webhook events with their finished deliveries and attempts
     provider_events: int = 90  # processed payment-provider events (duplicate guard)
     idempotency: int = 7  # API answers stored under an Idempotency-Key

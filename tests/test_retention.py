@@ -1,6 +1,6 @@
-"""Retention (issue 11, item 6): analytics events become daily totals after their period and
-the reports do not change; old webhook events, provider events and idempotency answers go;
-each period is a setting with a floor."""
+"""Retention (issue 11, item 6; issue 18): analytics events go after their period once the
+report's running totals count them, and the reports do not change; old webhook events,
+provider events and idempotency answers go; each period is a setting with a floor."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def count(sessions: sessionmaker[Session], model: Any) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_old_events_become_daily_totals_and_reports_do_not_change(
+def test_old_events_go_once_counted_and_reports_do_not_change(
     sessions: sessionmaker[Session],
 ) -> None:
     old = NOW - timedelta(days=120)
@@ -60,7 +60,7 @@ def test_old_events_become_daily_totals_and_reports_do_not_change(
 
     assert done.counts["analytics events rolled up"] == 34
     assert count(sessions, AnalyticsEvent) == 1
-    assert count(sessions, AnalyticsDaily) == 5  # impressions, 2 click days, paid, refunded
+    assert count(sessions, AnalyticsDaily) == 0  # no longer written: the totals count them
     after = analytics.report(sessions, *window)
     assert after.totals == before.totals
     assert after.totals.impressions == 30 and after.totals.revenue == {"USD": 2000}
@@ -70,30 +70,28 @@ def test_old_events_become_daily_totals_and_reports_do_not_change(
     with write_session(sessions) as session:
         analytics.record(session, [event("impression", old + timedelta(hours=1))])
     retention.prune(sessions, Retention(), now=NOW)
-    assert count(sessions, AnalyticsDaily) == 5
+    assert count(sessions, AnalyticsEvent) == 1
     assert analytics.report(sessions, *window).totals.impressions == 31
-    # After the rollup period the totals go too.
-    retention.prune(sessions, Retention(), now=NOW + timedelta(days=730))
-    assert count(sessions, AnalyticsDaily) == 0
 
 
-def test_a_batch_another_process_took_is_left_to_it(
+def test_events_the_totals_have_not_counted_stay(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The roll-up could not run (another process held the mark, or open inserts): old events
+    wait for it instead of going uncounted; leftover daily totals go after their period."""
     old = NOW - timedelta(days=100)
     with write_session(sessions) as session:
         analytics.record(session, [event("click", old), event("click", old)])
-    with pytest.raises(retention.TakenElsewhere), write_session(sessions) as session:
-        execute = session.execute
-
-        def racing(statement: Any, *args: Any, **kwargs: Any) -> Any:
-            if getattr(statement, "is_delete", False):  # the other process deletes one first
-                execute(AnalyticsEvent.__table__.delete().where(AnalyticsEvent.id == 1))
-            return execute(statement, *args, **kwargs)
-
-        monkeypatch.setattr(session, "execute", racing)
-        retention.roll_up_batch(session, retention.day_start(NOW))
-    assert count(sessions, AnalyticsEvent) == 2 and count(sessions, AnalyticsDaily) == 0
+        session.add(AnalyticsDaily(day=date(2024, 1, 1), kind="click", sku="MUG-01", events=3))
+    monkeypatch.setattr(retention.rollups, "roll_up", lambda sessions: 0)
+    done = retention.prune(sessions, Retention(), now=NOW)
+    assert count(sessions, AnalyticsEvent) == 2 and done.counts["analytics events rolled up"] == 0
+    assert count(sessions, AnalyticsDaily) == 0
+    monkeypatch.undo()
+    retention.prune(sessions, Retention(), now=NOW)
+    assert count(sessions, AnalyticsEvent) == 0
+    window = (old - timedelta(days=1), NOW)
+    assert analytics.report(sessions, *window).totals.clicks == 2
 
 
 def test_old_webhooks_provider_events_and_idempotency_answers_go(
@@ -166,8 +164,6 @@ def test_db_prune_runs_the_job(
     monkeypatch.setenv("BUYBUTTON_SECRET_KEYS", SECRET)
     assert main(["db", "prune"]) == 0
     out = capsys.readouterr().out
-    assert "keeping raw analytics events (then daily totals): 90 days" in out
+    assert "keeping raw analytics events (counted in the report totals): 90 days" in out
     assert "removed 1 analytics events rolled up" in out
-    with sessions() as session:
-        day = session.scalar(select(AnalyticsDaily.day))
-    assert isinstance(day, date)
+    assert count(sessions, AnalyticsEvent) == 0 and count(sessions, AnalyticsDaily) == 0

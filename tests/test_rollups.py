@@ -7,11 +7,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
-from buybutton_server.db.models import AnalyticsEvent, AnalyticsRollup, RollupState
+from buybutton_server.db.models import AnalyticsEvent, AnalyticsTotal, RollupState
 from buybutton_server.domain import analytics, retention, rollups
 from buybutton_server.settings_rules import Retention
 
@@ -60,19 +60,6 @@ RANGES = [
 ]
 
 
-def test_blocks_cover_a_range_exactly_with_few_blocks() -> None:
-    rng = random.Random(1)
-    for _ in range(2000):
-        first = rng.randrange(490_000, 500_000)
-        end = first + rng.randrange(0, 3000)
-        found = rollups.blocks(first, end)
-        hours = [h for span, start in found for h in range(start, start + span)]
-        assert hours == list(range(first, end))
-        assert all(start % span == 0 for span, start in found)
-        assert len(found) <= 2 * len(rollups.SPANS)
-    assert len(rollups.blocks(491_000, 491_000 + 720)) <= 12  # 30 days
-
-
 def test_the_report_is_the_same_before_and_after_rolling_up(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -81,7 +68,7 @@ def test_the_report_is_the_same_before_and_after_rolling_up(
     one_product = summary(analytics.report(sessions, *RANGES[0], sku="TEE-02"))
     assert rollups.roll_up(sessions, batch=250) == 600  # three transactions
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(AnalyticsRollup)) > 0
+        assert session.scalar(select(func.count()).select_from(AnalyticsTotal)) > 0
         assert session.scalar(select(RollupState.last_id)) == session.scalar(
             select(func.max(AnalyticsEvent.id))
         )
@@ -116,8 +103,8 @@ def test_the_buffer_flush_rolls_up(sessions: sessionmaker[Session]) -> None:
         assert session.scalar(select(RollupState.last_id)) == session.scalar(
             select(func.max(AnalyticsEvent.id))
         )
-        spans = session.scalars(select(AnalyticsRollup.span).order_by(AnalyticsRollup.span)).all()
-    assert spans == list(rollups.SPANS)  # one block of every span
+        slots = session.scalars(select(AnalyticsTotal.slot)).all()
+    assert slots == [rollups.slot_of(NOW - timedelta(hours=5))]  # one row: the event's slot
 
 
 def test_a_claimed_mark_is_left_to_the_process_that_moved_it(
@@ -139,7 +126,7 @@ def test_a_claimed_mark_is_left_to_the_process_that_moved_it(
     finally:
         rollups._committed_up_to = real  # type: ignore[assignment]
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(AnalyticsRollup)) == 0
+        assert session.scalar(select(func.count()).select_from(AnalyticsTotal)) == 0
 
 
 def test_retention_rolls_up_before_deleting_and_forgets_old_blocks(
@@ -147,15 +134,61 @@ def test_retention_rolls_up_before_deleting_and_forgets_old_blocks(
 ) -> None:
     old = NOW - timedelta(days=120)
     with write_session(sessions) as session:
-        analytics.record(session, [event("click", old + timedelta(minutes=i)) for i in range(4)])
+        analytics.record(session, [event("click", old + timedelta(minutes=i)) for i in range(3)])
+        analytics.record(session, [event("click", old + timedelta(days=1))])  # a second slot
     window = (old - timedelta(days=1), NOW)
     assert analytics.report(sessions, *window).totals.clicks == 4
     retention.prune(sessions, Retention(), now=NOW)  # raw events go, unrolled until now
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(AnalyticsEvent)) == 0
     assert analytics.report(sessions, *window).totals.clicks == 4
-    done = retention.prune(sessions, Retention(), now=NOW + timedelta(days=731))
-    assert done.counts["report rollups"] > 0
+    later = NOW + timedelta(days=731)
+    done = retention.prune(sessions, Retention(), now=later)
+    assert done.counts["report rollups"] == 1  # the key's latest row stays: the base
     with sessions() as session:
-        left = session.scalars(select(AnalyticsRollup.span)).all()
-    assert all(span >= 2048 for span in left)  # blocks reaching into the kept period
+        left = session.scalars(select(AnalyticsTotal.slot)).all()
+        kept_from = session.scalar(select(RollupState.kept_from))
+    assert left == [rollups.slot_of(old + timedelta(days=1))]
+    assert kept_from == rollups.slot_of(later - timedelta(days=Retention().rollups))
+    # A range reaching back past the kept period counts from its start: nothing here.
+    assert analytics.report(sessions, old - timedelta(days=1), later).totals.clicks == 0
+    with write_session(sessions) as session:
+        analytics.record(session, [event("click", later - timedelta(hours=2))])
+    assert analytics.report(sessions, old - timedelta(days=1), later).totals.clicks == 1
+    rollups.roll_up(sessions)
+    assert analytics.report(sessions, old - timedelta(days=1), later).totals.clicks == 1
+
+
+def test_migration_0035_carries_the_hourly_blocks_over_both_ways(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    """Down to 0034 (the blocks of 0031 rebuilt from the totals) and up again (totals from
+    the raw events already counted, and from the blocks of hours without raw events): the
+    reports are unchanged, at any edges (the dashboard's are not on an hour)."""
+    from alembic import command
+
+    from buybutton_server.db import alembic_config
+
+    seed(sessions, 300)
+    rollups.roll_up(sessions)
+    hours = [
+        (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)),
+        (NOW - timedelta(days=30, minutes=37, seconds=12), NOW - timedelta(minutes=37, seconds=12)),
+        (NOW - timedelta(days=30), NOW + timedelta(seconds=1)),
+        (NOW - timedelta(days=6, minutes=7), NOW - timedelta(days=1, minutes=52)),
+    ]
+    before = [summary(analytics.report(sessions, *r)) for r in hours]
+    config = alembic_config(database_url)
+    command.downgrade(config, "0034")
+    with sessions() as session:
+        assert session.scalar(text("SELECT count(*) FROM analytics_rollups WHERE span = 4096"))
+    command.upgrade(config, "head")
+    sessions.kw["bind"].dispose()
+    assert [summary(analytics.report(sessions, *r)) for r in hours] == before
+    # Events without money (0031's currency '') went to their place's key with a currency.
+    split = """SELECT count(*) FROM analytics_keys a JOIN analytics_keys b ON a.sku = b.sku
+        AND a.source = b.source AND a.campaign = b.campaign AND a.content = b.content
+        AND a.currency = '' AND b.currency <> ''"""
+    with sessions() as session:
+        assert session.scalar(text(split)) == 0
+        assert session.scalar(text("SELECT count(*) FROM analytics_keys WHERE currency <> ''"))

@@ -1,8 +1,11 @@
 """Retention: what the shop stops keeping, and when (docs/security.md, "Retention").
 
-- Analytics events older than ``analytics`` days are added up into daily totals
-  (``analytics_daily``, per UTC day, product, placement, kind and currency) and deleted, in
-  one transaction per batch; the totals go after ``rollups`` days.
+- Analytics events older than ``analytics`` days are deleted once the report's running totals
+  have counted them (:mod:`buybutton_server.domain.rollups`: ids up to its mark); the totals
+  go after ``rollups`` days (each key's latest older row stays, the base). The daily totals
+  of ``analytics_daily`` are no longer written (migration 0031 folded them into the rollups,
+  which no report reads any more than it reads ``analytics_daily``); rows left from before
+  go after ``rollups`` days.
 - Webhook events older than ``webhooks`` days go with their deliveries and attempts, once no
   delivery of theirs is still pending.
 - Processed payment-provider events older than ``provider_events`` days.
@@ -16,8 +19,8 @@
   (:func:`buybutton_server.domain.privacy.erase_orders`), the amounts and lines kept.
 
 Every step deletes in bounded batches, so a first run over years of rows does not hold the
-database's write lock for long. Several processes may run it at once: a batch of analytics
-events is deleted before it is added up and is given up if another process got there first.
+database's write lock for long. Several processes may run it at once: deleting events already
+counted is the same whoever does it.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, exists, select, update
+from sqlalchemy import CursorResult, Table, delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
@@ -50,7 +53,6 @@ BATCH = 2_000
 UCP_KEYS_MIN = timedelta(hours=48)
 _EVENTS = cast(Table, AnalyticsEvent.__table__)
 _DAILY = cast(Table, AnalyticsDaily.__table__)
-_KEY = ("kind", "sku", "source", "campaign", "content", "currency")
 
 
 @dataclass
@@ -70,51 +72,20 @@ def day_start(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
 
 
-def _utc_day(moment: datetime) -> date:
-    """The UTC day of a stored time (SQLite hands times back without their zone)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
-
-
-class TakenElsewhere(Exception):
-    """Another process deleted part of this batch first: it is rolling these events up."""
-
-
-def roll_up_batch(session: Session, before: datetime) -> int:
-    """Add up and delete one batch of raw events older than ``before`` (a day's start, so
-    only whole days are rolled up). Returns how many raw events went; raises
-    :class:`TakenElsewhere` (roll the transaction back) when another process is at it."""
+def delete_counted_batch(session: Session, before: datetime) -> int:
+    """Delete one batch of raw events older than ``before`` (a day's start) that the running
+    totals have counted (ids up to the roll-up's mark; others wait for the next run).
+    Returns how many went."""
     e = _EVENTS.c
-    rows = session.execute(
-        select(e.id, e.occurred_at, e.amount, *(e[k] for k in _KEY))
-        .where(e.occurred_at < before)
+    ids = session.scalars(
+        select(e.id)
+        .where(e.occurred_at < before, e.id <= rollups.counted_up_to())
         .order_by(e.id)
         .limit(BATCH)
     ).all()
-    if not rows:
+    if not ids:
         return 0
-    ids = [row.id for row in rows]
-    deleted = _changed(session, delete(_EVENTS).where(e.id.in_(ids)))
-    if deleted != len(ids):
-        raise TakenElsewhere()
-    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        total = totals[(_utc_day(row.occurred_at), *(row._mapping[k] for k in _KEY))]
-        total[0] += 1
-        total[1] += row.amount or 0
-    for (day, *key), (events, amount) in totals.items():
-        _add_to_day(session, day, dict(zip(_KEY, key, strict=True)), events, amount)
-    return len(ids)
-
-
-def _add_to_day(session: Session, day: date, key: dict[str, Any], events: int, amount: int) -> None:
-    d = _DAILY.c
-    same = [d.day == day, *(d[k].is_not_distinct_from(v) for k, v in key.items())]
-    changed = _changed(
-        session,
-        update(_DAILY).where(*same).values(events=d.events + events, amount=d.amount + amount),
-    )
-    if not changed:
-        session.execute(_DAILY.insert().values(day=day, events=events, amount=amount, **key))
+    return _changed(session, delete(_EVENTS).where(e.id.in_(ids)))
 
 
 def _changed(session: Session, statement: Any) -> int:
@@ -194,14 +165,11 @@ def prune(
     now = now or utcnow()
     done = Pruned()
     raw_before = day_start(now - timedelta(days=keep.analytics))
-    rollups.roll_up(sessions)  # the report's rollups count every event before it goes
+    rollups.roll_up(sessions)  # the report's totals count every event before it goes
     rolled = BATCH
     while rolled == BATCH:
-        try:
-            with write_session(sessions) as session:
-                rolled = roll_up_batch(session, raw_before)
-        except TakenElsewhere:
-            break
+        with write_session(sessions) as session:
+            rolled = delete_counted_batch(session, raw_before)
         done.counts["analytics events rolled up"] += rolled
     rollups_before = (now - timedelta(days=keep.rollups)).date()
     done.counts["daily totals"] += _delete_batches(

@@ -1,125 +1,260 @@
-"""Funnel totals kept per block of hours, so a report costs the same over 10 events or 10
-million (issue 18).
+"""Funnel totals kept as running sums, so a report reads two rows per product and placement
+whatever its range and however many events there are (issue 18).
 
-Every analytics event is counted, once the roll-up has seen it, in one block of each span:
-1, 2, 4 ... 4096 hours, each block starting at a multiple of its span (hours since the Unix
-epoch). Any range of whole hours splits into at most two blocks per span
-(:func:`blocks`), about a dozen for 30 days; the report adds those up, plus the raw events
-of the partial hours at either end and the few events the roll-up has not seen yet.
+The invariant: the row ``(key, slot)`` of ``analytics_totals`` holds, for one product,
+placement and currency (``analytics_keys``), the sum of every event the roll-up has counted
+with a time up to the end of the 15-minute ``slot`` (slots since the Unix epoch); rows
+exist for the slots where the key had events. So the events of whole slots ``first`` to
+``end`` (end excluded) are ``latest row before end - latest row before first``: two index
+seeks per key (:func:`funnel_rows`). The report adds the raw events of the partial slots
+at either end of its range and those the roll-up has not counted yet. Fifteen minutes: every
+time zone's midnight is on a slot boundary, so a range of whole local days has no partial
+slots.
 
 The roll-up (:func:`roll_up`) runs after each flush of the event buffer, about once a
-second, and before each report: it counts the events with ids above the last one counted,
-adds them to every span in one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``, and moves
-the mark, in one transaction; a second process doing the same gives up (the mark moved).
-On PostgreSQL, ids are handed out before their transactions commit, so the roll-up first
-takes a brief ``SHARE`` lock on the events (it waits for open inserts, at most 50 ms) and
-counts only up to the highest id committed then.
+second, and before each report and retention run. In one transaction it claims the events
+with ids above the mark (a conditional ``UPDATE`` of ``analytics_rollup_state``: a second
+process doing the same gives up), writes their running sums per key and slot into
+``analytics_rollup_work``, inserts the missing rows (starting from the key's previous
+row), and adds to every row of the key at or after each event's slot. An event arriving
+late for a past slot therefore updates the key's rows from that slot on: a few rows for the
+events of a slot that just ended (the normal case at a slot boundary), bounded by the key's
+rows since then for older ones, which are rare (times are set on the server when an event
+is recorded). On PostgreSQL, ids are handed out before their transactions commit, so the
+roll-up first takes a brief ``SHARE`` lock on the events (it waits for open inserts, at most
+50 ms) and counts only up to the highest id committed then.
+
+Retention (:func:`forget`) deletes rows older than the rollups period but keeps each key's
+latest row before it as the base, and records the first slot kept: a range reaching further
+back counts from there.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
     Table,
     and_,
+    bindparam,
     case,
     func,
-    or_,
     select,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
-from buybutton_server.db.models import AnalyticsEvent, AnalyticsRollup, RollupState
-from buybutton_server.db.models.analytics import ROLLUP_COUNTS
+from buybutton_server.db.models import AnalyticsEvent, AnalyticsKey, AnalyticsTotal, RollupState
+from buybutton_server.db.models.analytics import ROLLUP_COLUMNS, ROLLUP_COUNTS
 
-SPANS = tuple(2**n for n in range(13))  # hours: 1 ... 4096 (170 days)
-BATCH = 500_000  # events per roll-up transaction (a first run over old events takes several)
+BATCH = 200_000  # events per roll-up transaction (a first run over old events takes several)
+SLOT = timedelta(minutes=15)
 _EVENTS = cast(Table, AnalyticsEvent.__table__)
-_ROLLUPS = cast(Table, AnalyticsRollup.__table__)
+_KEYS = cast(Table, AnalyticsKey.__table__)
+_TOTALS = cast(Table, AnalyticsTotal.__table__)
 _STATE = cast(Table, RollupState.__table__)
-_KEY = ("sku", "source", "campaign", "content", "currency")
+_PARTS = ("sku", "source", "campaign", "content", "currency")
 _MONEY = {
     "revenue": ("payment_succeeded", "payment_succeeded_line"),
     "refunds": ("refunded", "refunded_line"),
 }
 _MARK = select(_STATE.c.last_id).where(_STATE.c.id == 1)
+_KEYS_PARTS = [_KEYS.c[p] for p in _PARTS]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-HOUR = timedelta(hours=1)
 
 
-def hour_of(moment: datetime) -> int:
-    """Whole hours since the epoch at or before ``moment``."""
-    return int((moment.astimezone(UTC) - EPOCH) // HOUR)
+def counted_up_to() -> Any:
+    """The roll-up's mark as a scalar subquery: events with ids up to it are counted."""
+    return _MARK.scalar_subquery()
 
 
-def at_hour(hour: int) -> datetime:
-    return EPOCH + hour * HOUR
+def slot_of(moment: datetime) -> int:
+    """The 15-minute slot (since the epoch) that holds ``moment``."""
+    return int((moment.astimezone(UTC) - EPOCH) // SLOT)
 
 
-def blocks(first: int, end: int) -> list[tuple[int, int]]:
-    """``(span, start)`` of the aligned blocks that exactly cover hours ``first``..``end``
-    (end excluded): the largest aligned block that fits at each step, at most two per span."""
-    out: list[tuple[int, int]] = []
-    hour = first
-    while hour < end:
-        span = SPANS[-1]
-        while span > 1 and (hour % span or hour + span > end):
-            span //= 2
-        out.append((span, hour))
-        hour += span
-    return out
+def at_slot(slot: int) -> datetime:
+    return EPOCH + slot * SLOT
 
 
 # -- the roll-up ---------------------------------------------------------------------------
+# Every name and number in these statements is a constant of this module: no input reaches
+# the text; the ids are bound parameters.
 
 
-def _hour_sql(dialect: str) -> str:
+def _slot_sql(dialect: str) -> str:
+    seconds = int(SLOT.total_seconds())
     if dialect == "postgresql":
-        return "CAST(floor(extract(epoch FROM occurred_at) / 3600) AS integer)"
-    return "CAST(strftime('%s', occurred_at) AS integer) / 3600"
+        return f"CAST(floor(extract(epoch FROM occurred_at) / {seconds}) AS integer)"
+    return f"CAST(strftime('%s', occurred_at) AS integer) / {seconds}"
 
 
-_UPSERT = """
-    INSERT INTO analytics_rollups (span, hour, {key}, {columns})
-    SELECT s.span, n.hour / s.span * s.span, {n_key}, {n_sums}
-    FROM (
-        SELECT {hour} AS hour, sku, coalesce(source, '') AS source,
-               coalesce(campaign, '') AS campaign, coalesce(content, '') AS content,
-               coalesce(currency, '') AS currency, {sums}
-        FROM analytics_events WHERE id > :after AND id <= :upto
-        GROUP BY 1, 2, 3, 4, 5, 6
-    ) AS n CROSS JOIN ({spans}) AS s
-    WHERE true
-    GROUP BY 1, 2, 3, 4, 5, 6, 7
-    ON CONFLICT (span, hour, {key}) DO UPDATE SET {add}
-"""
-
-
-def _upsert_sql(dialect: str) -> str:
-    """Every name and number in it is a constant of this module: no input reaches the text."""
-    counts = [f"sum(CASE WHEN kind = '{k}' THEN 1 ELSE 0 END) AS {k}" for k in ROLLUP_COUNTS]
-    money = [
-        f"sum(CASE WHEN kind IN ('{a}', '{b}') THEN coalesce(amount, 0) ELSE 0 END) AS {name}"
+# The batch's events per slot and key parts. Money without a currency is not revenue (the
+# report shows revenue per currency), so it is not summed: a key may then take a currency.
+_SUMS = ", ".join(
+    [f"sum(CASE WHEN kind = '{k}' THEN 1 ELSE 0 END) AS {k}" for k in ROLLUP_COUNTS]
+    + [
+        f"sum(CASE WHEN kind IN ('{a}', '{b}') AND currency IS NOT NULL "
+        f"THEN coalesce(amount, 0) ELSE 0 END) AS {name}"
         for name, (a, b) in _MONEY.items()
     ]
-    columns = [*ROLLUP_COUNTS, *_MONEY]
-    return _UPSERT.format(
-        key=", ".join(_KEY),
-        columns=", ".join(columns),
-        n_key=", ".join("n." + k for k in _KEY),
-        n_sums=", ".join(f"sum(n.{c})" for c in columns),
-        hour=_hour_sql(dialect),
-        sums=", ".join(counts + money),
-        spans=" UNION ALL ".join(f"SELECT {s} AS span" for s in SPANS),
-        add=", ".join(f"{c} = analytics_rollups.{c} + excluded.{c}" for c in columns),
-    )
+)
+_BATCH = """
+    SELECT {slot} AS slot, sku, coalesce(source, '') AS source,
+           coalesce(campaign, '') AS campaign, coalesce(content, '') AS content,
+           coalesce(currency, '') AS currency, {sums}
+    FROM analytics_events WHERE id > :after AND id <= :upto
+    GROUP BY 1, 2, 3, 4, 5, 6
+"""
+# The key of a batch row: its parts; without a currency, any key of the same parts.
+_MATCH = (
+    "k.sku = n.sku AND k.source = n.source AND k.campaign = n.campaign "
+    "AND k.content = n.content AND (n.currency = '' OR k.currency = n.currency)"
+)
+_MISSING = """
+    SELECT DISTINCT n.sku, n.source, n.campaign, n.content, n.currency FROM ({batch}) AS n
+    WHERE NOT EXISTS (SELECT 1 FROM analytics_keys k WHERE {match})
+"""
+_FILL_WORK = """
+    INSERT INTO analytics_rollup_work (key_id, slot, {columns})
+    SELECT key_id, slot, {running}
+    FROM (SELECT (SELECT min(k.id) FROM analytics_keys k WHERE {match}) AS key_id, n.*
+          FROM ({batch}) AS n) AS m
+    GROUP BY key_id, slot
+"""
+# The latest slots are found first (one backward index probe each), then the rows joined on
+# equal keys: a join condition holding the subquery would make PostgreSQL test it per pair.
+# Keys with rows at or after their first slot in the batch (late events, or more events in
+# the slot that is still filling): the missing rows first, each from the key's previous row.
+_FIRSTS = "(SELECT key_id, min(slot) AS first FROM analytics_rollup_work GROUP BY key_id)"
+_LATE = "EXISTS (SELECT 1 FROM analytics_totals t WHERE t.key_id = f.key_id AND t.slot >= f.first)"
+_ANY_LATE = "SELECT 1 FROM {firsts} AS f WHERE {late} LIMIT 1"
+_NEW_ROWS = """
+    INSERT INTO analytics_totals (key_id, slot, {columns})
+    SELECT w.key_id, w.slot, {previous}
+    FROM (SELECT w.key_id, w.slot, (SELECT max(q.slot) FROM analytics_totals q
+                                    WHERE q.key_id = w.key_id AND q.slot < w.slot) AS before
+          FROM analytics_rollup_work w JOIN {firsts} AS f ON f.key_id = w.key_id
+          WHERE {late}) AS w
+    LEFT JOIN analytics_totals p ON p.key_id = w.key_id AND p.slot = w.before
+    WHERE true
+    ON CONFLICT (key_id, slot) DO NOTHING
+"""
+# Every other key (all of them in a first roll-up over old events, most at a slot's start):
+# its new rows follow its last one, so each is that row plus the batch's running sum; one
+# probe per key, no update.
+_APPEND = """
+    INSERT INTO analytics_totals (key_id, slot, {columns})
+    SELECT w.key_id, w.slot, {appended}
+    FROM analytics_rollup_work w
+    JOIN (SELECT f.key_id, (SELECT max(q.slot) FROM analytics_totals q
+                            WHERE q.key_id = f.key_id) AS last
+          FROM {firsts} AS f WHERE NOT {late}) AS a ON a.key_id = w.key_id
+    LEFT JOIN analytics_totals b ON b.key_id = a.key_id AND b.slot = a.last
+"""
+_ADD = """
+    UPDATE analytics_totals SET {add}
+    FROM (
+        SELECT t.key_id AS key_id, t.slot AS slot, {work}
+        FROM (
+            SELECT t.key_id, t.slot, (SELECT max(v.slot) FROM analytics_rollup_work v
+                                      WHERE v.key_id = t.key_id AND v.slot <= t.slot) AS upto
+            FROM (SELECT key_id, min(slot) AS first FROM analytics_rollup_work
+                  GROUP BY key_id) AS f
+            JOIN analytics_totals t ON t.key_id = f.key_id AND t.slot >= f.first
+        ) AS t
+        JOIN analytics_rollup_work w ON w.key_id = t.key_id AND w.slot = t.upto
+    ) AS r
+    WHERE analytics_totals.key_id = r.key_id AND analytics_totals.slot = r.slot
+"""
+# The keys of the batch take their latest rows (what a report up to now reads).
+_LATEST = "FROM analytics_totals t WHERE t.key_id = analytics_keys.id"
+_KEY_SLOT = "UPDATE analytics_keys SET last_slot = (SELECT max(t.slot) {latest}) {touched}"
+_KEY_COUNTS = "UPDATE analytics_keys SET {key_counts} {touched}"
+_NAMES = {
+    "columns": ", ".join(ROLLUP_COLUMNS),
+    "match": _MATCH,
+    "running": ", ".join(
+        f"sum(sum({c})) OVER (PARTITION BY key_id ORDER BY slot)" for c in ROLLUP_COLUMNS
+    ),
+    "previous": ", ".join(f"coalesce(p.{c}, 0)" for c in ROLLUP_COLUMNS),
+    "add": ", ".join(f"{c} = analytics_totals.{c} + r.{c}" for c in ROLLUP_COLUMNS),
+    "work": ", ".join(f"w.{c} AS {c}" for c in ROLLUP_COLUMNS),
+    "appended": ", ".join(f"coalesce(b.{c}, 0) + w.{c}" for c in ROLLUP_COLUMNS),
+    "firsts": _FIRSTS,
+    "latest": _LATEST,
+    "touched": "WHERE id IN (SELECT key_id FROM analytics_rollup_work)",
+    "key_counts": ", ".join(
+        f"{c} = (SELECT t.{c} {_LATEST} AND t.slot = last_slot)" for c in ROLLUP_COLUMNS
+    ),
+    "late": _LATE,
+    "batch": "{batch}",
+}
+_NEW_ROWS, _ADD = _NEW_ROWS.format_map(_NAMES), _ADD.format_map(_NAMES)
+_APPEND, _ANY_LATE = _APPEND.format_map(_NAMES), _ANY_LATE.format_map(_NAMES)
+_KEY_SLOT, _KEY_COUNTS = _KEY_SLOT.format_map(_NAMES), _KEY_COUNTS.format_map(_NAMES)
+_MISSING, _FILL_WORK = _MISSING.format_map(_NAMES), _FILL_WORK.format_map(_NAMES)
+
+
+def _add_keys(connection: Connection, batch: str, ids: dict[str, int]) -> None:
+    """Create the keys the batch needs, in two statements whatever their number. Money in a
+    new currency first takes over a key of the same parts that has no currency yet (it
+    holds no money), else gets a key; a batch row without money needs any key of its parts."""
+    missing = connection.execute(text(_MISSING.format(batch=batch)), ids).all()
+    if not missing:
+        return
+    k = _KEYS.c
+    have: set[tuple[str, ...]] = set()
+    blank: dict[tuple[str, ...], int] = {}  # the first key of the parts without a currency
+    for *place, had, key in connection.execute(select(*_KEYS_PARTS, k.id).order_by(k.id)):
+        have.add(tuple(place))
+        if had == "":
+            blank.setdefault(tuple(place), key)
+    taken: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    for *place, currency in sorted(missing, key=lambda m: (m[4] == "", tuple(m))):
+        parts = tuple(place)
+        if currency and parts in blank:
+            taken.append({"key": blank.pop(parts), "currency": currency})
+        elif currency or parts not in have:
+            new.append(dict(zip(_PARTS, (*parts, currency), strict=True)))
+        have.add(parts)
+    if taken:
+        connection.execute(
+            _KEYS.update().where(k.id == bindparam("key")).values(currency=bindparam("currency")),
+            taken,
+        )
+    if new:
+        connection.execute(_KEYS.insert(), new)
+
+
+def _count(connection: Connection, after: int, upto: int) -> None:
+    batch = _BATCH.format(slot=_slot_sql(connection.dialect.name), sums=_SUMS)
+    ids = {"after": after, "upto": upto}
+    _add_keys(connection, batch, ids)
+    filled = connection.execute(text(_FILL_WORK.format(batch=batch)), ids).rowcount
+    if connection.dialect.name == "postgresql" and filled > 10_000:
+        # The scratch table's statistics are those of an empty table (autovacuum sees it
+        # between transactions): with them PostgreSQL joins a big batch's rows in nested
+        # loops, minutes per batch of a first run. A sample fixes the plans (tens of ms).
+        connection.exec_driver_sql("ANALYZE analytics_rollup_work")
+    if connection.execute(text(_ANY_LATE)).first():  # not in a first run over old events
+        connection.execute(text(_NEW_ROWS))  # late keys: missing rows, then add to every
+        connection.execute(text(_ADD))  # row from the batch's first slot on
+    connection.execute(text(_APPEND))  # the other keys: rows after their last one
+    connection.execute(text(_KEY_SLOT))
+    connection.execute(text(_KEY_COUNTS))
+    connection.execute(text("DELETE FROM analytics_rollup_work"))
 
 
 def _committed_up_to(sessions: sessionmaker[Session]) -> int | None:
@@ -138,7 +273,7 @@ def _committed_up_to(sessions: sessionmaker[Session]) -> int | None:
 
 
 def roll_up(sessions: sessionmaker[Session], *, batch: int = BATCH) -> int:
-    """Count the events not counted yet into the rollups, ``batch`` ids per transaction.
+    """Count the events not counted yet into the totals, ``batch`` ids per transaction.
     Returns how many ids it moved past (0 when another process holds the mark)."""
     with sessions() as session:  # nothing new (most runs when idle): no write transaction
         newest = session.scalar(select(func.max(_EVENTS.c.id)))
@@ -160,9 +295,7 @@ def roll_up(sessions: sessionmaker[Session], *, batch: int = BATCH) -> int:
             )
             if claimed.rowcount != 1:  # another process got there first
                 break
-            connection.execute(
-                text(_upsert_sql(connection.dialect.name)), {"after": after, "upto": step}
-            )
+            _count(connection, after, step)
             moved += step - after
         if step >= upto:
             break
@@ -170,11 +303,21 @@ def roll_up(sessions: sessionmaker[Session], *, batch: int = BATCH) -> int:
 
 
 def forget(sessions: sessionmaker[Session], *, before: datetime) -> int:
-    """Delete the blocks that end at or before ``before`` (retention's ``rollups`` days)."""
-    r = _ROLLUPS.c
+    """Delete the totals of slots before ``before`` (retention's ``rollups`` days), keeping
+    each key's latest such row: the base the kept rows are counted from."""
+    kept = slot_of(before)
+    t = _TOTALS.c
+    q = _TOTALS.alias("q")
+    latest = (
+        select(func.max(q.c.slot)).where(q.c.key_id == t.key_id, q.c.slot < kept).scalar_subquery()
+    )
     with write_session(sessions) as session:
-        result = session.connection().execute(
-            _ROLLUPS.delete().where(r.hour + r.span <= hour_of(before))
+        connection = session.connection()
+        result = connection.execute(_TOTALS.delete().where(t.slot < kept, t.slot < latest))
+        connection.execute(
+            _STATE.update()
+            .where(_STATE.c.id == 1, _STATE.c.kept_from < kept)
+            .values(kept_from=kept)
         )
         return int(result.rowcount)
 
@@ -182,52 +325,116 @@ def forget(sessions: sessionmaker[Session], *, before: datetime) -> int:
 # -- reading -------------------------------------------------------------------------------
 
 
-def funnel_query(since: datetime, until: datetime, sku: str | None) -> Any:
-    """One statement (one snapshot: a roll-up committing meanwhile is seen whole or not at
-    all) with the counts and money per product, placement and currency between ``since``
-    and ``until``: the blocks of the whole hours, the raw events of the partial hours at
-    either end, and the raw events of the whole hours that the roll-up has not counted."""
-    first, end = hour_of(since), hour_of(until)
-    if at_hour(first) < since:
-        first += 1
-    if first >= end:  # not one whole hour: raw events only
-        first = end = hour_of(until)
-        whole_from = whole_to = until
-    else:
-        whole_from, whole_to = at_hour(first), at_hour(end)
-    r, e = _ROLLUPS.c, _EVENTS.c
-    columns = [*ROLLUP_COUNTS, *_MONEY]
-    parts: list[Any] = []
-    covered = blocks(first, end)
-    if covered:
-        where: list[Any] = [or_(*(and_(r.span == s, r.hour == h) for s, h in covered))]
-        if sku:
-            where.append(r.sku == sku)
-        parts.append(select(*(r[k] for k in _KEY), *(r[c] for c in columns)).where(*where))
+def _totals_parts(by_sku: bool, lateral: bool) -> list[Any]:
+    """Per key: its totals at slot ``:end`` minus those before ``:first`` (or before the
+    first slot kept, if later); keys with no row in between are left out. Two parts: keys
+    whose latest row is before ``:end`` (a report up to now: all of them) read the end
+    figures on the key itself, one index probe per key for the start; the others read the
+    latest row before ``:end`` too. SQLite finds each slot first, then joins the row on
+    equal keys (see ``_NEW_ROWS``); PostgreSQL fetches it with one ``LATERAL`` probe."""
+    k = _KEYS.c
+    kept, first, end = (
+        _STATE.c.kept_from,
+        bindparam("first", type_=Integer),
+        bindparam("end", type_=Integer),
+    )
+    start = (
+        select(case((kept > first, kept), else_=first)).where(_STATE.c.id == 1).scalar_subquery()
+    )
+
+    def joined(before: Any, name: str, outer: bool, on_keys: Any) -> tuple[Any, Any]:
+        """``on_keys`` joined with each key's latest row before slot ``before``."""
+        t = _TOTALS.alias(name)
+        if lateral:  # one backward index probe fetches the row itself
+            row = (
+                select(t.c.slot, *(t.c[c] for c in ROLLUP_COLUMNS))
+                .where(t.c.key_id == k.id, t.c.slot < before)
+                .order_by(t.c.slot.desc())
+                .limit(1)
+                .lateral(name + "_row")
+            )
+            return on_keys.join(row, true(), isouter=outer), row
+        q = _TOTALS.alias(name + "_q")
+        slot = select(func.max(q.c.slot)).where(q.c.key_id == k.id, q.c.slot < before)
+        on = and_(t.c.key_id == k.id, t.c.slot == slot.scalar_subquery())
+        return on_keys.join(t, on, isouter=outer), t
+
+    def differences(e: Any, s: Any) -> list[Any]:
+        return [(e[c] - func.coalesce(s.c[c], 0)).label(c) for c in ROLLUP_COLUMNS]
+
+    parts = []
+    # Up to now: the end figures are on the key.
+    on_keys, s = joined(start, "s", True, _KEYS)
+    now = select(*(k[p] for p in _PARTS), *differences(k, s)).select_from(on_keys)
+    parts.append(now.where(k.last_slot < end, k.last_slot >= start))
+    # Ending before the key's latest row: that row too.
+    on_keys, e = joined(end, "e", False, _KEYS)
+    on_keys, s = joined(start, "s", True, on_keys)
+    past = select(*(k[p] for p in _PARTS), *differences(e.c, s)).select_from(on_keys)
+    parts.append(past.where(k.last_slot >= end, e.c.slot >= start))
+    if by_sku:
+        parts = [part.where(k.sku == bindparam("sku")) for part in parts]
+    return parts
+
+
+@functools.cache
+def _funnel_statement(by_sku: bool, whole: bool, rolled: bool, dialect: str) -> Any:
+    """The report's statement, built once per shape; the times and slots are parameters."""
+    e = _EVENTS.c
+    lateral = dialect == "postgresql"
+    parts: list[Any] = _totals_parts(by_sku, lateral) if whole and rolled else []
     mark = select(_STATE.c.last_id).where(_STATE.c.id == 1).scalar_subquery()
-    raw_key = [e.sku, *(func.coalesce(e[k], "").label(k) for k in _KEY[1:])]
+    raw_key = [e.sku, *(func.coalesce(e[k], "").label(k) for k in _PARTS[1:])]
     raw_sums = [func.sum(case((e.kind == k, 1), else_=0)).label(k) for k in ROLLUP_COUNTS]
     raw_sums += [
         func.sum(case((e.kind.in_(kinds), func.coalesce(e.amount, 0)), else_=0)).label(name)
         for name, kinds in _MONEY.items()
     ]
     at = func.coalesce(e.occurred_at, e.occurred_at)
-    for where in (
-        [e.occurred_at >= since, e.occurred_at < whole_from],
-        [e.occurred_at >= whole_to, e.occurred_at < until],
-        # By id, not by time: coalesce() keeps the planners off the time index here, which
-        # would read every event of the range instead of the second's worth above the mark.
-        [e.id > mark, at >= whole_from, at < whole_to],
-    ):
-        if sku:
-            where.append(e.sku == sku)
+    time = DateTime(timezone=True)
+    since, until = bindparam("since", type_=time), bindparam("until", type_=time)
+    whole_from, whole_to = bindparam("whole_from", type_=time), bindparam("whole_to", type_=time)
+    ranges = [[e.occurred_at >= since, e.occurred_at < until]]
+    if rolled:
+        ranges = [
+            [e.occurred_at >= since, e.occurred_at < whole_from],
+            [e.occurred_at >= whole_to, e.occurred_at < until],
+            # By id, not by time: coalesce() keeps the planners off the time index here,
+            # which would read every event of the range instead of the few above the mark.
+            [e.id > mark, at >= whole_from, at < whole_to],
+        ]
+    for where in ranges:
+        if by_sku:
+            where.append(e.sku == bindparam("sku"))
         parts.append(select(*raw_key, *raw_sums).where(*where).group_by(*raw_key))
-    both = union_all(*parts).subquery()
-    keys = [both.c[k] for k in _KEY]
-    return select(*keys, *(func.sum(both.c[c]).label(c) for c in columns)).group_by(*keys)
+    return union_all(*parts)
 
 
 def funnel_rows(
-    session: Session, since: datetime, until: datetime, sku: str | None
+    session: Session, since: datetime, until: datetime, sku: str | None, *, rolled: bool = True
 ) -> Sequence[Any]:
-    return session.execute(funnel_query(since, until, sku)).all()
+    """``(sku, source, campaign, content, currency, *ROLLUP_COLUMNS)`` tuples, ``''`` for
+    a missing part; one key may come in several rows (add them up). One statement (one
+    snapshot: a roll-up committing meanwhile is seen whole or not at all): the totals of
+    the whole slots between ``since`` and ``until``, the raw events of the partial slots at
+    either end, and the raw events of the whole slots that the roll-up has not counted.
+    ``rolled=False``: every event of the range read raw (tests and benchmarks compare)."""
+    since, until = since.astimezone(UTC), until.astimezone(UTC)  # SQLite stores UTC times
+    first, end = slot_of(since), slot_of(until)
+    if at_slot(first) < since:
+        first += 1
+    whole = first < end
+    if not whole:  # not one whole slot: raw events only
+        first = end = slot_of(until)
+    params: dict[str, Any] = {"since": since, "until": until, "first": first, "end": end}
+    params.update(whole_from=at_slot(first), whole_to=at_slot(end))
+    if not whole:
+        params.update(whole_from=until, whole_to=until)
+    if sku:
+        params["sku"] = sku
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":  # the few events above the mark: not worth parallel workers
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    statement = _funnel_statement(bool(sku), whole, rolled, dialect)
+    return connection.execute(statement, params).all()

@@ -25,8 +25,8 @@ def periods(settings: Settings) -> list[tuple[str, int]]:
     """``(what, days)`` for every period, as the command prints them."""
     keep = settings.retention
     return [
-        ("raw analytics events (then daily totals)", keep.analytics),
-        ("daily analytics totals", keep.rollups),
+        ("raw analytics events (counted in the report totals)", keep.analytics),
+        ("analytics report totals", keep.rollups),
         ("webhook events, deliveries and attempts", keep.webhooks),
         ("processed payment-provider events", keep.provider_events),
         ("idempotency answers (UCP: at least 2), expired UCP checkout sessions", keep.idempotency),

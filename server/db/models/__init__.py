@@ -7,7 +7,14 @@ product and location (``stock_levels``): ``on_hand`` (what the merchant has ther
 """
 
 from .access import AdminSession, AdminUser, ApiKey, IdempotencyRecord, RateLimitWindow, ShortLink
-from .analytics import AnalyticsDaily, AnalyticsEvent, AnalyticsRollup, RollupState
+from .analytics import (
+    AnalyticsDaily,
+    AnalyticsEvent,
+    AnalyticsKey,
+    AnalyticsTotal,
+    RollupState,
+    RollupWork,
+)
 from .base import Base, utcnow
 from .catalog import Product, ProductPrice
 from .commissions import (
@@ -41,7 +48,8 @@ __all__ = [
     "AdminUser",
     "AnalyticsDaily",
     "AnalyticsEvent",
-    "AnalyticsRollup",
+    "AnalyticsKey",
+    "AnalyticsTotal",
     "ApiKey",
     "Base",
     "CommissionLine",
@@ -70,6 +78,7 @@ __all__ = [
     "Return",
     "ReturnLine",
     "RollupState",
+    "RollupWork",
     "Shipment",
     "ShipmentLine",
     "ShippingRate",

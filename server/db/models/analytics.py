@@ -1,4 +1,4 @@
-"""Analytics events and their daily rollups."""
+"""Analytics events and their rollups (daily totals, then running totals)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +45,9 @@ class AnalyticsEvent(Base):
             "amount",
             "currency",
         ),
+        # Ids never reused, even when retention has emptied the table: the roll-up's mark
+        # (domain/rollups.py) counts by id (migration 0035).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,8 +62,10 @@ class AnalyticsEvent(Base):
 
 
 class AnalyticsDaily(Base):
-    """Funnel events past the raw-event period, summed per UTC day, product, placement, kind
-    and currency (domain/retention.py); the reports read them beside the raw events."""
+    """No longer written nor read (issue 18): funnel events past the raw-event period, summed
+    per UTC day, product, placement, kind and currency, by versions before migration 0031
+    (which folded them into the rollups); retention deletes what is left after ``rollups``
+    days."""
 
     __tablename__ = "analytics_daily"
     __table_args__ = (Index("ix_analytics_daily_report", "day", "kind", "sku", "source"),)
@@ -85,24 +91,10 @@ ROLLUP_COUNTS = (
 )  # fmt: skip
 
 
-class AnalyticsRollup(Base):
-    """Funnel totals per time block, product, placement and currency (domain/rollups.py).
+ROLLUP_COLUMNS = (*ROLLUP_COUNTS, "revenue", "refunds")
 
-    A block is ``span`` hours (1, 2, 4 ... 4096) starting at hour ``hour`` since the Unix
-    epoch, a multiple of ``span``: every event is counted once at every span, so any range
-    of whole hours is a handful of blocks whatever the number of events. Missing placement
-    parts and currency are ``''`` (a key column cannot be NULL)."""
 
-    __tablename__ = "analytics_rollups"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    span: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    campaign: Mapped[str] = mapped_column(String(64), primary_key=True)
-    content: Mapped[str] = mapped_column(String(64), primary_key=True)
-    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+class _Counts:
     impression: Mapped[int] = mapped_column(BigInteger, default=0)
     click: Mapped[int] = mapped_column(BigInteger, default=0)
     checkout_started: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -119,10 +111,56 @@ class AnalyticsRollup(Base):
     refunds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class AnalyticsKey(_Counts, Base):
+    """A product and placement (and currency) the funnel has seen: the report's rows, one
+    integer for the totals to carry instead of five strings (domain/rollups.py). Missing
+    parts are ``''``. ``currency`` is ``''`` until money is first counted for the key (a
+    key with ``''`` never holds money, so the roll-up may give it the first currency). The
+    counts are the key's latest row of ``analytics_totals`` (slot ``last_slot``; ``None``:
+    no row yet), kept by the roll-up: a report up to now reads them here, not there."""
+
+    __tablename__ = "analytics_keys"
+    __table_args__ = (UniqueConstraint("sku", "source", "campaign", "content", "currency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    campaign: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    last_slot: Mapped[int | None] = mapped_column(Integer)
+
+
+class AnalyticsTotal(_Counts, Base):
+    """Running totals (migration 0035, domain/rollups.py): the row ``(key_id, slot)`` holds
+    every counted event of the key up to the end of 15-minute ``slot`` (since the Unix
+    epoch). Rows exist for the slots where the key had events; a range's figures are the
+    latest row before its end minus the latest row before its start."""
+
+    __tablename__ = "analytics_totals"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class RollupWork(_Counts, Base):
+    """Scratch rows of one roll-up transaction (empty between them): the batch's running
+    sums per key and slot. A table, not a temporary one, so it works behind PgBouncer."""
+
+    __tablename__ = "analytics_rollup_work"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class RollupState(Base):
-    """One row: the highest analytics event id already counted in ``analytics_rollups``."""
+    """One row: the highest analytics event id already counted in ``analytics_totals``, and
+    the first slot the totals still cover (earlier rows forgotten by retention)."""
 
     __tablename__ = "analytics_rollup_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    kept_from: Mapped[int] = mapped_column(Integer, default=0)
