@@ -5,6 +5,7 @@ no mixing of languages between concurrent requests."""
 from __future__ import annotations
 
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from pathlib import Path
@@ -240,3 +241,35 @@ def test_a_message_not_in_the_catalogs_is_escaped_not_trusted() -> None:
     words = locales.jinja_gettext(Lang("de"))
     html = page.render(message="Unknown “<img src=x onerror=alert(1)>”", **words)
     assert "<img" not in html and "&lt;img" in html and html.endswith("|Bezahlen")
+
+
+def test_the_build_compiles_the_catalogs_and_a_stale_one_is_never_used(tmp_path: Path) -> None:
+    """The build backend compiles every catalog (the wheel ships ``.mo`` files); the server
+    uses a ``.mo`` only while it matches its ``.po``, so an edited catalog is never shadowed."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "build_hooks"))
+    try:
+        from buybutton_build import compile_catalogs
+    finally:
+        sys.path.remove(str(ROOT / "build_hooks"))
+    tree = tmp_path / "locale"
+    shutil.copytree(ROOT / "server" / "locale", tree, ignore=shutil.ignore_patterns("*.mo*"))
+    built = compile_catalogs(tree)
+    assert sorted(p.parent.parent.name for p in built) == sorted(locales.LANGUAGES)
+    german = tree / "de" / "LC_MESSAGES" / "messages.po"
+    assert locales.load_catalog(german.parent, "de").gettext("Pay") == locales.translations(
+        "de"
+    ).gettext("Pay")
+    # The .mo is what is read while current: a changed .mo shows through...
+    (tree / "de" / "LC_MESSAGES" / "messages.mo").write_bytes(
+        (tree / "fr" / "LC_MESSAGES" / "messages.mo").read_bytes()
+    )
+    assert locales.load_catalog(german.parent, "de").gettext("Pay") == locales.translations(
+        "fr"
+    ).gettext("Pay")
+    # ...and an edited .po makes it stale: compiled from the .po again, the edit shows.
+    german.write_text(
+        german.read_text().replace('msgid "Pay"\nmsgstr "Bezahlen"', 'msgid "Pay"\nmsgstr "Zahlen"')
+    )
+    assert locales.load_catalog(german.parent, "de").gettext("Pay") == "Zahlen"

@@ -20,6 +20,7 @@ the request's :data:`CURRENT` (formatting deep in a service, e.g. a quote's tota
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from io import BytesIO
 from typing import Any
 
@@ -190,13 +192,27 @@ def catalog_path(language: str) -> str:
 
 @functools.lru_cache(maxsize=len(LANGUAGES))
 def translations(language: str) -> Translations:
-    """The compiled catalog of a shipped language (compiled from its ``.po`` once per
-    process; fuzzy entries are left out, so they fall back to English)."""
+    """The compiled catalog of a shipped language, once per process: the ``.mo`` the build
+    compiled (build_hooks/buybutton_build.py) when the digest it recorded is the ``.po``'s
+    beside it; otherwise (a catalog edited since, or no build) compiled from the ``.po`` in
+    memory. Fuzzy entries are left out either way, so they fall back to English."""
     if language not in LANGUAGES:
         raise ValueError(f"{language!r} is not a shipped language")
-    source = files("buybutton_server").joinpath(catalog_path(language))
-    with source.open("rb") as po:
-        catalog = read_po(po, locale=language)
+    return load_catalog(
+        files("buybutton_server").joinpath(f"locale/{language}/LC_MESSAGES"), language
+    )
+
+
+def load_catalog(folder: Traversable, language: str) -> Translations:
+    """``folder``'s ``messages.po`` compiled: its built ``messages.mo`` if current, else in
+    memory."""
+    text = folder.joinpath("messages.po").read_bytes()
+    built = folder.joinpath("messages.mo")
+    digest = folder.joinpath("messages.mo.source")
+    if built.is_file() and digest.is_file():
+        if digest.read_text().strip() == hashlib.sha256(text).hexdigest():
+            return Translations(fp=BytesIO(built.read_bytes()), domain="messages")
+    catalog = read_po(BytesIO(text), locale=language)
     compiled = BytesIO()
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)
