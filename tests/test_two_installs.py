@@ -61,7 +61,7 @@ def test_the_wheel_requires_only_the_sdk_without_extras(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite3*")
-    for folder in ("buybutton", "server", "widgets", "demo_site"):
+    for folder in ("buybutton", "server", "widgets", "demo_site", "build_hooks"):
         shutil.copytree(ROOT / folder, source / folder, ignore=junk)
     # Offline: no build isolation (the test extra installs setuptools), no index.
     offline = ["--no-deps", "--no-build-isolation", "--no-index", "--quiet"]
@@ -75,6 +75,9 @@ def test_the_wheel_requires_only_the_sdk_without_extras(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     [wheel] = (tmp_path / "dist").glob("buybutton-*.whl")
     with zipfile.ZipFile(wheel) as archive:
+        # The build compiled every catalog (build_hooks/buybutton_build.py).
+        compiled = {n.split("/")[2] for n in archive.namelist() if n.endswith("/messages.mo")}
+        assert compiled == {"ar", "de", "en", "es", "fr", "it", "nl"}, compiled
         info = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         metadata = archive.read(info).decode()
         entry_points = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
