@@ -227,7 +227,9 @@ def mark_ready(
             "ready_by": staff.id,
         }
         statement = dialect.insert(_PICKUPS).values(row).on_conflict_do_nothing()
-        if not changed_rows(session, statement):  # another clerk, a moment before
+        # A row back, not the rowcount (psycopg answers -1 for this insert on PostgreSQL).
+        inserted = session.connection().execute(statement.returning(_PICKUPS.c.order_id))
+        if inserted.first() is None:  # another clerk, a moment before
             raise Conflict(
                 f"Order {order.number} was just marked ready by someone else.", code="ready"
             )

@@ -86,7 +86,9 @@ def enqueue(
         "created_at": now,
     }
     connection = session.connection()
-    return bool(connection.execute(_insert(connection.dialect.name), values).rowcount)
+    # Whether a row came back, not the rowcount: psycopg reported 1 for an insert that
+    # ON CONFLICT DO NOTHING had skipped.
+    return connection.execute(_insert(connection.dialect.name), values).first() is not None
 
 
 _INSERTS: dict[str, Any] = {}
@@ -98,7 +100,11 @@ def _insert(dialect: str) -> Any:
     statement = _INSERTS.get(dialect)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(MailMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        statement = (
+            insert(MailMessage)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(MailMessage.id)
+        )
         _INSERTS[dialect] = statement
     return statement
 
