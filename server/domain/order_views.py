@@ -5,7 +5,9 @@ Re-exported by :mod:`.orders`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import read_session
@@ -109,7 +111,8 @@ def tax_label(country: str | None, lines: tuple[LineView, ...], *, included: boo
     return f"incl. {name}" if included else name
 
 
-def order_summary(order: Order) -> OrderSummary:
+def order_summary(order: Order | Row[Any]) -> OrderSummary:
+    """From the ORM object or the Core row of an order (settlement answers the latter)."""
     return OrderSummary(
         public_id=order.public_id,
         number=order.number,

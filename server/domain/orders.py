@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -133,14 +133,6 @@ _ORDER_INSERT_COLUMNS = [c.name for c in ORDERS.columns if c.name != "id"]
 _LINE_COLUMNS = [c.name for c in LINES.columns if c.name != "id"]
 # Prebuilt statements: the checkout's hot path skips the ORM's unit of work.
 _ATTEMPT_TAKEN = select(ORDERS.c.id).where(ORDERS.c.attempt_key == bindparam("key"))
-_LINES_AT = (
-    update(LINES)
-    .where(
-        LINES.c.order_id == bindparam("oid"),
-        LINES.c.product_id.in_(bindparam("products", expanding=True)),
-    )
-    .values(location_id=bindparam("loc"))
-)
 _HOLDING_CLIENT = ORDERS.c.hold_client == bindparam("client")
 _HOLDING_LINK = ORDERS.c.hold_link == bindparam("link")
 _PENDING_HOLDS = select(
@@ -151,8 +143,10 @@ _PENDING_HOLDS = select(
     ORDERS.c.status.in_((OrderStatus.PENDING, OrderStatus.RESERVED)),
     or_(_HOLDING_CLIENT, _HOLDING_LINK),
 )
-_INSERT_ORDER = insert(ORDERS).returning(ORDERS.c.id)
-_INSERT_LINE = insert(LINES)
+# Both answer every column as written (defaults included): what ``order.created`` says,
+# without reading the rows back.
+_INSERT_ORDER = insert(ORDERS).returning(*ORDERS.c)
+_INSERT_LINES = insert(LINES).returning(*LINES.c, sort_by_parameter_order=True)
 
 
 def _given(objects: Sequence[object], columns: Sequence[str]) -> list[dict[str, Any]]:
@@ -304,14 +298,10 @@ def place_order(
             ]
             # Claim the attempt key before touching stock: every transaction locks orders
             # first and products second, so a double tap cannot deadlock with a settlement.
-            order.id = connection.execute(
+            order_row = connection.execute(
                 _INSERT_ORDER, _given([order], _ORDER_INSERT_COLUMNS)[0]
-            ).scalar_one()
-            for line in lines:  # the link's order, which the order page shows
-                line.order_id = order.id
-            rows = _given(lines, _LINE_COLUMNS)
-            connection.execute(_INSERT_LINE, rows[0] if len(rows) == 1 else rows)
-            order.lines = lines
+            ).one()
+            order.id = order_row.id
             # Each code's use is counted by a conditional UPDATE (the last use goes to one
             # order); a code used up since the page was priced rolls everything back.
             if cart.quote.discounts:
@@ -332,16 +322,14 @@ def place_order(
                 if point is not None:  # names the product and the store that lacks it
                     raise
                 _refuse_short(short, several=len(cart.cart) > 1)
-            # The lines were written before routing: each learns its location (one UPDATE
-            # per location used, usually one).
-            for location_id in sorted(set(where)):
-                there = [
-                    w.product_id for w, at in zip(wants, where, strict=True) if at == location_id
-                ]
-                params = {"oid": order.id, "loc": location_id, "products": there}
-                connection.execute(_LINES_AT, params)
+            # The lines, each at the location that reserved it, in the link's order (which
+            # the order page shows); written after the stock, so they are written once.
             for line, location_id in zip(lines, where, strict=True):
-                line.location_id = location_id
+                line.order_id, line.location_id = order.id, location_id
+            line_rows = connection.execute(_INSERT_LINES, _given(lines, _LINE_COLUMNS)).all()
+            for line, row in zip(lines, line_rows, strict=True):
+                line.id = row.id
+            order.lines = lines
             # Each payee's share, frozen now (lines and their locations are written).
             commissions.freeze(session, order, lines, link)
             # Caps are judged after the stock: a sold-out product says "sold out", not "too
@@ -351,7 +339,9 @@ def place_order(
             analytics.record_checkout_started(session, link, order)
             # Announced with the placement, so only a placement that commits is announced;
             # a repeated attempt key returned above, before writing anything.
-            outbox.record_order_event(session, "order.created", order.id)
+            outbox.record_order_event(
+                session, "order.created", order.id, row=order_row, lines=line_rows
+            )
             return order, True
     except IntegrityError:
         # Two requests with one attempt key raced past the look-up (PostgreSQL); the loser's

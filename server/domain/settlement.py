@@ -124,7 +124,8 @@ def _to_given_up(*from_statuses: OrderStatus) -> Update:
     )
 
 
-_PAID_FROM_PENDING = _to_paid(OrderStatus.PENDING)
+# Answers the order's row as it is now: what order.paid says and settle_order returns.
+_PAID_FROM_PENDING = _to_paid(OrderStatus.PENDING).returning(*ORDERS.c)
 _PAID_AFTER_GIVING_UP = _to_paid(OrderStatus.FAILED, OrderStatus.CANCELED)
 _GIVEN_UP_FROM_PENDING = _to_given_up(OrderStatus.PENDING)
 _CANCELED_AFTER_FAILING = _to_given_up(OrderStatus.FAILED)
@@ -135,6 +136,7 @@ _HOLD_LONGER = (
     .values(reserved_until=bindparam("reserved_until"))
 )
 _PAYMENT_STATUS = select(_O.payment_status).where(_O.id == _ORDER_ID)
+_ORDER = select(ORDERS).where(_O.id == _ORDER_ID)
 
 
 def settle_order(
@@ -143,17 +145,19 @@ def settle_order(
     result: ChargeResult,
     *,
     action_hold: timedelta | None = None,
-) -> Order:
+) -> Row[Any]:
     """Record what a charge said, in one transaction. Idempotent.
 
     Providers that settle by webhook may answer ``requires_action`` or ``processing`` here;
     that is noted on the order, which stays pending until the webhook says more. An order
     waiting on the shopper (``requires_action``) holds its stock ``action_hold`` from now at
-    most. Returns the order row without its lines (``order_rows.load_order`` reads those).
+    most. Returns the order's row as this transaction left it (Core: every column of
+    ``orders``, attributes by column name; ``order_rows.load_order`` reads the lines).
     """
     with write_session(factory) as session:
+        settled: Row[Any] | None = None
         if result.succeeded:
-            apply_success(session, order_id, reference=result.reference)
+            _, settled = _take_payment(session, order_id, reference=result.reference)
         elif result.failed:
             apply_failure(
                 session,
@@ -173,10 +177,11 @@ def settle_order(
             changed_rows(session, _NOTE_ACTION, params)
         else:
             note_progress(session, order_id, result.status, reference=result.reference)
-        order = session.get(Order, order_id, populate_existing=True)
-        if order is None:
+        if settled is None:  # the paid move answers the row; any other reads it
+            settled = session.connection().execute(_ORDER, {"order_id": order_id}).first()
+        if settled is None:
             raise NotFound(f"No order with id {order_id}.")
-        return order
+        return settled
 
 
 def note_progress(
@@ -212,9 +217,18 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     otherwise it is marked for an automatic refund, never left as an order nobody can fill.
     A paid or refunded order is left alone, so duplicates change nothing.
     """
+    return _take_payment(session, order_id, reference=reference)[0]
+
+
+def _take_payment(
+    session: Session, order_id: int, *, reference: str | None
+) -> tuple[bool, Row[Any] | None]:
+    """:func:`apply_success`, also answering the order's row when the move from pending
+    read it (None otherwise: nothing changed, or the row changed after it was read)."""
     params = {"order_id": order_id, "reference": reference, "paid_at": utcnow()}
     # Orders row first, products second: the lock order every transaction here follows.
-    if changed_rows(session, _PAID_FROM_PENDING, params):
+    paid = session.connection().execute(_PAID_FROM_PENDING, params).first()
+    if paid is not None:
         # Every column: the same rows serve the stock moves and the order.paid event.
         lines = outbox.order_line_rows(session, order_id)
         for line in in_lock_order(lines):
@@ -222,8 +236,14 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
                 session, line.product_id, line.quantity, location_id=line.location_id
             ):
                 raise _reservation_missing(order_id, line.sku)
-        _announce_paid(session, order_id, lines)
-        return False
+        _announce_paid(session, order_id, lines, row=paid)
+        return False, paid
+    return _paid_after_giving_up(session, order_id, params), None
+
+
+def _paid_after_giving_up(session: Session, order_id: int, params: dict[str, Any]) -> bool:
+    """A failed or canceled order paid after all: stock if there is some, else a refund
+    flag (True)."""
     if not changed_rows(session, _PAID_AFTER_GIVING_UP, params):
         return False  # already paid or refunded
     lines = outbox.order_line_rows(session, order_id)
@@ -241,10 +261,13 @@ def apply_success(session: Session, order_id: int, *, reference: str | None) -> 
     return True
 
 
-def _announce_paid(session: Session, order_id: int, lines: list[Row[Any]]) -> None:
+def _announce_paid(
+    session: Session, order_id: int, lines: list[Row[Any]], *, row: Row[Any] | None = None
+) -> None:
     """``order.paid`` and, for products this sale took to LOW_STOCK or below, ``stock.low``:
-    written to the outbox in the transaction that makes the order paid."""
-    order = outbox.record_order_event(session, "order.paid", order_id, lines=lines)
+    written to the outbox in the transaction that makes the order paid (``row``: the order
+    as the move left it, when the caller has it)."""
+    order = outbox.record_order_event(session, "order.paid", order_id, lines=lines, row=row)
     commission_ledger.on_paid(session, order_id)  # payees' shares into the ledger
     mail.queue_receipt(session, order)
     analytics.record_order_event(session, "payment_succeeded", order, amount=order.total_amount)

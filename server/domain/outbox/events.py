@@ -229,12 +229,15 @@ def record_order_event(
     extra: Mapping[str, Any] | None = None,
     *,
     lines: Sequence[Any] | None = None,
+    row: Any | None = None,
 ) -> OrderRow:
     """Announce an order's change; returns the order row (Core) with ``lines`` read too.
-    ``extra`` adds fields beside ``order`` (``reason``, ``failure``); ``lines``: the rows of
-    :func:`order_line_rows` already read in this transaction (one statement fewer)."""
+    ``extra`` adds fields beside ``order`` (``reason``, ``failure``). Rows the caller has
+    already, each one statement fewer: ``lines``, the rows of :func:`order_line_rows`, and
+    ``row``, every column of the order as it is now in this transaction (what an
+    ``INSERT``/``UPDATE … RETURNING`` of all its columns answered)."""
     connection = session.connection()
-    order = connection.execute(_ORDER_ROW, {"order_id": order_id}).one()
+    order = row if row is not None else connection.execute(_ORDER_ROW, {"order_id": order_id}).one()
     if lines is None:
         lines = order_line_rows(session, order_id)
     shown = order_json(order, lines, session=session)
