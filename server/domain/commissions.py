@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from buybutton.tokens import CheckoutLink
@@ -275,6 +275,13 @@ def _seller(
     return best[2] if best else None
 
 
+# Prebuilt, run on the connection (no ORM execution): both run for every paid order.
+_ANY_PAYEE = select(Payee.id).limit(1)
+_SHARES = select(CommissionLine.payee_id, CommissionLine.amount).where(
+    CommissionLine.order_id == bindparam("order_id")
+)
+
+
 def freeze(
     session: Session, order: Order, lines: Sequence[OrderLine], link: CheckoutLink | None
 ) -> list[CommissionLine]:
@@ -283,7 +290,7 @@ def freeze(
     allows falling back to the head office; otherwise the product cannot be sold through it
     now (:class:`ProductUnavailable`, rolling the placement back). Creators' fees never
     take more than the line leaves after the seller's share."""
-    if session.scalar(select(Payee.id).limit(1)) is None:
+    if session.connection().execute(_ANY_PAYEE).first() is None:
         return []  # a shop without payees (most shops): one indexed probe, nothing to freeze
     currency = order.currency
     found = _lines(session, order.id)
@@ -373,11 +380,7 @@ def _cap(written: list[CommissionLine], total: int) -> None:
 def shares(session: Session, order_id: int) -> dict[int, int]:
     """Each payee's frozen share of the order (payee id → minor units)."""
     totals: dict[int, int] = {}
-    for payee_id, amount in session.execute(
-        select(CommissionLine.payee_id, CommissionLine.amount).where(
-            CommissionLine.order_id == order_id
-        )
-    ):
+    for payee_id, amount in session.connection().execute(_SHARES, {"order_id": order_id}):
         totals[payee_id] = totals.get(payee_id, 0) + amount
     return totals
 

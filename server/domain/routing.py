@@ -127,12 +127,13 @@ def reserve(session: Session, lines: Sequence[Want], *, at: int | None = None) -
         params["at"] = at
     levels: dict[int, dict[int, _Level]] = {}
     ranks: set[tuple[int, int]] = set()
-    for product_id, location_id, available, priority, _ in session.execute(statement, params):
+    rows = session.connection().execute(statement, params)  # Core: no ORM execution
+    for product_id, location_id, available, priority, _ in rows:
         rank = (int(priority), int(location_id))
         levels.setdefault(product_id, {})[location_id] = _Level(location_id, available, rank)
         ranks.add(rank)
     if at is not None:
-        name = session.execute(_NAME_OF, {"at": at}).scalar()
+        name = session.connection().execute(_NAME_OF, {"at": at}).scalar()
         for product_id, want in wanted.items():
             level = levels.get(product_id, {}).get(at)
             available = level.available if level else 0

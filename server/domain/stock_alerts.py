@@ -22,7 +22,7 @@ def announce_low_at_locations(session: Session, lines: Sequence[Any]) -> None:
     """For each sold line (``product_id``, ``quantity``, ``sku``, ``location_id``) whose
     location's available units just crossed LOW_STOCK: ``stock.low`` with the location."""
     located = [line for line in lines if line.location_id is not None]
-    if not located or (session.scalar(_ACTIVE) or 0) < 2:
+    if not located or (session.connection().execute(_ACTIVE).scalar() or 0) < 2:
         return
     for line in located:
         on_hand, reserved = inventory.level_of(session, line.product_id, line.location_id)
