@@ -291,6 +291,8 @@ def paid_orders_in_process(
     """place_order → test charge → settle_order, called directly: the database's share."""
     from datetime import timedelta
 
+    from sqlalchemy import event
+
     from buybutton_server.domain.orders import Shopper, place_order, settle_order
     from buybutton_server.payments import ChargeRequest, TestPaymentProvider
 
@@ -299,6 +301,14 @@ def paid_orders_in_process(
     provider = TestPaymentProvider()
     link = CheckoutLink(sku="BENCH-1")
     shopper = Shopper(email="bench@example.com", name="Bench")
+    statements = 0
+
+    def one_more(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    # What the driver runs: on SQLite that includes each transaction's BEGIN IMMEDIATE.
+    event.listen(engine, "before_cursor_execute", one_more)
     start = time.perf_counter()
     n = 0
     for n in range(count):
@@ -326,7 +336,11 @@ def paid_orders_in_process(
         settle_order(sessions, order.id, result)
     elapsed = time.perf_counter() - start
     engine.dispose()
-    return {"orders_per_s": (n + 1) / elapsed, "orders": n + 1}
+    return {
+        "orders_per_s": (n + 1) / elapsed,
+        "orders": n + 1,
+        "statements_per_order": statements / (n + 1),
+    }
 
 
 def latency(database_url: str, rate: float, seconds: int) -> dict[str, Any]:
@@ -497,12 +511,13 @@ PostgreSQL orders {load["postgresql_orders"][0]:.1f}, on 2 cores.
 
 **Target: 1,000 paid orders/s. Missed**: the best figure above is the distance to it. What
 bounds it is CPU per order (about {1_000_000 / r["orders"]["SQLite"]["in_process"]["orders_per_s"]:,.0f} µs
-per order in-process on SQLite in this run): about 33 statements per paid order through
-SQLAlchemy, two commits (on purpose: no transaction is open across the provider's call),
-and the work that arrived with payees (issue 15: freezing commission shares in the place
-transaction, the ledger lines in the settle transaction, statements built per call) and the
-receipt email. docs/performance.md has the profile, what group commit would take (not built)
-and the PostgreSQL trade-offs (`synchronous_commit`, connection counts, PgBouncer).
+per order in-process on SQLite in this run): {r["orders"]["SQLite"]["in_process"]["statements_per_order"]:.0f} statements per paid order
+as the driver counts them (each transaction's `BEGIN` included), through SQLAlchemy Core
+(in-process; the HTTP form adds the address's shipping zone and the
+pending-checkout caps), each its parameter and result handling in Python, and two commits
+(on purpose: no transaction is open across the provider's call). docs/performance.md has
+the profile, what group commit would buy (measured as an upper bound) and would take (not
+built), and the PostgreSQL trade-offs (`synchronous_commit`, connection counts, PgBouncer).
 
 ## Latency at a fixed offered load
 
@@ -554,6 +569,7 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
                 "in_process": o["in_process"]["orders_per_s"],
                 "http_1_worker": o["http"]["rps"],
                 "http_2_workers": o["http_2_workers"]["rps"],
+                "statements_per_order_in_process": o["in_process"]["statements_per_order"],
             }
             for db, o in r["orders"].items()
         },
