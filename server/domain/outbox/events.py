@@ -9,7 +9,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Insert,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, object_session
 
 from buybutton_server.db.models import (
@@ -170,8 +182,31 @@ _ENDPOINTS: Table = WebhookEndpoint.metadata.tables["webhook_endpoints"]
 _ORDERS: Table = Order.metadata.tables["orders"]
 _LINES: Table = OrderLine.metadata.tables["order_lines"]
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
-_INSERT_DELIVERY = insert(_DELIVERIES)
-_SUBSCRIBERS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.enabled.is_(True))
+# ``events`` is a comma-separated list (or "*"): padded with commas, a subscription to the
+# type is the text ",type," inside it, the same test as splitting it in Python.
+_PADDED: ColumnElement[str] = (
+    literal_column("','", String) + _ENDPOINTS.c.events + literal_column("','", String)
+)
+
+
+def _deliveries_for(event_type: str) -> Insert:
+    """One delivery per enabled endpoint subscribed to ``event_type`` (or to "*"), in one
+    ``INSERT … SELECT``: no read of the endpoints before the write."""
+    subscribed = select(
+        _ENDPOINTS.c.id,
+        bindparam("event_id", type_=Integer),
+        literal_column(f"'{DeliveryStatus.PENDING.value}'"),
+        literal_column("0"),
+        bindparam("now", type_=DateTime(timezone=True)),
+    ).where(
+        _ENDPOINTS.c.enabled.is_(True),
+        or_(_PADDED.contains(",*,"), _PADDED.contains(f",{event_type},", autoescape=True)),
+    )
+    columns = ["endpoint_id", "event_id", "status", "attempts", "next_attempt_at"]
+    return insert(_DELIVERIES).from_select(columns, subscribed)
+
+
+_DELIVER = {event_type: _deliveries_for(event_type) for event_type in EVENT_TYPES}
 _ORDER_ROW = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
 _LINE_ROWS = select(_LINES).where(_LINES.c.order_id == bindparam("order_id")).order_by(_LINES.c.id)
 
@@ -196,19 +231,7 @@ def record(session: Session, event_type: str, data: dict[str, Any]) -> str:
         _INSERT_EVENT,
         {"public_id": public_id, "type": event_type, "payload": payload, "created_at": now},
     ).scalar_one()
-    deliveries = [
-        {
-            "endpoint_id": endpoint_id,
-            "event_id": event_id,
-            "status": DeliveryStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
-        for endpoint_id, events in connection.execute(_SUBSCRIBERS)
-        if "*" in events.split(",") or event_type in events.split(",")
-    ]
-    if deliveries:
-        connection.execute(_INSERT_DELIVERY, deliveries)
+    connection.execute(_DELIVER[event_type], {"event_id": event_id, "now": now})
     return public_id
 
 
