@@ -4,7 +4,7 @@ provider events and idempotency answers go; each period is a setting with a floo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from buybutton.errors import ConfigurationError
 from buybutton_server import Settings
 from buybutton_server.db import write_session
 from buybutton_server.db.models import (
-    AnalyticsDaily,
     AnalyticsEvent,
     ApiKey,
     DeliveryAttempt,
@@ -60,7 +59,6 @@ def test_old_events_go_once_counted_and_reports_do_not_change(
 
     assert done.counts["analytics events rolled up"] == 34
     assert count(sessions, AnalyticsEvent) == 1
-    assert count(sessions, AnalyticsDaily) == 0  # no longer written: the totals count them
     after = analytics.report(sessions, *window)
     assert after.totals == before.totals
     assert after.totals.impressions == 30 and after.totals.revenue == {"USD": 2000}
@@ -78,15 +76,13 @@ def test_events_the_totals_have_not_counted_stay(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The roll-up could not run (another process held the mark, or open inserts): old events
-    wait for it instead of going uncounted; leftover daily totals go after their period."""
+    wait for it instead of going uncounted."""
     old = NOW - timedelta(days=100)
     with write_session(sessions) as session:
         analytics.record(session, [event("click", old), event("click", old)])
-        session.add(AnalyticsDaily(day=date(2024, 1, 1), kind="click", sku="MUG-01", events=3))
     monkeypatch.setattr(retention.rollups, "roll_up", lambda sessions: 0)
     done = retention.prune(sessions, Retention(), now=NOW)
     assert count(sessions, AnalyticsEvent) == 2 and done.counts["analytics events rolled up"] == 0
-    assert count(sessions, AnalyticsDaily) == 0
     monkeypatch.undo()
     retention.prune(sessions, Retention(), now=NOW)
     assert count(sessions, AnalyticsEvent) == 0
@@ -166,4 +162,33 @@ def test_db_prune_runs_the_job(
     out = capsys.readouterr().out
     assert "keeping raw analytics events (counted in the report totals): 90 days" in out
     assert "removed 1 analytics events rolled up" in out
-    assert count(sessions, AnalyticsEvent) == 0 and count(sessions, AnalyticsDaily) == 0
+    assert count(sessions, AnalyticsEvent) == 0
+
+
+def test_the_daily_totals_table_is_gone(database_url: str) -> None:
+    """``analytics_daily`` (daily totals of events past their raw period, before migration
+    0031 folded them into the report's totals) is dropped by 0040: retention has nothing left
+    to delete there. Its downgrade brings the table back, empty, with its index."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from buybutton_server.db import alembic_config, make_engine
+
+    def tables() -> set[str]:
+        engine = make_engine(database_url)
+        try:
+            return set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    assert "analytics_daily" not in tables() and "analytics_events" in tables()
+    config = alembic_config(database_url)
+    command.downgrade(config, "0039")
+    engine = make_engine(database_url)
+    indexes = [i["name"] for i in inspect(engine).get_indexes("analytics_daily")]
+    with engine.connect() as connection:
+        empty = connection.exec_driver_sql("SELECT count(*) FROM analytics_daily").scalar() == 0
+    engine.dispose()
+    assert indexes == ["ix_analytics_daily_report"] and empty
+    command.upgrade(config, "head")
+    assert "analytics_daily" not in tables()

@@ -2,10 +2,8 @@
 
 - Analytics events older than ``analytics`` days are deleted once the report's running totals
   have counted them (:mod:`buybutton_server.domain.rollups`: ids up to its mark); the totals
-  go after ``rollups`` days (each key's latest older row stays, the base). The daily totals
-  of ``analytics_daily`` are no longer written (migration 0031 folded them into the rollups,
-  which no report reads any more than it reads ``analytics_daily``); rows left from before
-  go after ``rollups`` days.
+  go after ``rollups`` days (each key's latest older row stays, the base). (The daily totals
+  of versions before migration 0031 were folded into the report's totals; 0040 dropped them.)
 - Webhook events older than ``webhooks`` days go with their deliveries and attempts, once no
   delivery of theirs is still pending.
 - Processed payment-provider events older than ``provider_events`` days.
@@ -36,7 +34,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from buybutton_server.db import write_session
 from buybutton_server.db.models import (
-    AnalyticsDaily,
     AnalyticsEvent,
     DeliveryAttempt,
     IdempotencyRecord,
@@ -52,7 +49,6 @@ from buybutton_server.settings_rules import Retention
 BATCH = 2_000
 UCP_KEYS_MIN = timedelta(hours=48)
 _EVENTS = cast(Table, AnalyticsEvent.__table__)
-_DAILY = cast(Table, AnalyticsDaily.__table__)
 
 
 @dataclass
@@ -171,10 +167,6 @@ def prune(
         with write_session(sessions) as session:
             rolled = delete_counted_batch(session, raw_before)
         done.counts["analytics events rolled up"] += rolled
-    rollups_before = (now - timedelta(days=keep.rollups)).date()
-    done.counts["daily totals"] += _delete_batches(
-        sessions, _DAILY, _DAILY.c.id, _DAILY.c.day < rollups_before
-    )
     done.counts["report rollups"] += rollups.forget(
         sessions, before=now - timedelta(days=keep.rollups)
     )

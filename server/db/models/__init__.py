@@ -8,7 +8,6 @@ product and location (``stock_levels``): ``on_hand`` (what the merchant has ther
 
 from .access import AdminSession, AdminUser, ApiKey, IdempotencyRecord, RateLimitWindow, ShortLink
 from .analytics import (
-    AnalyticsDaily,
     AnalyticsEvent,
     AnalyticsKey,
     AnalyticsTotal,
@@ -46,7 +45,6 @@ __all__ = [
     "LOCATION_KINDS",
     "AdminSession",
     "AdminUser",
-    "AnalyticsDaily",
     "AnalyticsEvent",
     "AnalyticsKey",
     "AnalyticsTotal",

@@ -1,13 +1,12 @@
-"""Analytics events and their rollups (daily totals, then running totals)."""
+"""Analytics events and the running totals the reports read (domain/rollups.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Date,
     DateTime,
     Index,
     Integer,
@@ -59,27 +58,6 @@ class AnalyticsEvent(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class AnalyticsDaily(Base):
-    """No longer written nor read (issue 18): funnel events past the raw-event period, summed
-    per UTC day, product, placement, kind and currency, by versions before migration 0031
-    (which folded them into the rollups); retention deletes what is left after ``rollups``
-    days."""
-
-    __tablename__ = "analytics_daily"
-    __table_args__ = (Index("ix_analytics_daily_report", "day", "kind", "sku", "source"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(24))
-    sku: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str | None] = mapped_column(String(64))
-    campaign: Mapped[str | None] = mapped_column(String(64))
-    content: Mapped[str | None] = mapped_column(String(64))
-    currency: Mapped[str | None] = mapped_column(String(3))
-    events: Mapped[int] = mapped_column(Integer, default=0)
-    amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 # The funnel's kinds, one count column each on the rollups (domain/analytics.py KINDS and
