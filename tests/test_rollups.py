@@ -192,3 +192,72 @@ def test_migration_0035_carries_the_hourly_blocks_over_both_ways(
     with sessions() as session:
         assert session.scalar(text(split)) == 0
         assert session.scalar(text("SELECT count(*) FROM analytics_keys WHERE currency <> ''"))
+
+
+def test_the_dashboards_30_days_read_their_start_on_the_keys(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The dashboard's range (30 days up to now) reads each key's totals before its start on
+    the key row (migration 0041), kept by the roll-up; an event older than that start is
+    counted in again, and until then the report probes the totals as for any range."""
+    now = rollups.at_slot(rollups.slot_of(datetime.now(UTC))) + timedelta(minutes=7, seconds=3)
+    rng = random.Random(5)
+    rows = [
+        event(
+            rng.choice(["impression", "click", "payment_succeeded", "refunded_line"]),
+            now - timedelta(seconds=rng.randrange(40 * 86400)),
+            sku=rng.choice(["MUG-01", "TEE-02"]),
+            source=rng.choice(["blog", None]),
+            amount=500,
+            currency=rng.choice(["USD", "EUR"]),
+        )
+        for _ in range(400)
+    ]
+    with write_session(sessions) as session:
+        analytics.record(session, rows)
+    until = now + timedelta(seconds=1)  # as parse_range: up to now
+    since = until - timedelta(days=30)
+
+    def reports() -> tuple[list[Any], list[Any]]:
+        rolled = analytics.report(sessions, since, until)
+        raw = analytics.report(sessions, since, until, rolled=False)
+        return [*summary(rolled), rolled.totals], [*summary(raw), raw.totals]
+
+    rollups.roll_up(sessions, now=now)
+    start = rollups.start_of_window(now)
+    with sessions() as session:
+        assert session.scalar(select(RollupState.start_slot)) == start
+    rolled, raw = reports()
+    assert rolled == raw
+    # It reads them: a wrong start count on every key shows in the report.
+    with write_session(sessions) as session:
+        session.execute(text("UPDATE analytics_keys SET start_click = start_click + 1000"))
+    assert analytics.report(sessions, since, until).totals.clicks < raw[-1].clicks
+    with write_session(sessions) as session:
+        session.execute(text("UPDATE analytics_keys SET start_click = start_click - 1000"))
+    # A late event before the start unsets them (the report probes), the roll-up recounts.
+    late = event("click", now - timedelta(days=33), sku="TEE-02", source="blog")
+    with write_session(sessions) as session:
+        analytics.record(session, [late])
+    assert rollups.roll_up(sessions, now=now, batch=1) == 1
+    with sessions() as session:
+        assert session.scalar(select(RollupState.start_slot)) == start
+    assert reports() == (raw, raw)  # the late click is before the range
+    older = event("click", now - timedelta(days=31), sku="MUG-01", source=None)
+    with write_session(sessions) as session:
+        analytics.record(session, [older])
+    rollups._roll_up(sessions, batch=10)  # counted, the start counts not yet: probes
+    with sessions() as session:
+        assert session.scalar(select(RollupState.start_slot)) is None
+    rolled, raw = reports()
+    assert rolled == raw
+    rollups.roll_up(sessions, now=now)
+    assert reports() == (rolled, raw)
+    # Time moves on a slot: the next roll-up moves the start counts with it.
+    later = now + timedelta(minutes=15)
+    rollups.roll_up(sessions, now=later)
+    with sessions() as session:
+        assert session.scalar(select(RollupState.start_slot)) == start + 1
+    since, until = since + timedelta(minutes=15), until + timedelta(minutes=15)
+    rolled, raw = reports()
+    assert rolled == raw

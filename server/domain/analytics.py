@@ -32,8 +32,7 @@ from buybutton.money import format_amount
 from buybutton.tokens import CheckoutLink
 from buybutton_server.db import write_session
 from buybutton_server.db.models import AnalyticsEvent, Order, OrderLine, utcnow
-from buybutton_server.db.models.analytics import ROLLUP_COLUMNS
-from buybutton_server.domain import counting, rollups
+from buybutton_server.domain import counting, funnel_query, rollups
 from buybutton_server.domain.first_touch import ATTRIBUTION_WINDOW as ATTRIBUTION_WINDOW
 from buybutton_server.domain.first_touch import FIRST_TOUCH_COOKIE as FIRST_TOUCH_COOKIE
 from buybutton_server.domain.first_touch import first_touch_cookie as first_touch_cookie
@@ -241,7 +240,7 @@ class EventBuffer:
 # -- reports ----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class FunnelRow:
     sku: str
     source: str | None
@@ -254,9 +253,14 @@ class FunnelRow:
     failed: int = 0
     refunded: int = 0
     revenue: dict[str, int] = field(default_factory=dict)
-    # The counts above without the further lines of multi-item orders and links: what the
-    # totals add up, so a three-product order is one paid order and one click.
-    first_lines: Counter[str] = field(default_factory=Counter)
+    # The counts above without the further lines of multi-item orders and links, in the
+    # same order: what the totals add up, so a three-product order is one paid order and
+    # one click.
+    firsts: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
+
+    @property
+    def first_lines(self) -> Counter[str]:
+        return Counter(dict(zip(_NAMES, self.firsts, strict=True)))
 
     @property
     def click_rate(self) -> float | None:
@@ -280,44 +284,34 @@ class Report:
     totals: FunnelRow
 
 
-_COUNTS = {
-    "impression": "impressions",
-    "click": "clicks",
-    "checkout_started": "checkouts",
-    "payment_succeeded": "paid",
-    "payment_failed": "failed",
-    "refunded": "refunded",
-}
-# Where each kind's count (its first lines, its further lines) and the money are in a row of
-# rollups.funnel_rows, after the five key parts.
-_COUNT_AT = [
-    (name, ROLLUP_COLUMNS.index(kind), ROLLUP_COLUMNS.index(LINE_KINDS[kind]))
-    for kind, name in _COUNTS.items()
-]
-_REVENUE_AT, _REFUNDS_AT = ROLLUP_COLUMNS.index("revenue"), ROLLUP_COLUMNS.index("refunds")
-# Only payments and refunds carry a currency (record_order_event); a rolled-up key keeps its
-# currency for its other events too, so a currency is shown where these kinds were counted.
-_MONEY_KINDS_AT = [ROLLUP_COLUMNS.index(k) for k in ("payment_succeeded", "refunded")] + [
-    ROLLUP_COLUMNS.index(LINE_KINDS[k]) for k in ("payment_succeeded", "refunded")
-]
+_NAMES = list(funnel_query.COUNTS)
+assert _NAMES == [f.name for f in fields(FunnelRow)][4:10]  # report() passes them in order
 
 
-_M1, _M2, _M3, _M4 = _MONEY_KINDS_AT
+def _added(parts: list[Any]) -> tuple[tuple[int, ...], tuple[int, ...], dict[str, int]]:
+    """The counts, first-line counts and revenue per currency of a place's parts (rows of
+    ``funnel_query.FUNNEL_COLUMNS``). Money counts in a currency where payments or
+    refunds were counted (money without a currency is not revenue)."""
+    first, *rest = parts
+    both = first[5:17]  # the counts, then the first-line counts
+    for r in rest:
+        both = [a + b for a, b in zip(both, r[5:17], strict=True)]
+    revenue: dict[str, int] = {}
+    for r in parts:
+        if r[4] and (r[8] or r[10]):
+            revenue[r[4]] = revenue.get(r[4], 0) + r[17]
+    return tuple(both[:6]), tuple(both[6:]), revenue
 
 
-_NAMES = [name for name, _, _ in _COUNT_AT]
-assert _NAMES == [f.name for f in fields(FunnelRow)][4:10]  # _funnel_row passes them in order
-_FIRST_AT = [first for _, first, _ in _COUNT_AT]
-_BOTH_AT = [(first, further) for _, first, further in _COUNT_AT]
+_WAITS = select(Order.paid_at, Order.first_touch_at).where(
+    Order.paid_at >= bindparam("since"),
+    Order.paid_at < bindparam("until"),
+    Order.first_touch_at.is_not(None),
+)
 
 
-def _funnel_row(place: tuple[Any, ...], values: list[Any], revenue: dict[str, int]) -> FunnelRow:
-    # Built by hand: 1,500 of them for a big shop's report (Counter(mapping) costs more).
-    v = [int(x or 0) for x in values]
-    first: Counter[str] = Counter()
-    dict.update(first, zip(_NAMES, [v[i] for i in _FIRST_AT], strict=True))
-    counts = [v[a] + v[b] for a, b in _BOTH_AT]  # the order of FunnelRow's count fields
-    return FunnelRow(*place, *counts, revenue=revenue, first_lines=first)  # type: ignore[misc]
+def _by_revenue(row: FunnelRow) -> tuple[int, int, str]:
+    return -sum(row.revenue.values()), -row.clicks, row.sku
 
 
 def report(
@@ -330,43 +324,50 @@ def report(
 ) -> Report:
     """The funnel per product, source, campaign and content between ``since`` and ``until``:
     the running totals of the whole 15-minute slots in the range and the raw events of the
-    rest (:mod:`buybutton_server.domain.rollups`), in one statement. ``rolled=False``: from
-    the raw events alone (what the tests and the benchmark compare with)."""
-    places: dict[tuple[Any, ...], tuple[list[Any], dict[str, int]]] = {}
+    rest (:mod:`buybutton_server.domain.rollups`), in one statement that answers the
+    figures per key (:mod:`buybutton_server.domain.funnel_query`). ``rolled=False``:
+    from the raw events alone (what the tests and the benchmark compare with)."""
     with sessions() as session:
-        # A place may come in several rows (a currency each, a part of the query each).
-        for found in rollups.funnel_rows(session, since, until, sku, rolled=rolled):
-            place = (found[0], found[1] or None, found[2] or None, found[3] or None)
-            values, currency = found[5:], found[4]  # money in the range: a currency shown
-            had = places.get(place)
-            if had is None:
-                had = places[place] = (list(values), {})
-            else:
-                had[0][:] = [a + b for a, b in zip(had[0], values, strict=True)]
-            if currency and (values[_M1] or values[_M2] or values[_M3] or values[_M4]):
-                net = int(values[_REVENUE_AT] or 0) - int(values[_REFUNDS_AT] or 0)
-                had[1][currency] = had[1].get(currency, 0) + net
-        rows = [_funnel_row(place, values, revenue) for place, (values, revenue) in places.items()]
+        found = funnel_query.funnel_rows(session, since, until, sku, rolled=rolled)
         waits = [
             (paid - first).total_seconds()
-            for paid, first in session.execute(
-                select(Order.paid_at, Order.first_touch_at).where(
-                    Order.paid_at >= since,
-                    Order.paid_at < until,
-                    Order.first_touch_at.is_not(None),
-                )
-            )
+            for paid, first in session.execute(_WAITS, {"since": since, "until": until})
             if paid and first
         ]
-    ordered = sorted(rows, key=lambda r: (-sum(r.revenue.values()), -r.clicks, r.sku))
-    totals = FunnelRow("all", None, None, None)
-    for row in ordered:  # orders and visits, not lines; revenue: every line's share
-        for name in _COUNTS.values():
-            setattr(totals, name, getattr(totals, name) + row.first_lines[name])
-        for currency, amount in row.revenue.items():
-            totals.revenue[currency] = totals.revenue.get(currency, 0) + amount
+    # A place: its key (or a key per currency) and its raw parts, if any; most have one row.
+    first_rows: dict[tuple[Any, ...], Any] = {}
+    more: dict[tuple[Any, ...], list[Any]] = {}
+    for found_row in found:
+        place = found_row[:4]
+        if place in first_rows:
+            more.setdefault(place, [first_rows[place]]).append(found_row)
+        else:
+            first_rows[place] = found_row
+    rows = []
+    revenue_all: dict[str, int] = {}
+    for (place_sku, source, campaign, content), r in first_rows.items():
+        if more and (place_sku, source, campaign, content) in more:
+            counts, firsts, revenue = _added(more[place_sku, source, campaign, content])
+        else:  # r[8], r[10]: payments, refunds
+            counts, firsts = r[5:11], r[11:17]
+            revenue = {r[4]: r[17]} if r[4] and (r[8] or r[10]) else {}
+        if revenue:
+            for currency, amount in revenue.items():
+                revenue_all[currency] = revenue_all.get(currency, 0) + amount
+        seen, clicks, checkouts, paid, failed, refunded = counts
+        rows.append(
+            FunnelRow(place_sku, source or None, campaign or None, content or None, seen,
+                      clicks, checkouts, paid, failed, refunded, revenue, tuple(firsts))
+        )  # fmt: skip
+    rows.sort(key=_by_revenue)
+    # Orders and visits, not lines (the first lines' counts); revenue: every line's share.
+    sums = tuple(sum(column) for column in zip(*(row.firsts for row in rows), strict=True))
+    sums = sums or (0,) * len(_NAMES)
+    seen, clicks, checkouts, paid, failed, refunded = sums
+    totals = FunnelRow("all", None, None, None, seen, clicks, checkouts, paid, failed,
+                       refunded, revenue_all, sums)  # fmt: skip
     median = statistics.median(waits) if waits else None
-    return Report(since, until, ordered, median, totals)
+    return Report(since, until, rows, median, totals)
 
 
 def report_json(result: Report) -> dict[str, Any]:

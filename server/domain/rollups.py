@@ -6,8 +6,9 @@ placement and currency (``analytics_keys``), the sum of every event the roll-up 
 with a time up to the end of the 15-minute ``slot`` (slots since the Unix epoch); rows
 exist for the slots where the key had events. So the events of whole slots ``first`` to
 ``end`` (end excluded) are ``latest row before end - latest row before first``: two index
-seeks per key (:func:`funnel_rows`). The report adds the raw events of the partial slots
-at either end of its range and those the roll-up has not counted yet. Fifteen minutes: every
+seeks per key, one for a range up to now (the report's statement:
+:mod:`buybutton_server.domain.funnel_query`). The report adds the raw events of the partial
+slots at either end of its range and those the roll-up has not counted yet. Fifteen minutes: every
 time zone's midnight is on a slot boundary, so a range of whole local days has no partial
 slots.
 
@@ -31,24 +32,16 @@ back counts from there.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
-    DateTime,
-    Integer,
     Table,
-    and_,
     bindparam,
-    case,
     func,
     select,
     text,
-    true,
-    union_all,
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -254,6 +247,7 @@ def _count(connection: Connection, after: int, upto: int) -> None:
     connection.execute(text(_APPEND))  # the other keys: rows after their last one
     connection.execute(text(_KEY_SLOT))
     connection.execute(text(_KEY_COUNTS))
+    connection.execute(text(_UNSET_START))  # events older than the keys' start counts
     connection.execute(text("DELETE FROM analytics_rollup_work"))
 
 
@@ -272,13 +266,28 @@ def _committed_up_to(sessions: sessionmaker[Session]) -> int | None:
         return None
 
 
-def roll_up(sessions: sessionmaker[Session], *, batch: int = BATCH) -> int:
-    """Count the events not counted yet into the totals, ``batch`` ids per transaction.
+def roll_up(
+    sessions: sessionmaker[Session], *, batch: int = BATCH, now: datetime | None = None
+) -> int:
+    """Count the events not counted yet into the totals, ``batch`` ids per transaction,
+    then bring the keys' start counts to the start of :data:`START_WINDOW` up to ``now``.
     Returns how many ids it moved past (0 when another process holds the mark)."""
+    wanted = start_of_window(now or datetime.now(UTC))
     with sessions() as session:  # nothing new (most runs when idle): no write transaction
         newest = session.scalar(select(func.max(_EVENTS.c.id)))
-        if newest is None or newest <= (session.scalar(_MARK) or 0):
-            return 0
+        mark, start = session.execute(_MARKS).one()
+    moved = 0
+    if newest is not None and newest > (mark or 0):
+        moved = _roll_up(sessions, batch)
+        if moved:
+            with sessions() as session:
+                start = session.execute(_MARKS).one()[1]
+    if start != wanted:
+        _count_start(sessions, wanted)
+    return moved
+
+
+def _roll_up(sessions: sessionmaker[Session], batch: int) -> int:
     upto = _committed_up_to(sessions)
     moved = 0
     while upto is not None:
@@ -302,6 +311,55 @@ def roll_up(sessions: sessionmaker[Session], *, batch: int = BATCH) -> int:
     return moved
 
 
+# -- the keys' start counts ------------------------------------------------------------------
+# The dashboard's report (30 days up to now) would otherwise probe the totals once per key for
+# its start. Every key row holds its totals before ``start_slot`` (migration 0041): the
+# roll-up moves them to the window's start when a slot boundary passes (every 15 minutes, one
+# statement over the keys) and a batch holding an event older than them unsets the slot (a
+# late event: the report probes until the next roll-up counts them again).
+START_WINDOW = timedelta(days=30)
+_MARKS = select(_STATE.c.last_id, _STATE.c.start_slot).where(_STATE.c.id == 1)
+_START = """
+    UPDATE analytics_keys SET {start}
+    FROM (SELECT k.id AS key_id, {columns} FROM analytics_keys k
+          LEFT JOIN analytics_totals t ON t.key_id = k.id AND t.slot = (
+              SELECT max(q.slot) FROM analytics_totals q WHERE q.key_id = k.id AND q.slot < :slot)
+    ) AS s
+    WHERE analytics_keys.id = s.key_id
+"""
+_START = _START.format_map(
+    {
+        "start": ", ".join(f"start_{c} = coalesce(s.{c}, 0)" for c in ROLLUP_COLUMNS),
+        "columns": ", ".join(f"t.{c} AS {c}" for c in ROLLUP_COLUMNS),
+    }
+)
+_UNSET_START = """
+    UPDATE analytics_rollup_state SET start_slot = NULL WHERE id = 1 AND EXISTS (
+        SELECT 1 FROM analytics_rollup_work w WHERE w.slot < analytics_rollup_state.start_slot)
+"""
+
+
+def start_of_window(now: datetime) -> int:
+    """The first whole slot of the :data:`START_WINDOW` up to ``now`` (a report's start)."""
+    since = now - START_WINDOW
+    first = slot_of(since)
+    return first + 1 if at_slot(first) < since else first
+
+
+def _count_start(sessions: sessionmaker[Session], slot: int) -> None:
+    """Every key's totals before ``slot`` onto the key, in one statement. The state row is
+    written first: a roll-up batch (which writes it first too) waits for this to commit."""
+    with write_session(sessions) as session:
+        connection = session.connection()
+        moved = connection.execute(
+            _STATE.update()
+            .where(_STATE.c.id == 1, _STATE.c.start_slot.is_distinct_from(slot))
+            .values(start_slot=slot)
+        )
+        if moved.rowcount == 1:  # else another process just did it
+            connection.execute(text(_START), {"slot": slot})
+
+
 def forget(sessions: sessionmaker[Session], *, before: datetime) -> int:
     """Delete the totals of slots before ``before`` (retention's ``rollups`` days), keeping
     each key's latest such row: the base the kept rows are counted from."""
@@ -320,121 +378,3 @@ def forget(sessions: sessionmaker[Session], *, before: datetime) -> int:
             .values(kept_from=kept)
         )
         return int(result.rowcount)
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-def _totals_parts(by_sku: bool, lateral: bool) -> list[Any]:
-    """Per key: its totals at slot ``:end`` minus those before ``:first`` (or before the
-    first slot kept, if later); keys with no row in between are left out. Two parts: keys
-    whose latest row is before ``:end`` (a report up to now: all of them) read the end
-    figures on the key itself, one index probe per key for the start; the others read the
-    latest row before ``:end`` too. SQLite finds each slot first, then joins the row on
-    equal keys (see ``_NEW_ROWS``); PostgreSQL fetches it with one ``LATERAL`` probe."""
-    k = _KEYS.c
-    kept, first, end = (
-        _STATE.c.kept_from,
-        bindparam("first", type_=Integer),
-        bindparam("end", type_=Integer),
-    )
-    start = (
-        select(case((kept > first, kept), else_=first)).where(_STATE.c.id == 1).scalar_subquery()
-    )
-
-    def joined(before: Any, name: str, outer: bool, on_keys: Any) -> tuple[Any, Any]:
-        """``on_keys`` joined with each key's latest row before slot ``before``."""
-        t = _TOTALS.alias(name)
-        if lateral:  # one backward index probe fetches the row itself
-            row = (
-                select(t.c.slot, *(t.c[c] for c in ROLLUP_COLUMNS))
-                .where(t.c.key_id == k.id, t.c.slot < before)
-                .order_by(t.c.slot.desc())
-                .limit(1)
-                .lateral(name + "_row")
-            )
-            return on_keys.join(row, true(), isouter=outer), row
-        q = _TOTALS.alias(name + "_q")
-        slot = select(func.max(q.c.slot)).where(q.c.key_id == k.id, q.c.slot < before)
-        on = and_(t.c.key_id == k.id, t.c.slot == slot.scalar_subquery())
-        return on_keys.join(t, on, isouter=outer), t
-
-    def differences(e: Any, s: Any) -> list[Any]:
-        return [(e[c] - func.coalesce(s.c[c], 0)).label(c) for c in ROLLUP_COLUMNS]
-
-    parts = []
-    # Up to now: the end figures are on the key.
-    on_keys, s = joined(start, "s", True, _KEYS)
-    now = select(*(k[p] for p in _PARTS), *differences(k, s)).select_from(on_keys)
-    parts.append(now.where(k.last_slot < end, k.last_slot >= start))
-    # Ending before the key's latest row: that row too.
-    on_keys, e = joined(end, "e", False, _KEYS)
-    on_keys, s = joined(start, "s", True, on_keys)
-    past = select(*(k[p] for p in _PARTS), *differences(e.c, s)).select_from(on_keys)
-    parts.append(past.where(k.last_slot >= end, e.c.slot >= start))
-    if by_sku:
-        parts = [part.where(k.sku == bindparam("sku")) for part in parts]
-    return parts
-
-
-@functools.cache
-def _funnel_statement(by_sku: bool, whole: bool, rolled: bool, dialect: str) -> Any:
-    """The report's statement, built once per shape; the times and slots are parameters."""
-    e = _EVENTS.c
-    lateral = dialect == "postgresql"
-    parts: list[Any] = _totals_parts(by_sku, lateral) if whole and rolled else []
-    mark = select(_STATE.c.last_id).where(_STATE.c.id == 1).scalar_subquery()
-    raw_key = [e.sku, *(func.coalesce(e[k], "").label(k) for k in _PARTS[1:])]
-    raw_sums = [func.sum(case((e.kind == k, 1), else_=0)).label(k) for k in ROLLUP_COUNTS]
-    raw_sums += [
-        func.sum(case((e.kind.in_(kinds), func.coalesce(e.amount, 0)), else_=0)).label(name)
-        for name, kinds in _MONEY.items()
-    ]
-    at = func.coalesce(e.occurred_at, e.occurred_at)
-    time = DateTime(timezone=True)
-    since, until = bindparam("since", type_=time), bindparam("until", type_=time)
-    whole_from, whole_to = bindparam("whole_from", type_=time), bindparam("whole_to", type_=time)
-    ranges = [[e.occurred_at >= since, e.occurred_at < until]]
-    if rolled:
-        ranges = [
-            [e.occurred_at >= since, e.occurred_at < whole_from],
-            [e.occurred_at >= whole_to, e.occurred_at < until],
-            # By id, not by time: coalesce() keeps the planners off the time index here,
-            # which would read every event of the range instead of the few above the mark.
-            [e.id > mark, at >= whole_from, at < whole_to],
-        ]
-    for where in ranges:
-        if by_sku:
-            where.append(e.sku == bindparam("sku"))
-        parts.append(select(*raw_key, *raw_sums).where(*where).group_by(*raw_key))
-    return union_all(*parts)
-
-
-def funnel_rows(
-    session: Session, since: datetime, until: datetime, sku: str | None, *, rolled: bool = True
-) -> Sequence[Any]:
-    """``(sku, source, campaign, content, currency, *ROLLUP_COLUMNS)`` tuples, ``''`` for
-    a missing part; one key may come in several rows (add them up). One statement (one
-    snapshot: a roll-up committing meanwhile is seen whole or not at all): the totals of
-    the whole slots between ``since`` and ``until``, the raw events of the partial slots at
-    either end, and the raw events of the whole slots that the roll-up has not counted.
-    ``rolled=False``: every event of the range read raw (tests and benchmarks compare)."""
-    since, until = since.astimezone(UTC), until.astimezone(UTC)  # SQLite stores UTC times
-    first, end = slot_of(since), slot_of(until)
-    if at_slot(first) < since:
-        first += 1
-    whole = first < end
-    if not whole:  # not one whole slot: raw events only
-        first = end = slot_of(until)
-    params: dict[str, Any] = {"since": since, "until": until, "first": first, "end": end}
-    params.update(whole_from=at_slot(first), whole_to=at_slot(end))
-    if not whole:
-        params.update(whole_from=until, whole_to=until)
-    if sku:
-        params["sku"] = sku
-    connection = session.connection()
-    dialect = connection.dialect.name
-    if dialect == "postgresql":  # the few events above the mark: not worth parallel workers
-        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-    statement = _funnel_statement(bool(sku), whole, rolled, dialect)
-    return connection.execute(statement, params).all()

@@ -89,13 +89,35 @@ class _Counts:
     refunds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class AnalyticsKey(_Counts, Base):
+class _StartCounts:
+    """A key's totals before the slot ``analytics_rollup_state.start_slot``: the start of a
+    report over :data:`rollups.START_WINDOW` up to now, kept by the roll-up (migration 0041)."""
+
+    start_impression: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_click: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_checkout_started: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_payment_succeeded: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_payment_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_impression_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_click_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_checkout_started_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_payment_succeeded_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_payment_failed_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_refunded_line: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    start_refunds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AnalyticsKey(_Counts, _StartCounts, Base):
     """A product and placement (and currency) the funnel has seen: the report's rows, one
     integer for the totals to carry instead of five strings (domain/rollups.py). Missing
     parts are ``''``. ``currency`` is ``''`` until money is first counted for the key (a
     key with ``''`` never holds money, so the roll-up may give it the first currency). The
     counts are the key's latest row of ``analytics_totals`` (slot ``last_slot``; ``None``:
-    no row yet), kept by the roll-up: a report up to now reads them here, not there."""
+    no row yet), kept by the roll-up: a report up to now reads them here, not there; the
+    ``start_`` counts are its totals before the state's ``start_slot`` (the start of the
+    dashboard's 30 days up to now), so that report reads no other row."""
 
     __tablename__ = "analytics_keys"
     __table_args__ = (UniqueConstraint("sku", "source", "campaign", "content", "currency"),)
@@ -134,11 +156,15 @@ class RollupWork(_Counts, Base):
 
 
 class RollupState(Base):
-    """One row: the highest analytics event id already counted in ``analytics_totals``, and
-    the first slot the totals still cover (earlier rows forgotten by retention)."""
+    """One row: the highest analytics event id already counted in ``analytics_totals``, the
+    first slot the totals still cover (earlier rows forgotten by retention) and the slot of
+    the keys' start counts."""
 
     __tablename__ = "analytics_rollup_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     kept_from: Mapped[int] = mapped_column(Integer, default=0)
+    # The slot the keys' ``start_`` counts stop before (``None``: not counted yet, or an
+    # event older than it was counted since).
+    start_slot: Mapped[int | None] = mapped_column(Integer)
