@@ -135,16 +135,15 @@ class _Claimed:
     permanent: bool = False  # composing failed for good: no retry
 
 
-def _compose(session: Session, row: MailMessage, settings: Settings, token: str) -> _Claimed:
-    """The claimed message, rendered and composed; any failure is returned, never raised,
-    so one bad message (a header that cannot be written, a template bug) never stops the
-    batch. A message that cannot be composed (its recipient, subject or sender) fails at
-    once; a template bug is retried."""
+def _compose(row: MailMessage, shop: ShopIdentity, settings: Settings, token: str) -> _Claimed:
+    """The claimed message, rendered and composed, outside any transaction; any failure is
+    returned, never raised, so one bad message (a header that cannot be written, a template
+    bug) never stops the batch. A message that cannot be composed (its recipient, subject or
+    sender) fails at once; a template bug is retried."""
     kind, to = row.kind, row.to_address
     data: dict[str, Any] = {}
     try:
         data = json.loads(row.data)
-        shop = identity(session)
         bodies = messages.render(
             kind,
             data,
@@ -180,7 +179,9 @@ def _claim(
     sessions: sessionmaker[Session], message_id: int, settings: Settings, now: datetime
 ) -> _Claimed | None:
     """Take one due message (or one whose sender died) and compose it; None if another
-    sender has it."""
+    sender has it. The claim is a short write transaction; composing (templates and the
+    email package, tens of milliseconds) happens after it commits, so checkouts never wait
+    for the write lock while an email is rendered."""
     token = secrets.token_hex(16)
     due = and_(MailMessage.next_attempt_at <= now, MailMessage.status.in_((QUEUED, SENDING)))
     with write_session(sessions) as session:
@@ -199,7 +200,8 @@ def _claim(
         row = session.get_one(MailMessage, message_id, populate_existing=True)
         if row.message_id is None:
             row.message_id = messages.new_message_id(settings)
-        return _compose(session, row, settings, token)
+        shop = identity(session)
+    return _compose(row, shop, settings, token)  # the row stays loaded after the commit
 
 
 def _record(
