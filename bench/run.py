@@ -560,6 +560,9 @@ KEPT = (
     "## Widget: Largest Contentful Paint",
     "## Before and after the restructuring",
     "## Product feeds",
+    "## Pickup list",
+    "## Locale negotiation",
+    "## Notes on the run of",
 )
 
 
