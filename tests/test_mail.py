@@ -330,3 +330,28 @@ def test_every_message_in_the_outbox_counts_once(sessions: sessionmaker[Session]
             )
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(MailMessage)) == 1
+
+
+def test_an_email_is_rendered_after_its_claim_commits(
+    client: TestClient,
+    bb: BuyButton,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rendering (templates, the email package: tens of milliseconds) happens outside the
+    claim's write transaction, so checkouts never wait for the write lock meanwhile: another
+    session already sees the message claimed while it is rendered."""
+    add_product(sessions, price="24.00", stock=5)
+    pay(client, bb)
+    seen: list[str] = []
+    render = mail.messages.render
+
+    def watching(*args: object, **kwargs: object) -> object:
+        seen.extend(m.status for m in messages(sessions))  # a separate session: committed rows
+        return render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mail.messages, "render", watching)
+    assert mail_service.send_due(sessions, settings) == 1
+    assert seen == ["sending"]
+    assert [m.status for m in messages(sessions)] == ["sent"]
