@@ -39,17 +39,12 @@ from sqlalchemy.orm import Session
 
 from buybutton_server.db.models import AnalyticsEvent, AnalyticsKey, AnalyticsTotal, RollupState
 from buybutton_server.db.models.analytics import ROLLUP_COLUMNS
-from buybutton_server.domain.rollups import at_slot, slot_of
+from buybutton_server.domain.rollups import MONEY_KINDS, PLACE_PARTS, at_slot, slot_of
 
 _EVENTS = typed(Table, AnalyticsEvent.__table__)
 _KEYS = typed(Table, AnalyticsKey.__table__)
 _TOTALS = typed(Table, AnalyticsTotal.__table__)
 _STATE = typed(Table, RollupState.__table__)
-_PARTS = ("sku", "source", "campaign", "content", "currency")
-_MONEY = {
-    "revenue": ("payment_succeeded", "payment_succeeded_line"),
-    "refunds": ("refunded", "refunded_line"),
-}
 # The report's counts (FunnelRow's fields) and the event kinds each adds up.
 COUNTS = {
     "impressions": "impression",
@@ -116,14 +111,14 @@ def _totals_parts(by_sku: bool, lateral: bool) -> list[Any]:
     # Up to now: the end figures are on the key.
     on_keys, s = joined(start, "s", True, _KEYS)
     up_to_now = and_(k.last_slot < end, k.last_slot >= start)
-    now = select(*(k[p] for p in _PARTS), *differences(k, s)).select_from(on_keys)
+    now = select(*(k[p] for p in PLACE_PARTS), *differences(k, s)).select_from(on_keys)
     parts.append(now.where(up_to_now, probed))
-    parts.append(select(*(k[p] for p in _PARTS), *from_key(k)).where(up_to_now, marked))
+    parts.append(select(*(k[p] for p in PLACE_PARTS), *from_key(k)).where(up_to_now, marked))
     # Ending before the key's latest row: that row too.
     on_keys, e = joined(end, "e", False, _KEYS)
-    ended = select(*(k[p] for p in _PARTS), *from_key(e.c)).select_from(on_keys)
+    ended = select(*(k[p] for p in PLACE_PARTS), *from_key(e.c)).select_from(on_keys)
     on_keys, s = joined(start, "s", True, on_keys)
-    past = select(*(k[p] for p in _PARTS), *differences(e.c, s)).select_from(on_keys)
+    past = select(*(k[p] for p in PLACE_PARTS), *differences(e.c, s)).select_from(on_keys)
     parts.append(past.where(k.last_slot >= end, e.c.slot >= start, probed))
     parts.append(ended.where(k.last_slot >= end, e.c.slot >= start, marked))
     if by_sku:
@@ -148,7 +143,7 @@ def _funnel_statement(by_sku: bool, whole: bool, rolled: bool, dialect: str) -> 
     lateral = dialect == "postgresql"
     parts: list[Any] = _totals_parts(by_sku, lateral) if whole and rolled else []
     mark = select(_STATE.c.last_id).where(_STATE.c.id == 1).scalar_subquery()
-    raw_key = [e.sku, *(func.coalesce(e[k], "").label(k) for k in _PARTS[1:])]
+    raw_key = [e.sku, *(func.coalesce(e[k], "").label(k) for k in PLACE_PARTS[1:])]
     amount = func.coalesce(e.amount, 0)
     raw_sums = [
         *(
@@ -162,8 +157,8 @@ def _funnel_statement(by_sku: bool, whole: bool, rolled: bool, dialect: str) -> 
         cast(  # PostgreSQL's sum(bigint) is numeric: a Decimal each in Python
             func.sum(
                 case(
-                    (e.kind.in_(_MONEY["revenue"]), amount),
-                    (e.kind.in_(_MONEY["refunds"]), -amount),
+                    (e.kind.in_(MONEY_KINDS["revenue"]), amount),
+                    (e.kind.in_(MONEY_KINDS["refunds"]), -amount),
                     else_=0,
                 )
             ),

@@ -56,13 +56,15 @@ _EVENTS = cast(Table, AnalyticsEvent.__table__)
 _KEYS = cast(Table, AnalyticsKey.__table__)
 _TOTALS = cast(Table, AnalyticsTotal.__table__)
 _STATE = cast(Table, RollupState.__table__)
-_PARTS = ("sku", "source", "campaign", "content", "currency")
-_MONEY = {
+# A place (the report's row) and the kinds that carry money: the report's statement
+# (funnel_query.py) reads them from here.
+PLACE_PARTS = ("sku", "source", "campaign", "content", "currency")
+MONEY_KINDS = {
     "revenue": ("payment_succeeded", "payment_succeeded_line"),
     "refunds": ("refunded", "refunded_line"),
 }
 _MARK = select(_STATE.c.last_id).where(_STATE.c.id == 1)
-_KEYS_PARTS = [_KEYS.c[p] for p in _PARTS]
+_KEYS_PARTS = [_KEYS.c[p] for p in PLACE_PARTS]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -99,7 +101,7 @@ _SUMS = ", ".join(
     + [
         f"sum(CASE WHEN kind IN ('{a}', '{b}') AND currency IS NOT NULL "
         f"THEN coalesce(amount, 0) ELSE 0 END) AS {name}"
-        for name, (a, b) in _MONEY.items()
+        for name, (a, b) in MONEY_KINDS.items()
     ]
 )
 _BATCH = """
@@ -220,7 +222,7 @@ def _add_keys(connection: Connection, batch: str, ids: dict[str, int]) -> None:
         if currency and parts in blank:
             taken.append({"key": blank.pop(parts), "currency": currency})
         elif currency or parts not in have:
-            new.append(dict(zip(_PARTS, (*parts, currency), strict=True)))
+            new.append(dict(zip(PLACE_PARTS, (*parts, currency), strict=True)))
         have.add(parts)
     if taken:
         connection.execute(
